@@ -1,0 +1,24 @@
+# Thin wrapper over CMake. The real build is CMakeLists.txt.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: deps configure build demo test clean
+
+deps:
+	@tools/setup_deps.sh
+
+configure: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	OMP_NUM_THREADS=2 $(BUILD)/bin/tutorial_transposed_conv
+
+test: build
+	cd $(BUILD) && OMP_NUM_THREADS=1 ctest --output-on-failure -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,56 @@
+// A graph node: the op's inputs plus a backward closure (micrograd's idea).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace convgrad {
+
+/// Maps the gradient of an op's output to one gradient per input (undefined = no gradient).
+using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_output)>;
+
+/// One recorded op. Holds its inputs (never its output, so there are no shared_ptr cycles).
+class Node {
+ public:
+  /// A node named `name` (the op) over `inputs` whose gradients `backward` computes.
+  Node(std::string name, std::vector<Tensor> inputs, BackwardFn backward, Shape output_shape);
+  /// Releases the graph below iteratively, so a 100,000-op chain cannot overflow the stack.
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  /// The op's name, for errors and anomaly reports.
+  const std::string& name() const { return name_; }
+  /// The op's inputs, in argument order.
+  const std::vector<Tensor>& inputs() const { return inputs_; }
+  /// Shape of the op's output (the gradient arriving here has it).
+  const Shape& output_shape() const { return output_shape_; }
+  /// Runs the backward closure; throws if the node was released by an earlier backward().
+  std::vector<Tensor> apply(const Tensor& grad_output);
+  /// Drops the inputs and the closure (what backward() does unless retain_graph).
+  void release();
+  /// True once released.
+  bool released() const { return !backward_; }
+  /// Number of nodes alive in this process (for leak tests).
+  static int64_t live_count();
+
+ private:
+  std::string name_;
+  std::vector<Tensor> inputs_;
+  BackwardFn backward_;
+  Shape output_shape_;
+};
+
+/// Records `output` as the result of op `name` over `inputs` when grad mode is on and any input
+/// requires grad; otherwise returns `output` untouched. The closure must not capture `output`
+/// itself (capture `output.detach()` if the gradient needs its values).
+Tensor make_result(Tensor output, std::vector<Tensor> inputs, const char* name, BackwardFn backward);
+
+/// Runs the reverse pass from `root` (what Tensor::backward calls).
+void backward(const Tensor& root, const Tensor& gradient = Tensor(), bool retain_graph = false);
+
+}  // namespace convgrad

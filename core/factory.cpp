@@ -1,0 +1,96 @@
+#include "core/factory.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace convgrad {
+
+Tensor empty(const Shape& shape, DType dtype) {
+  int64_t n = shape_numel(shape);
+  // Refuse byte counts that overflow size_t before asking the allocator.
+  if (n > static_cast<int64_t>(SIZE_MAX / 2 / dtype_size(dtype)))
+    fail("empty: shape {} needs more bytes than can be addressed", shape_str(shape));
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = std::make_shared<Storage>(static_cast<size_t>(n) * dtype_size(dtype));
+  impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
+  impl->dtype = dtype;
+  return Tensor(impl);
+}
+
+Tensor zeros(const Shape& shape, DType dtype) { return empty(shape, dtype); }
+
+Tensor full(const Shape& shape, double value, DType dtype) {
+  Tensor t = empty(shape, dtype);
+  int64_t n = t.numel();
+  if (dtype == DType::Float32) {
+    float* p = t.data<float>();
+    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<float>(value);
+  } else {
+    int64_t* p = t.data<int64_t>();
+    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<int64_t>(value);
+  }
+  return t;
+}
+
+Tensor ones(const Shape& shape, DType dtype) { return full(shape, 1.0, dtype); }
+Tensor zeros_like(const Tensor& like) { return zeros(like.shape(), like.dtype()); }
+Tensor ones_like(const Tensor& like) { return ones(like.shape(), like.dtype()); }
+
+Tensor arange(double end, DType dtype) { return arange(0.0, end, 1.0, dtype); }
+
+Tensor arange(double start, double end, double step, DType dtype) {
+  check(step != 0.0, "arange: step must be non-zero");
+  double count = std::ceil((end - start) / step);
+  int64_t n = count > 0 ? static_cast<int64_t>(count) : 0;
+  Tensor t = empty({n}, dtype);
+  for (int64_t i = 0; i < n; ++i) {
+    double v = start + static_cast<double>(i) * step;
+    if (dtype == DType::Float32)
+      t.data<float>()[i] = static_cast<float>(v);
+    else
+      t.data<int64_t>()[i] = static_cast<int64_t>(v);
+  }
+  return t;
+}
+
+template <class T>
+static Tensor from_values(const std::vector<T>& values, const Shape& shape) {
+  int64_t n = shape_numel(shape);
+  check(n == static_cast<int64_t>(values.size()), "from_vector: {} values do not fill shape {} ({} elements)",
+        values.size(), shape_str(shape), n);
+  Tensor t = empty(shape, dtype_of<T>());
+  if (n) std::memcpy(t.data<T>(), values.data(), values.size() * sizeof(T));
+  return t;
+}
+
+Tensor from_vector(const std::vector<float>& values, const Shape& shape) { return from_values(values, shape); }
+Tensor from_vector(const std::vector<int64_t>& values, const Shape& shape) { return from_values(values, shape); }
+
+Tensor tensor(std::initializer_list<float> values) {
+  return from_vector(std::vector<float>(values), {static_cast<int64_t>(values.size())});
+}
+
+Tensor tensor(std::initializer_list<std::initializer_list<float>> rows) {
+  std::vector<float> flat;
+  size_t cols = rows.size() ? rows.begin()->size() : 0;
+  for (const auto& r : rows) {
+    check(r.size() == cols, "tensor: rows have different lengths ({} and {})", cols, r.size());
+    flat.insert(flat.end(), r.begin(), r.end());
+  }
+  return from_vector(flat, {static_cast<int64_t>(rows.size()), static_cast<int64_t>(cols)});
+}
+
+Tensor clone_data(const Tensor& t) {
+  Tensor out = empty(t.shape(), t.dtype());
+  if (t.dtype() == DType::Float32) {
+    auto v = t.to_vector<float>();
+    if (!v.empty()) std::memcpy(out.data<float>(), v.data(), v.size() * sizeof(float));
+  } else {
+    auto v = t.to_vector<int64_t>();
+    if (!v.empty()) std::memcpy(out.data<int64_t>(), v.data(), v.size() * sizeof(int64_t));
+  }
+  return out;
+}
+
+}  // namespace convgrad

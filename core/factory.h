@@ -1,0 +1,38 @@
+// Factories: tensors from sizes, values, ranges and nested lists.
+#pragma once
+
+#include <initializer_list>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace convgrad {
+
+/// A contiguous tensor of `shape` filled with zeros (the storage is zero-initialised).
+Tensor empty(const Shape& shape, DType dtype = DType::Float32);
+/// Zeros of `shape`.
+Tensor zeros(const Shape& shape, DType dtype = DType::Float32);
+/// Ones of `shape`.
+Tensor ones(const Shape& shape, DType dtype = DType::Float32);
+/// `shape` filled with `value`.
+Tensor full(const Shape& shape, double value, DType dtype = DType::Float32);
+/// Zeros with the shape and dtype of `like`.
+Tensor zeros_like(const Tensor& like);
+/// Ones with the shape and dtype of `like`.
+Tensor ones_like(const Tensor& like);
+/// [0, 1, ..., end-1] as float32 (like torch.arange(end, dtype=float)).
+Tensor arange(double end, DType dtype = DType::Float32);
+/// [start, start+step, ...) up to but excluding `end`.
+Tensor arange(double start, double end, double step = 1.0, DType dtype = DType::Float32);
+/// A float32 tensor of `shape` holding `values` row-major; sizes must match.
+Tensor from_vector(const std::vector<float>& values, const Shape& shape);
+/// An int64 tensor of `shape` holding `values` row-major; sizes must match.
+Tensor from_vector(const std::vector<int64_t>& values, const Shape& shape);
+/// 1-D float32 tensor: tensor({1, 2, 3}).
+Tensor tensor(std::initializer_list<float> values);
+/// 2-D float32 tensor from rows: tensor({{0, 1}, {2, 3}}); rows must have equal length.
+Tensor tensor(std::initializer_list<std::initializer_list<float>> rows);
+/// A contiguous copy of `t` (no autograd).
+Tensor clone_data(const Tensor& t);
+
+}  // namespace convgrad

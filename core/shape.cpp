@@ -1,0 +1,55 @@
+#include "core/shape.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <limits>
+
+#include "core/error.h"
+
+namespace convgrad {
+
+int64_t shape_numel(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t s : shape) {
+    check(s >= 0, "shape {}: sizes must be non-negative", shape_str(shape));
+    // Reject element counts that overflow before anything is allocated.
+    if (s != 0 && n > std::numeric_limits<int64_t>::max() / s)
+      fail("shape {}: element count overflows int64", shape_str(shape));
+    n *= s;
+  }
+  return n;
+}
+
+Shape contiguous_strides(const Shape& shape) {
+  Shape strides(shape.size(), 1);
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * std::max<int64_t>(shape[i + 1], 1);
+  return strides;
+}
+
+std::string shape_str(const Shape& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
+
+int64_t normalize_dim(int64_t dim, int64_t ndim, const char* op) {
+  int64_t lo = ndim == 0 ? -1 : -ndim, hi = ndim == 0 ? 0 : ndim - 1;
+  check(dim >= lo && dim <= hi, "{}: dim {} is out of range for a tensor of {} dims (expected {}..{})",
+        op, dim, ndim, lo, hi);
+  return dim < 0 ? dim + std::max<int64_t>(ndim, 1) : dim;
+}
+
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
+  size_t n = std::max(a.size(), b.size());
+  Shape out(n);
+  for (size_t i = 0; i < n; ++i) {
+    int64_t sa = i < n - a.size() ? 1 : a[i - (n - a.size())];
+    int64_t sb = i < n - b.size() ? 1 : b[i - (n - b.size())];
+    if (sa != sb && sa != 1 && sb != 1)
+      fail("{}: shapes {} and {} cannot be broadcast (dim {} has sizes {} and {}; each pair must be "
+           "equal or one of them 1)",
+           op, shape_str(a), shape_str(b), i, sa, sb);
+    out[i] = sa == 1 ? sb : sa;
+  }
+  return out;
+}
+
+}  // namespace convgrad

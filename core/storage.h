@@ -1,0 +1,43 @@
+// Storage: one 64-byte-aligned buffer shared by a tensor and all its views.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace convgrad {
+
+/// Element types a tensor may hold: float32 for data, int64 for class labels and indices.
+enum class DType { Float32, Int64 };
+
+/// Bytes per element of a dtype.
+constexpr size_t dtype_size(DType t) { return t == DType::Float32 ? 4 : 8; }
+/// "float32" / "int64".
+constexpr const char* dtype_name(DType t) { return t == DType::Float32 ? "float32" : "int64"; }
+
+/// C++ type -> DType, for the typed accessors.
+template <class T> constexpr DType dtype_of();
+template <> constexpr DType dtype_of<float>() { return DType::Float32; }
+template <> constexpr DType dtype_of<int64_t>() { return DType::Int64; }
+
+/// A raw, aligned, zero-initialised buffer. Views share it through shared_ptr.
+class Storage {
+ public:
+  /// Allocates `nbytes` (rounded up to 64) zeroed bytes; throws convgrad::Error on failure.
+  explicit Storage(size_t nbytes);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  /// Start of the buffer.
+  void* data() const { return data_; }
+  /// Size requested at construction.
+  size_t nbytes() const { return nbytes_; }
+  /// Number of Storage objects alive in this process (for leak tests).
+  static int64_t live_count();
+
+ private:
+  void* data_ = nullptr;
+  size_t nbytes_ = 0;
+};
+
+}  // namespace convgrad

@@ -1,0 +1,171 @@
+#include "core/tensor.h"
+
+#include <cstring>
+
+namespace convgrad {
+
+namespace {
+detail::BackwardHook g_backward_hook = nullptr;
+
+template <class To, class From>
+To convert_from(const void* p) {
+  return static_cast<To>(*static_cast<const From*>(p));
+}
+}  // namespace
+
+void detail::set_backward_hook(BackwardHook hook) { g_backward_hook = hook; }
+
+TensorImpl& Tensor::checked() const {
+  if (!impl_) fail("Tensor: this tensor is undefined (default-constructed); create it with a factory");
+  return *impl_;
+}
+
+const Shape& Tensor::shape() const { return checked().shape; }
+const Shape& Tensor::strides() const { return checked().strides; }
+int64_t Tensor::offset() const { return checked().offset; }
+int64_t Tensor::numel() const { return shape_numel(shape()); }
+DType Tensor::dtype() const { return checked().dtype; }
+const std::shared_ptr<Storage>& Tensor::storage() const { return checked().storage; }
+
+int64_t Tensor::size(int64_t d) const { return shape()[normalize_dim(d, dim(), "Tensor::size")]; }
+
+bool Tensor::is_contiguous() const {
+  const auto& s = shape();
+  const auto& st = strides();
+  int64_t expected = 1;
+  for (int64_t i = dim() - 1; i >= 0; --i) {
+    if (s[i] == 1) continue;
+    if (st[i] != expected) return false;
+    expected *= s[i];
+  }
+  return true;
+}
+
+template <class T>
+T* Tensor::data() const {
+  auto& t = checked();
+  if (t.dtype != dtype_of<T>())
+    fail("Tensor::data: tensor holds {}, accessed as {}", dtype_name(t.dtype), dtype_name(dtype_of<T>()));
+  return static_cast<T*>(t.storage->data()) + t.offset;
+}
+template float* Tensor::data<float>() const;
+template int64_t* Tensor::data<int64_t>() const;
+
+template <class T>
+T Tensor::item() const {
+  check(numel() == 1, "Tensor::item: expected a tensor with one element, got shape {}", shape_str(shape()));
+  auto& t = checked();
+  const char* base = static_cast<const char*>(t.storage->data()) + t.offset * dtype_size(t.dtype);
+  return t.dtype == DType::Float32 ? convert_from<T, float>(base) : convert_from<T, int64_t>(base);
+}
+template float Tensor::item<float>() const;
+template double Tensor::item<double>() const;
+template int64_t Tensor::item<int64_t>() const;
+
+template <class T>
+T Tensor::at(std::initializer_list<int64_t> index) const {
+  auto& t = checked();
+  check(static_cast<int64_t>(index.size()) == dim(), "Tensor::at: {} indices for a tensor of shape {}",
+        index.size(), shape_str(t.shape));
+  int64_t pos = t.offset, d = 0;
+  for (int64_t i : index) {
+    int64_t n = t.shape[d];
+    check(i >= -n && i < n, "Tensor::at: index {} is out of range for dim {} of size {}", i, d, n);
+    pos += (i < 0 ? i + n : i) * t.strides[d];
+    ++d;
+  }
+  const char* base = static_cast<const char*>(t.storage->data()) + pos * dtype_size(t.dtype);
+  return t.dtype == DType::Float32 ? convert_from<T, float>(base) : convert_from<T, int64_t>(base);
+}
+template float Tensor::at<float>(std::initializer_list<int64_t>) const;
+template double Tensor::at<double>(std::initializer_list<int64_t>) const;
+template int64_t Tensor::at<int64_t>(std::initializer_list<int64_t>) const;
+
+template <class T>
+std::vector<T> Tensor::to_vector() const {
+  auto& t = checked();
+  int64_t n = numel(), nd = dim();
+  std::vector<T> out(static_cast<size_t>(n));
+  Shape idx(nd, 0);
+  const char* base = static_cast<const char*>(t.storage->data());
+  size_t esize = dtype_size(t.dtype);
+  // Walk the index odometer-style so any strided view is copied in row-major order.
+  for (int64_t k = 0; k < n; ++k) {
+    int64_t pos = t.offset;
+    for (int64_t d = 0; d < nd; ++d) pos += idx[d] * t.strides[d];
+    const char* p = base + pos * esize;
+    out[k] = t.dtype == DType::Float32 ? convert_from<T, float>(p) : convert_from<T, int64_t>(p);
+    for (int64_t d = nd - 1; d >= 0; --d) {
+      if (++idx[d] < t.shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+template std::vector<float> Tensor::to_vector<float>() const;
+template std::vector<double> Tensor::to_vector<double>() const;
+template std::vector<int64_t> Tensor::to_vector<int64_t>() const;
+
+bool Tensor::requires_grad() const { return checked().autograd.requires_grad; }
+
+Tensor& Tensor::set_requires_grad(bool value) {
+  auto& t = checked();
+  check(!value || t.dtype == DType::Float32, "set_requires_grad: only float32 tensors can require grad, got {}",
+        dtype_name(t.dtype));
+  check(value || t.autograd.grad_fn == nullptr,
+        "set_requires_grad(false): tensor is the result of an op; use detach() instead");
+  t.autograd.requires_grad = value;
+  return *this;
+}
+
+Tensor Tensor::grad() const {
+  auto& g = checked().autograd.grad;
+  return g ? Tensor(g) : Tensor();
+}
+
+void Tensor::set_grad(const Tensor& grad) const {
+  auto& t = checked();
+  if (grad.defined())
+    check(grad.shape() == t.shape, "set_grad: gradient shape {} does not match tensor shape {}",
+          shape_str(grad.shape()), shape_str(t.shape));
+  t.autograd.grad = grad.impl_ptr();
+}
+
+const std::shared_ptr<Node>& Tensor::grad_fn() const { return checked().autograd.grad_fn; }
+
+void Tensor::set_grad_fn(std::shared_ptr<Node> node) const {
+  auto& t = checked();
+  t.autograd.grad_fn = std::move(node);
+  if (t.autograd.grad_fn) t.autograd.requires_grad = true;
+}
+
+void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
+  checked();
+  if (!g_backward_hook) fail("Tensor::backward: the autograd engine is not linked into this program");
+  g_backward_hook(*this, gradient, retain_graph);
+}
+
+Tensor Tensor::detach() const {
+  auto& t = checked();
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = t.storage;
+  impl->offset = t.offset;
+  impl->shape = t.shape;
+  impl->strides = t.strides;
+  impl->dtype = t.dtype;
+  return Tensor(impl);
+}
+
+Tensor as_strided(const Tensor& base, Shape shape, Shape strides, int64_t offset) {
+  check(shape.size() == strides.size(), "as_strided: shape {} and strides {} differ in rank",
+        shape_str(shape), shape_str(strides));
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = base.storage();
+  impl->offset = offset;
+  impl->shape = std::move(shape);
+  impl->strides = std::move(strides);
+  impl->dtype = base.dtype();
+  return Tensor(impl);
+}
+
+}  // namespace convgrad
