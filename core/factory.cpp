@@ -83,12 +83,18 @@ Tensor tensor(std::initializer_list<std::initializer_list<float>> rows) {
 
 Tensor clone_data(const Tensor& t) {
   Tensor out = empty(t.shape(), t.dtype());
-  if (t.dtype() == DType::Float32) {
+  size_t nbytes = static_cast<size_t>(t.numel()) * dtype_size(t.dtype());
+  if (nbytes == 0) return out;
+  // Contiguous sources copy in one block; strided views go through the element walk.
+  if (t.is_contiguous()) {
+    std::memcpy(out.storage()->data(), static_cast<const char*>(t.storage()->data()) + t.offset() * dtype_size(t.dtype()),
+                nbytes);
+  } else if (t.dtype() == DType::Float32) {
     auto v = t.to_vector<float>();
-    if (!v.empty()) std::memcpy(out.data<float>(), v.data(), v.size() * sizeof(float));
+    std::memcpy(out.data<float>(), v.data(), nbytes);
   } else {
     auto v = t.to_vector<int64_t>();
-    if (!v.empty()) std::memcpy(out.data<int64_t>(), v.data(), v.size() * sizeof(int64_t));
+    std::memcpy(out.data<int64_t>(), v.data(), nbytes);
   }
   return out;
 }

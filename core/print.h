@@ -10,7 +10,7 @@
 
 namespace convgrad {
 
-/// The tensor as PyTorch prints it (values, and dtype=torch.int64 for integer tensors).
+/// The tensor as PyTorch prints it (size= and dtype= appear only for empty tensors, as in PyTorch).
 std::string to_string(const Tensor& t);
 /// Streams to_string(t).
 std::ostream& operator<<(std::ostream& os, const Tensor& t);

@@ -89,6 +89,14 @@ std::vector<T> Tensor::to_vector() const {
   Shape idx(nd, 0);
   const char* base = static_cast<const char*>(t.storage->data());
   size_t esize = dtype_size(t.dtype);
+  if (is_contiguous()) {
+    const char* p = base + t.offset * esize;
+    if (t.dtype == DType::Float32)
+      for (int64_t k = 0; k < n; ++k) out[k] = static_cast<T>(reinterpret_cast<const float*>(p)[k]);
+    else
+      for (int64_t k = 0; k < n; ++k) out[k] = static_cast<T>(reinterpret_cast<const int64_t*>(p)[k]);
+    return out;
+  }
   // Walk the index odometer-style so any strided view is copied in row-major order.
   for (int64_t k = 0; k < n; ++k) {
     int64_t pos = t.offset;

@@ -1,0 +1,150 @@
+// Differentiable pooling, batch norm, dropout and bilinear upsampling over the raw kernels in
+// core/kernels/: each op validates its arguments, runs the kernel and records its backward.
+#include "autograd/ops_nn.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "autograd/node.h"
+#include "core/factory.h"
+#include "core/kernels/norm.h"
+#include "core/kernels/pool.h"
+#include "core/kernels/upsample.h"
+
+namespace convgrad {
+
+namespace {
+
+void require_float(const char* op, const char* name, const Tensor& t) {
+  check(t.defined(), "{}: {} is an undefined tensor", op, name);
+  check(t.dtype() == DType::Float32, "{}: {} must be float32, got {} of shape {}", op, name,
+        dtype_name(t.dtype()), shape_str(t.shape()));
+}
+
+// A per-channel parameter or statistic: undefined, or a float32 vector of `channels` elements.
+void check_channel_vector(const char* name, const Tensor& t, int64_t channels, const Shape& x_shape) {
+  if (!t.defined()) return;
+  require_float("batch_norm", name, t);
+  check(t.dim() == 1 && t.size(0) == channels,
+        "batch_norm: {} has shape {} but the input {} has {} channels (dim 1); expected shape [{}]", name,
+        shape_str(t.shape()), shape_str(x_shape), channels, channels);
+}
+
+// Elementwise a * b for two float32 tensors of one shape (b contiguous), as a new contiguous tensor.
+Tensor multiply(const Tensor& a, const Tensor& b) {
+  Tensor ac = a.is_contiguous() ? a : clone_data(a);
+  Tensor out = empty(a.shape());
+  float* o = out.data<float>();
+  const float* p = ac.data<float>();
+  const float* q = b.data<float>();
+  const int64_t n = out.numel();
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) o[i] = p[i] * q[i];
+  return out;
+}
+
+bool wants_grad(const Tensor& t) { return t.defined() && t.requires_grad(); }
+
+}  // namespace
+
+Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding) {
+  require_float("max_pool2d", "input", x);
+  const auto geom = kernels::pool2d_geometry("max_pool2d", x.shape(), kernel, stride, padding);
+  Tensor out, indices;
+  kernels::max_pool2d_forward(x, geom, out, indices);
+  return make_result(out, {x}, "max_pool2d", [indices, geom, shape = x.shape()](const Tensor& g) {
+    return std::vector<Tensor>{kernels::max_pool2d_backward(g, indices, shape, geom)};
+  });
+}
+
+Tensor avg_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding) {
+  require_float("avg_pool2d", "input", x);
+  const auto geom = kernels::pool2d_geometry("avg_pool2d", x.shape(), kernel, stride, padding);
+  Tensor out = kernels::avg_pool2d_forward(x, geom);
+  return make_result(out, {x}, "avg_pool2d", [geom, shape = x.shape()](const Tensor& g) {
+    return std::vector<Tensor>{kernels::avg_pool2d_backward(g, shape, geom)};
+  });
+}
+
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                  const Tensor& weight, const Tensor& bias, bool training, float momentum, float eps) {
+  require_float("batch_norm", "input", x);
+  check(x.dim() >= 2, "batch_norm: expected an input of shape (N, C) or (N, C, H, W), got shape {}",
+        shape_str(x.shape()));
+  check(std::isfinite(eps) && eps >= 0.f, "batch_norm: eps must be a finite number >= 0, got {}", eps);
+  const int64_t channels = x.size(1);
+  check_channel_vector("running_mean", running_mean, channels, x.shape());
+  check_channel_vector("running_var", running_var, channels, x.shape());
+  check_channel_vector("weight", weight, channels, x.shape());
+  check_channel_vector("bias", bias, channels, x.shape());
+  check(running_mean.defined() == running_var.defined(),
+        "batch_norm: pass both running_mean and running_var or neither (got only {})",
+        running_mean.defined() ? "running_mean" : "running_var");
+
+  Tensor mean, invstd;
+  if (training) {
+    const int64_t per_channel = x.numel() / std::max<int64_t>(channels, 1);
+    check(per_channel > 1 || x.numel() == 0,
+          "batch_norm: training needs more than one value per channel to estimate a variance, got "
+          "input shape {}; use a larger batch or eval mode",
+          shape_str(x.shape()));
+    const kernels::ChannelStats stats = kernels::batch_norm_stats(x);
+    mean = stats.mean;
+    invstd = kernels::batch_norm_invstd(stats.var, eps);
+    // The running statistics are buffers, not graph inputs: updated in place, outside autograd.
+    kernels::batch_norm_update_running(running_mean, running_var, stats, momentum);
+  } else {
+    check(running_mean.defined(),
+          "batch_norm: eval mode (training=false) normalises with running_mean and running_var, but "
+          "they are undefined; pass them or use training=true for batch statistics");
+    mean = clone_data(running_mean);  // a snapshot: later training steps must not change this backward
+    invstd = kernels::batch_norm_invstd(running_var, eps);
+  }
+  Tensor y = kernels::batch_norm_apply(x, mean, invstd, weight, bias);
+
+  const bool need_x = wants_grad(x), need_w = wants_grad(weight), need_b = wants_grad(bias);
+  Tensor saved_x = x.detach(), saved_w = weight.defined() ? weight.detach() : Tensor();
+  return make_result(
+      y, {x, weight, bias}, "batch_norm",
+      [saved_x, saved_w, mean, invstd, training, need_x, need_w, need_b](const Tensor& g) {
+        kernels::BatchNormGrads r = kernels::batch_norm_backward(g, saved_x, mean, invstd, saved_w,
+                                                                 training, need_x, need_w, need_b);
+        return std::vector<Tensor>{r.x, r.weight, r.bias};
+      });
+}
+
+Tensor dropout(const Tensor& x, float p, bool training, Generator& gen) {
+  require_float("dropout", "input", x);
+  check(p >= 0.f && p < 1.f,
+        "dropout: probability p must be in [0, 1), got {} (p = 1 would zero everything)", p);
+  if (!training || p == 0.f) return x;
+  // The mask holds 0 for dropped elements and 1 / (1 - p) for kept ones; backward reuses it.
+  Tensor mask = empty(x.shape());
+  float* m = mask.data<float>();
+  const float scale = 1.f / (1.f - p);
+  for (int64_t i = 0, n = mask.numel(); i < n; ++i) {
+    // 24 random bits give a uniform float in [0, 1) exactly representable, one engine draw each.
+    const float u = static_cast<float>(gen.engine()() >> 40) * 0x1p-24f;
+    m[i] = u < p ? 0.f : scale;
+  }
+  Tensor y = multiply(x, mask);
+  return make_result(y, {x}, "dropout", [mask](const Tensor& g) {
+    return std::vector<Tensor>{multiply(g, mask)};
+  });
+}
+
+Tensor upsample_bilinear2d(const Tensor& x, Pair size) {
+  require_float("upsample_bilinear2d", "input", x);
+  check(x.dim() == 4, "upsample_bilinear2d: expected a (N, C, H, W) input, got shape {}",
+        shape_str(x.shape()));
+  check(size[0] > 0 && size[1] > 0, "upsample_bilinear2d: output size must be positive, got ({}, {})",
+        size[0], size[1]);
+  check(x.size(2) > 0 && x.size(3) > 0,
+        "upsample_bilinear2d: input planes must be non-empty, got shape {}", shape_str(x.shape()));
+  Tensor y = kernels::upsample_bilinear2d_forward(x, size[0], size[1]);
+  return make_result(y, {x}, "upsample_bilinear2d", [shape = x.shape()](const Tensor& g) {
+    return std::vector<Tensor>{kernels::upsample_bilinear2d_backward(g, shape)};
+  });
+}
+
+}  // namespace convgrad

@@ -1,0 +1,110 @@
+#include "layers/conv.h"
+
+#include <cmath>
+
+#include "core/factory.h"
+#include "layers/init.h"
+
+namespace convgrad {
+
+namespace {
+
+std::string pair_str(const Pair& p) { return fmt::format("({}, {})", p[0], p[1]); }
+
+// The checks both layers share, made at construction so a bad model fails before any data flows.
+template <class Options>
+void check_common(const char* layer, const Options& o) {
+  check(o.in_channels() > 0 && o.out_channels() > 0,
+        "{}: in_channels ({}) and out_channels ({}) must be positive", layer, o.in_channels(), o.out_channels());
+  check(o.kernel_size()[0] > 0 && o.kernel_size()[1] > 0, "{}: kernel_size {} must be positive", layer,
+        pair_str(o.kernel_size()));
+  check(o.stride()[0] > 0 && o.stride()[1] > 0, "{}: stride {} must be >= 1", layer, pair_str(o.stride()));
+  check(o.dilation()[0] > 0 && o.dilation()[1] > 0, "{}: dilation {} must be >= 1", layer,
+        pair_str(o.dilation()));
+  check(o.padding()[0] >= 0 && o.padding()[1] >= 0, "{}: padding {} must be >= 0", layer, pair_str(o.padding()));
+  check(o.groups() > 0 && o.in_channels() % o.groups() == 0 && o.out_channels() % o.groups() == 0,
+        "{}: groups={} must divide in_channels={} and out_channels={}", layer, o.groups(), o.in_channels(),
+        o.out_channels());
+}
+
+// PyTorch's reset_parameters for both: kaiming_uniform(a = sqrt(5)) and bias U(+-1/sqrt(fan_in)).
+void default_init(const Tensor& weight, const Tensor& bias, Generator& gen) {
+  init::kaiming_uniform_(weight, std::sqrt(5.0), init::FanMode::FanIn, init::Nonlinearity::LeakyReLU, gen);
+  if (bias.defined()) {
+    double bound = 1.0 / std::sqrt(static_cast<double>(init::calculate_fan_in_and_fan_out(weight).first));
+    init::uniform_(bias, -bound, bound, gen);
+  }
+}
+
+template <class Options>
+std::string common_repr(const Options& o) {
+  std::string s = fmt::format("{}, {}, kernel_size={}, stride={}", o.in_channels(), o.out_channels(),
+                              pair_str(o.kernel_size()), pair_str(o.stride()));
+  if (o.padding() != Pair{0, 0}) s += fmt::format(", padding={}", pair_str(o.padding()));
+  if (o.dilation() != Pair{1, 1}) s += fmt::format(", dilation={}", pair_str(o.dilation()));
+  if (o.groups() != 1) s += fmt::format(", groups={}", o.groups());
+  if (!o.bias()) s += ", bias=False";
+  return s;
+}
+
+}  // namespace
+
+Conv2d::Conv2d(const Conv2dOptions& options, Generator& gen) : options_(options) {
+  check_common("Conv2d", options);
+  check(options.func_options().padding_mode() != PaddingMode::Same || options.stride() == Pair{1, 1},
+        "Conv2d: padding='same' needs stride 1, got stride {}; use explicit padding with strides",
+        pair_str(options.stride()));
+  const auto& k = options.kernel_size();
+  weight = register_parameter("weight", empty({options.out_channels(), options.in_channels() / options.groups(),
+                                               k[0], k[1]}));
+  if (options.bias()) bias = register_parameter("bias", empty({options.out_channels()}));
+  reset_parameters(gen);
+}
+
+void Conv2d::reset_parameters(Generator& gen) { default_init(weight, bias, gen); }
+
+Tensor Conv2d::forward(const Tensor& x) { return conv2d(x, weight, bias, options_.func_options()); }
+
+std::string Conv2d::extra_repr() const {
+  std::string s = common_repr(options_);
+  PaddingMode mode = options_.func_options().padding_mode();
+  if (mode == PaddingMode::Same) s += ", padding=same";
+  if (mode == PaddingMode::Valid) s += ", padding=valid";
+  return s;
+}
+
+ConvTranspose2d::ConvTranspose2d(const ConvTranspose2dOptions& options, Generator& gen) : options_(options) {
+  check_common("ConvTranspose2d", options);
+  const auto& op = options.output_padding();
+  check(op[0] >= 0 && op[1] >= 0 &&
+            (op[0] < options.stride()[0] || op[0] < options.dilation()[0]) &&
+            (op[1] < options.stride()[1] || op[1] < options.dilation()[1]),
+        "ConvTranspose2d: output_padding {} must be >= 0 and smaller than stride {} or dilation {}", pair_str(op),
+        pair_str(options.stride()), pair_str(options.dilation()));
+  const auto& k = options.kernel_size();
+  weight = register_parameter("weight", empty({options.in_channels(), options.out_channels() / options.groups(),
+                                               k[0], k[1]}));
+  if (options.bias()) bias = register_parameter("bias", empty({options.out_channels()}));
+  reset_parameters(gen);
+}
+
+void ConvTranspose2d::reset_parameters(Generator& gen) { default_init(weight, bias, gen); }
+
+Tensor ConvTranspose2d::forward(const Tensor& x) {
+  return conv_transpose2d(x, weight, bias, options_.func_options());
+}
+
+Tensor ConvTranspose2d::forward(const Tensor& x, Pair output_size) {
+  ConvTranspose2dFuncOptions func = options_.func_options();
+  func.output_size(output_size);
+  return conv_transpose2d(x, weight, bias, func);
+}
+
+std::string ConvTranspose2d::extra_repr() const {
+  std::string s = common_repr(options_);
+  if (options_.output_padding() != Pair{0, 0}) s += fmt::format(", output_padding={}", pair_str(options_.output_padding()));
+  if (options_.output_size()) s += fmt::format(", output_size={}", pair_str(*options_.output_size()));
+  return s;
+}
+
+}  // namespace convgrad

@@ -1,0 +1,136 @@
+// The worked example of docs/adding-a-layer.md. The doc's code blocks are the "// [doc:NAME]" regions of
+// this file, and the last test case fails when they differ, so the page cannot go stale.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "layers/convgrad.h"
+
+using namespace convgrad;
+
+// [doc:layer]
+/// A depthwise-separable convolution (MobileNet): a k x k filter per input channel, then a 1x1
+/// convolution that mixes channels; about k*k/out of the multiply-adds of a full Conv2d.
+class DepthwiseSeparableConv2d : public Module {
+ public:
+  DepthwiseSeparableConv2d(int64_t in, int64_t out, int64_t kernel_size, int64_t stride = 1)
+      : stride_(stride), padding_(kernel_size / 2) {
+    // PyTorch's weight layouts, so init, state dicts and checkpoints work as for any Conv2d.
+    depthwise = register_parameter("depthwise", empty({in, 1, kernel_size, kernel_size}));
+    pointwise = register_parameter("pointwise", empty({out, in, 1, 1}));
+    bias = register_parameter("bias", zeros({out}));
+    init::kaiming_uniform_(depthwise, std::sqrt(5.0));
+    init::kaiming_uniform_(pointwise, std::sqrt(5.0));
+  }
+
+  // Differentiable ops only: autograd derives the backward.
+  Tensor forward(const Tensor& x) override {
+    auto per_channel = Conv2dFuncOptions().stride(stride_).padding(padding_).groups(depthwise.size(0));
+    return conv2d(conv2d(x, depthwise, Tensor(), per_channel), pointwise, bias);
+  }
+  std::string name() const override { return "DepthwiseSeparableConv2d"; }
+
+  Tensor depthwise, pointwise, bias;
+
+ private:
+  int64_t stride_, padding_;
+};
+// [/doc]
+
+TEST_CASE("DepthwiseSeparableConv2d works like any layer") {
+  // [doc:use]
+  auto net = std::make_shared<Sequential>(std::make_shared<DepthwiseSeparableConv2d>(3, 8, 3, /*stride=*/2),
+                                          std::make_shared<ReLU>());
+  Tensor y = net->forward(randn({1, 3, 8, 8}));  // (1, 8, 4, 4)
+  auto named = net->named_parameters();  // 0.depthwise [3, 1, 3, 3], 0.pointwise [8, 3, 1, 1], 0.bias [8]
+  // [/doc]
+  CHECK(y.shape() == Shape{1, 8, 4, 4});
+  REQUIRE(named.size() == 3);
+  CHECK(named[0].first == "0.depthwise");
+  CHECK(named[1].second.shape() == Shape{8, 3, 1, 1});
+  CHECK(to_string(*net) == "Sequential(\n  (0): DepthwiseSeparableConv2d()\n  (1): ReLU()\n)");
+}
+
+TEST_CASE("DepthwiseSeparableConv2d equals a grouped Conv2d followed by a 1x1 Conv2d") {
+  DepthwiseSeparableConv2d layer(2, 3, 3);
+  Conv2d depthwise(Conv2dOptions(2, 2, 3).padding(1).groups(2).bias(false));
+  Conv2d pointwise(Conv2dOptions(2, 3, 1));
+  depthwise.load_state_dict({{"weight", layer.depthwise}});
+  pointwise.load_state_dict({{"weight", layer.pointwise}, {"bias", full({3}, 0.0)}});
+  Tensor x = randn({2, 2, 5, 5});
+  CHECK(allclose(layer.forward(x), pointwise.forward(depthwise.forward(x)), 1e-5, 1e-6));
+}
+
+TEST_CASE("DepthwiseSeparableConv2d: gradients by gradcheck") {
+  // [doc:gradcheck]
+  Generator gen(0);
+  DepthwiseSeparableConv2d layer(2, 3, 3, /*stride=*/2);
+  Tensor x = randn({2, 2, 5, 5}, gen);
+  x.set_requires_grad();
+  auto r = gradcheck([&](const std::vector<Tensor>& in) { return layer.forward(in[0]); },
+                     {x, layer.depthwise, layer.pointwise, layer.bias});
+  CHECK_MESSAGE(r.ok, r.report);
+  // [/doc]
+}
+
+namespace {
+
+std::string read_text(const std::string& path) {
+  std::ifstream f(path);
+  REQUIRE_MESSAGE(f.good(), "cannot open " << path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream s(text);
+  for (std::string l; std::getline(s, l);) out.push_back(l);
+  return out;
+}
+
+// The lines between "// [doc:NAME]" and "// [/doc]" in `source`, with their common indent removed.
+std::string region(const std::string& source, const std::string& name) {
+  std::vector<std::string> body;
+  bool inside = false;
+  for (const auto& l : lines_of(source)) {
+    std::string t = l.substr(std::min(l.find_first_not_of(' '), l.size()));
+    if (t == "// [doc:" + name + "]") inside = true;
+    else if (inside && t == "// [/doc]") break;
+    else if (inside) body.push_back(l);
+  }
+  size_t cut = std::string::npos;
+  for (const auto& l : body)
+    if (l.find_first_not_of(' ') != std::string::npos) cut = std::min(cut, l.find_first_not_of(' '));
+  std::string out;
+  for (const auto& l : body) out += (l.size() > cut ? l.substr(cut) : "") + "\n";
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("docs/adding-a-layer.md shows exactly this file's code") {
+  const std::string data = CONVGRAD_TEST_DATA;
+  const std::string source = read_text(data + "/../test_doc_adding_a_layer.cpp");
+  const auto doc = lines_of(read_text(data + "/../../docs/adding-a-layer.md"));
+  const std::string marker = "<!-- test: tests/test_doc_adding_a_layer.cpp#";
+  int blocks = 0;
+  for (size_t i = 0; i < doc.size(); ++i) {
+    if (doc[i].rfind(marker, 0) != 0) continue;
+    std::string name = doc[i].substr(marker.size(), doc[i].find(" -->") - marker.size());
+    REQUIRE(i + 1 < doc.size());
+    REQUIRE(doc[i + 1].rfind("```", 0) == 0);
+    std::string shown;
+    size_t j = i + 2;
+    for (; j < doc.size() && doc[j] != "```"; ++j) shown += doc[j] + "\n";
+    INFO("doc block '" << name << "' at line " << i + 1);
+    CHECK(!region(source, name).empty());
+    CHECK(shown == region(source, name));
+    ++blocks;
+    i = j;
+  }
+  CHECK(blocks == 3);
+}
