@@ -2,6 +2,7 @@
 #pragma once
 
 #include "autograd/ops.h"
+#include "core/backend.h"
 #include "core/factory.h"
 #include "core/npy.h"
 #include "core/print.h"

@@ -1,0 +1,124 @@
+// conv2d and conv_transpose2d on the selected backend's three kernels. Each op's input gradient is
+// the other op's forward: conv2d's dx is backward-data, conv_transpose2d's forward IS backward-data.
+#include "autograd/ops_conv.h"
+
+#include "autograd/node.h"
+#include "core/backend.h"
+#include "core/conv_geometry.h"
+#include "core/factory.h"
+
+namespace convgrad {
+
+namespace {
+
+void check_operand(const Tensor& t, const char* op, const char* what) {
+  check(t.defined(), "{}: {} is undefined", op, what);
+  check(t.dtype() == DType::Float32, "{}: {} must be float32, got {} (shape {})", op, what, dtype_name(t.dtype()),
+        shape_str(t.shape()));
+}
+
+// The values of `t` as a contiguous tensor of `shape` (same element count), without autograd:
+// a view when `t` is already contiguous, a copy otherwise. Kernels only take contiguous tensors.
+Tensor plain(const Tensor& t, const Shape& shape) {
+  Tensor c = t.is_contiguous() ? t : clone_data(t);
+  return as_strided(c, shape, contiguous_strides(shape), c.offset());
+}
+
+// Sum over N, H, W of an (N, C, H, W) tensor: a bias gradient.
+Tensor channel_sum(const Tensor& t) {
+  const int64_t N = t.size(0), C = t.size(1), HW = t.size(2) * t.size(3);
+  Tensor out = empty({C});
+  const float* d = t.data<float>();
+  float* o = out.data<float>();
+  for (int64_t c = 0; c < C; ++c) {
+    double acc = 0.0;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t i = 0; i < HW; ++i) acc += d[(n * C + c) * HW + i];
+    o[c] = static_cast<float>(acc);
+  }
+  return out;
+}
+
+// `t` (batched, contiguous) shaped like `like`: drops the batch dim of an unbatched call.
+Tensor shaped_like(const Tensor& t, const Shape& like) { return as_strided(t, like, contiguous_strides(like), 0); }
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dFuncOptions& options) {
+  check_operand(x, "conv2d", "input");
+  check_operand(w, "conv2d", "weight");
+  if (bias.defined()) check_operand(bias, "conv2d", "bias");
+  Conv2dArgs args{options.stride(), options.padding(), options.dilation(), options.groups(),
+                  options.padding_mode() == PaddingMode::Same};
+  const ConvShapes s =
+      conv2d_geometry(x.shape(), w.shape(), bias.defined() ? bias.shape() : Shape{}, bias.defined(), args);
+  Tensor x4 = plain(x, s.src), w4 = plain(w, s.wei);
+  Tensor b = bias.defined() ? plain(bias, bias.shape()) : Tensor();
+  Tensor y = empty(s.dst);
+  conv_forward(x4, w4, b, y, s.params);
+  const Shape x_shape = x.shape();
+  Tensor out = x.dim() == 3 ? shaped_like(y, {s.dst[1], s.dst[2], s.dst[3]}) : y;
+
+  const bool need_x = x.requires_grad(), need_w = w.requires_grad();
+  const bool need_b = bias.defined() && bias.requires_grad();
+  // Keep only what the gradients read: w for dx, x for dw.
+  Tensor saved_w = need_x ? w4 : Tensor(), saved_x = need_w ? x4 : Tensor();
+  return make_result(out, {x, w, bias}, "conv2d", [=](const Tensor& grad) {
+    Tensor dy = plain(grad, s.dst);
+    Tensor dx, dw, db;
+    if (need_x) {
+      dx = empty(s.src);
+      conv_backward_data(dy, saved_w, Tensor(), dx, s.params);
+      dx = shaped_like(dx, x_shape);
+    }
+    if (need_w) {
+      dw = empty(s.wei);
+      if (need_b) db = empty({s.wei[0]});
+      conv_backward_weights(saved_x, dy, dw, db, s.params);
+    } else if (need_b) {
+      db = channel_sum(dy);
+    }
+    return std::vector<Tensor>{dx, dw, db};
+  });
+}
+
+Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bias,
+                        const ConvTranspose2dFuncOptions& options) {
+  check_operand(x, "conv_transpose2d", "input");
+  check_operand(w, "conv_transpose2d", "weight");
+  if (bias.defined()) check_operand(bias, "conv_transpose2d", "bias");
+  ConvTranspose2dArgs args{options.stride(),   options.padding(), options.output_padding(),
+                           options.dilation(), options.groups(),  options.output_size()};
+  // The conv view: src = this op's output, dst = its input, the weight as it is (no flip, no copy).
+  const ConvShapes s =
+      conv_transpose2d_geometry(x.shape(), w.shape(), bias.defined() ? bias.shape() : Shape{}, bias.defined(), args);
+  Tensor x4 = plain(x, s.dst), w4 = plain(w, s.wei);
+  Tensor b = bias.defined() ? plain(bias, bias.shape()) : Tensor();
+  Tensor y = empty(s.src);
+  conv_backward_data(x4, w4, b, y, s.params);
+  const Shape x_shape = x.shape();
+  Tensor out = x.dim() == 3 ? shaped_like(y, {s.src[1], s.src[2], s.src[3]}) : y;
+
+  const bool need_x = x.requires_grad(), need_w = w.requires_grad();
+  const bool need_b = bias.defined() && bias.requires_grad();
+  Tensor saved_w = need_x ? w4 : Tensor(), saved_x = need_w ? x4 : Tensor();
+  return make_result(out, {x, w, bias}, "conv_transpose2d", [=](const Tensor& grad) {
+    Tensor gy = plain(grad, s.src);
+    Tensor dx, dw, db;
+    if (need_x) {
+      // The gradient of a transposed convolution is the convolution itself.
+      dx = empty(s.dst);
+      conv_forward(gy, saved_w, Tensor(), dx, s.params);
+      dx = shaped_like(dx, x_shape);
+    }
+    if (need_w) {
+      // Roles swapped: the conv's input is this op's output gradient, its output gradient is x.
+      dw = empty(s.wei);
+      conv_backward_weights(gy, saved_x, dw, Tensor(), s.params);
+    }
+    if (need_b) db = channel_sum(gy);
+    return std::vector<Tensor>{dx, dw, db};
+  });
+}
+
+}  // namespace convgrad

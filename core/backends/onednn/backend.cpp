@@ -1,0 +1,37 @@
+#include "core/backends/onednn/backend.h"
+
+#include "core/backends/onednn/conv.h"
+
+namespace convgrad {
+
+namespace {
+
+// Validates each call (a direct Backend call must not crash) and runs oneDNN (or its fallback).
+class OnednnBackend final : public Backend {
+ public:
+  const char* name() const override { return "onednn"; }
+
+  void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,
+                    const ConvParams& p) override {
+    check_conv_call("onednn conv_forward", x, w, y, bias, false, p);
+    onednn::conv_forward(x, w, bias, y, p);
+  }
+
+  void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx,
+                          const ConvParams& p) override {
+    check_conv_call("onednn conv_backward_data", dx, w, dy, bias, true, p);
+    onednn::conv_backward_data(dy, w, bias, dx, p);
+  }
+
+  void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
+                             const ConvParams& p) override {
+    check_conv_call("onednn conv_backward_weights", x, dw, dy, db, false, p);
+    onednn::conv_backward_weights(x, dy, dw, db, p);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_onednn_backend() { return std::make_unique<OnednnBackend>(); }
+
+}  // namespace convgrad

@@ -1,0 +1,23 @@
+// The oneDNN convolution kernels. Each runs a cached oneDNN primitive, or the reference kernel when
+// oneDNN has no implementation for the call (zero-size tensors, rejected parameters); verbose mode
+// reports which. Shapes are validated by the caller (check_conv_call).
+#pragma once
+
+#include <cstddef>
+
+#include "core/conv_geometry.h"
+#include "core/tensor.h"
+
+namespace convgrad::onednn {
+
+/// y = conv(x, w) + bias (bias may be undefined).
+void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p);
+/// dx = conv^T(dy, w) + bias per dx channel (bias may be undefined; added after the primitive).
+void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx, const ConvParams& p);
+/// dw = gradient wrt the weight; db = sum of dy over N, H, W (db may be undefined).
+void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db, const ConvParams& p);
+
+/// Number of primitive plans in the LRU cache (for tests and diagnostics).
+std::size_t plan_cache_size();
+
+}  // namespace convgrad::onednn

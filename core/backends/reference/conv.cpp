@@ -1,0 +1,145 @@
+#include "core/backends/reference/conv.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace convgrad::reference {
+
+namespace {
+
+int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// Sizes of one call, read once from the shapes (src = conv input, dst = conv output).
+struct Dims {
+  int64_t N, C, H, W, O, OH, OW, KH, KW, g, Cg, Og;
+  Dims(const Shape& src, const Shape& wei, const Shape& dst, int64_t groups)
+      : N(src[0]), C(src[1]), H(src[2]), W(src[3]), O(dst[1]), OH(dst[2]), OW(dst[3]), KH(wei[2]), KW(wei[3]),
+        g(groups), Cg(wei[1]), Og(dst[1] / groups) {}
+};
+
+// Output positions [lo, hi) whose tap `k` lands inside the input along one dimension:
+// in = out * s - pad + k * d must lie in [0, in_size).
+struct Range {
+  int64_t lo, hi;
+};
+Range valid(int64_t k, int64_t s, int64_t d, int64_t pad, int64_t in_size, int64_t out_size) {
+  int64_t off = k * d - pad;  // in = out * s + off
+  int64_t lo = std::max<int64_t>(0, -floor_div(off, s));
+  int64_t hi = std::min<int64_t>(out_size, floor_div(in_size - 1 - off, s) + 1);
+  return {lo, std::max(lo, hi)};
+}
+
+}  // namespace
+
+void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p) {
+  Dims D(x.shape(), w.shape(), y.shape(), p.groups);
+  const float* xp = x.data<float>();
+  const float* wp = w.data<float>();
+  const float* bp = bias.defined() ? bias.data<float>() : nullptr;
+  float* yp = y.data<float>();
+  const int64_t sh = p.stride[0], sw = p.stride[1], dh = p.dilation[0], dw = p.dilation[1];
+  const int64_t ph = p.pad_begin[0], pw = p.pad_begin[1];
+#pragma omp parallel for schedule(static)
+  for (int64_t no = 0; no < D.N * D.O; ++no) {
+    const int64_t n = no / D.O, o = no % D.O, grp = o / D.Og;
+    std::vector<double> acc(D.OH * D.OW, bp ? double(bp[o]) : 0.0);
+    for (int64_t c = 0; c < D.Cg; ++c) {
+      const float* xc = xp + ((n * D.C + grp * D.Cg + c) * D.H) * D.W;
+      const float* wk = wp + (o * D.Cg + c) * D.KH * D.KW;
+      for (int64_t kh = 0; kh < D.KH; ++kh) {
+        Range r = valid(kh, sh, dh, ph, D.H, D.OH);
+        for (int64_t kw = 0; kw < D.KW; ++kw) {
+          Range q = valid(kw, sw, dw, pw, D.W, D.OW);
+          const double wv = wk[kh * D.KW + kw];
+          for (int64_t oh = r.lo; oh < r.hi; ++oh) {
+            const int64_t base = (oh * sh - ph + kh * dh) * D.W + (kw * dw - pw);
+            double* ar = acc.data() + oh * D.OW;
+            for (int64_t ow = q.lo; ow < q.hi; ++ow) ar[ow] += wv * xc[base + ow * sw];
+          }
+        }
+      }
+    }
+    float* yo = yp + no * D.OH * D.OW;
+    for (int64_t i = 0; i < D.OH * D.OW; ++i) yo[i] = static_cast<float>(acc[i]);
+  }
+}
+
+void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx,
+                        const ConvParams& p) {
+  Dims D(dx.shape(), w.shape(), dy.shape(), p.groups);
+  const float* gp = dy.data<float>();
+  const float* wp = w.data<float>();
+  const float* bp = bias.defined() ? bias.data<float>() : nullptr;
+  float* xp = dx.data<float>();
+  const int64_t sh = p.stride[0], sw = p.stride[1], dh = p.dilation[0], dw = p.dilation[1];
+  const int64_t ph = p.pad_begin[0], pw = p.pad_begin[1];
+  // One task per (n, input channel): each writes its own plane, so no two threads collide.
+#pragma omp parallel for schedule(static)
+  for (int64_t nc = 0; nc < D.N * D.C; ++nc) {
+    const int64_t n = nc / D.C, c = nc % D.C, grp = c / D.Cg, cg = c % D.Cg;
+    std::vector<double> acc(D.H * D.W, bp ? double(bp[c]) : 0.0);
+    for (int64_t o = grp * D.Og; o < (grp + 1) * D.Og; ++o) {
+      const float* go = gp + (n * D.O + o) * D.OH * D.OW;
+      const float* wk = wp + (o * D.Cg + cg) * D.KH * D.KW;
+      for (int64_t kh = 0; kh < D.KH; ++kh) {
+        Range r = valid(kh, sh, dh, ph, D.H, D.OH);
+        for (int64_t kw = 0; kw < D.KW; ++kw) {
+          Range q = valid(kw, sw, dw, pw, D.W, D.OW);
+          const double wv = wk[kh * D.KW + kw];
+          for (int64_t oh = r.lo; oh < r.hi; ++oh) {
+            const int64_t base = (oh * sh - ph + kh * dh) * D.W + (kw * dw - pw);
+            const float* gr = go + oh * D.OW;
+            for (int64_t ow = q.lo; ow < q.hi; ++ow) acc[base + ow * sw] += wv * gr[ow];
+          }
+        }
+      }
+    }
+    float* xc = xp + nc * D.H * D.W;
+    for (int64_t i = 0; i < D.H * D.W; ++i) xc[i] = static_cast<float>(acc[i]);
+  }
+}
+
+void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
+                           const ConvParams& p) {
+  Dims D(x.shape(), dw.shape(), dy.shape(), p.groups);
+  const float* xp = x.data<float>();
+  const float* gp = dy.data<float>();
+  float* wp = dw.data<float>();
+  const int64_t sh = p.stride[0], sw = p.stride[1], dh = p.dilation[0], dwl = p.dilation[1];
+  const int64_t ph = p.pad_begin[0], pw = p.pad_begin[1];
+  // One task per (output channel, input channel of its group): each owns kh * kw weights.
+#pragma omp parallel for schedule(static)
+  for (int64_t oc = 0; oc < D.O * D.Cg; ++oc) {
+    const int64_t o = oc / D.Cg, cg = oc % D.Cg, c = (o / D.Og) * D.Cg + cg;
+    for (int64_t kh = 0; kh < D.KH; ++kh) {
+      Range r = valid(kh, sh, dh, ph, D.H, D.OH);
+      for (int64_t kw = 0; kw < D.KW; ++kw) {
+        Range q = valid(kw, sw, dwl, pw, D.W, D.OW);
+        double acc = 0.0;
+        for (int64_t n = 0; n < D.N; ++n) {
+          const float* xc = xp + (n * D.C + c) * D.H * D.W;
+          const float* go = gp + (n * D.O + o) * D.OH * D.OW;
+          for (int64_t oh = r.lo; oh < r.hi; ++oh) {
+            const int64_t base = (oh * sh - ph + kh * dh) * D.W + (kw * dwl - pw);
+            const float* gr = go + oh * D.OW;
+            for (int64_t ow = q.lo; ow < q.hi; ++ow) acc += double(gr[ow]) * xc[base + ow * sw];
+          }
+        }
+        wp[(oc * D.KH + kh) * D.KW + kw] = static_cast<float>(acc);
+      }
+    }
+  }
+  if (!db.defined()) return;
+  float* bp = db.data<float>();
+#pragma omp parallel for schedule(static)
+  for (int64_t o = 0; o < D.O; ++o) {
+    double acc = 0.0;
+    for (int64_t n = 0; n < D.N; ++n) {
+      const float* go = gp + (n * D.O + o) * D.OH * D.OW;
+      for (int64_t i = 0; i < D.OH * D.OW; ++i) acc += go[i];
+    }
+    bp[o] = static_cast<float>(acc);
+  }
+}
+
+}  // namespace convgrad::reference

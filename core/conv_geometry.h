@@ -1,0 +1,82 @@
+// Convolution geometry: the shape rules of conv2d and conv_transpose2d, their validation and error
+// messages, and the "conv view" every backend kernel works in.
+//
+// Both ops are described by one convolution: src (N, C, H, W) * weights (O, C/g, kh, kw) -> dst
+// (N, O, OH, OW). For conv2d, src is the input and dst the output. For conv_transpose2d, src is the
+// OUTPUT and dst the input: its weight (in, out/g, kh, kw) is that convolution's weight as it is.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/shape.h"
+
+namespace convgrad {
+
+/// Parameters of a convolution in the conv view. Padding may be asymmetric; pad_end may be negative
+/// (a transposed convolution with output_padding > padding).
+struct ConvParams {
+  std::array<int64_t, 2> stride{1, 1};     ///< (height, width), >= 1
+  std::array<int64_t, 2> dilation{1, 1};   ///< (height, width), >= 1; 1 = dense kernel
+  std::array<int64_t, 2> pad_begin{0, 0};  ///< (top, left)
+  std::array<int64_t, 2> pad_end{0, 0};    ///< (bottom, right)
+  int64_t groups = 1;                      ///< channel groups; C and O divide by it
+
+  bool operator==(const ConvParams&) const = default;
+};
+
+/// "stride [2, 2], dilation [1, 1], padding [1, 1]/[0, 0], groups 1": the form errors and logs use.
+std::string params_str(const ConvParams& p);
+
+/// The three shapes of one convolution (always 4-D) and its parameters.
+struct ConvShapes {
+  Shape src;  ///< (N, C, H, W)
+  Shape wei;  ///< (O, C/groups, kh, kw)
+  Shape dst;  ///< (N, O, OH, OW)
+  ConvParams params;
+};
+
+/// Output size of a convolution along one dimension: floor((in + pb + pe - d(k-1) - 1) / s) + 1.
+int64_t conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t dilation, int64_t pad_begin, int64_t pad_end);
+
+/// Output size of a transposed convolution: (in - 1) s - 2p + d(k-1) + output_padding + 1.
+int64_t conv_transpose_out_size(int64_t in, int64_t k, int64_t stride, int64_t dilation, int64_t padding,
+                                int64_t output_padding);
+
+/// Checks that `s` describes a consistent convolution (ranks, channels, groups, dst size from the
+/// formula); throws naming `op` otherwise. Backends may rely on it.
+void check_conv_shapes(const ConvShapes& s, const char* op);
+
+/// conv2d's arguments, in core terms (the autograd options translate to this).
+struct Conv2dArgs {
+  std::array<int64_t, 2> stride{1, 1};
+  std::array<int64_t, 2> padding{0, 0};
+  std::array<int64_t, 2> dilation{1, 1};
+  int64_t groups = 1;
+  bool same = false;  ///< padding="same": ignore `padding`, keep the size (stride 1 only)
+};
+
+/// conv_transpose2d's arguments, in core terms.
+struct ConvTranspose2dArgs {
+  std::array<int64_t, 2> stride{1, 1};
+  std::array<int64_t, 2> padding{0, 0};
+  std::array<int64_t, 2> output_padding{0, 0};
+  std::array<int64_t, 2> dilation{1, 1};
+  int64_t groups = 1;
+  std::optional<std::array<int64_t, 2>> output_size;  ///< derives output_padding when set
+};
+
+/// Validates conv2d's input (3-D or 4-D), weight and bias shapes (pass an empty `bias` shape with
+/// has_bias false when there is none) and returns the conv view, batched (a 3-D input gets N = 1).
+/// Errors name conv2d, the shapes, the formula and the fix.
+ConvShapes conv2d_geometry(const Shape& input, const Shape& weight, const Shape& bias, bool has_bias,
+                           const Conv2dArgs& args);
+
+/// Validates conv_transpose2d's shapes and arguments and returns the conv view (src = the output,
+/// dst = the input), batched. output_size, when given, derives output_padding (error when unreachable).
+ConvShapes conv_transpose2d_geometry(const Shape& input, const Shape& weight, const Shape& bias, bool has_bias,
+                                     const ConvTranspose2dArgs& args);
+
+}  // namespace convgrad
