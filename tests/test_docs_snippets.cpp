@@ -202,6 +202,7 @@ std::vector<fs::path> markdown_docs() {
   for (const auto& e : fs::directory_iterator(kDocs))
     if (e.path().extension() == ".md") docs.push_back(e.path());
   std::sort(docs.begin(), docs.end());
+  docs.push_back(kRoot / "README.md");  // the README's program is held to the same rule
   return docs;
 }
 
