@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: deps configure build demo test clean
+.PHONY: deps configure build demo test test-sanitize fuzz clean
 
 deps:
 	@tools/setup_deps.sh
@@ -20,5 +20,14 @@ demo: build
 test: build
 	cd $(BUILD) && OMP_NUM_THREADS=1 ctest --output-on-failure -j $(JOBS)
 
+# Extra checks (CI runs them after `make test`): sanitizers over the whole suite, then the fuzzers.
+test-sanitize:
+	@tools/setup_deps.sh --checks
+	JOBS=$(JOBS) tools/sanitize.sh
+
+fuzz:
+	@tools/setup_deps.sh --checks
+	JOBS=$(JOBS) tools/fuzz.sh
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan build-fuzz

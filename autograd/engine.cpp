@@ -3,6 +3,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "autograd/anomaly.h"
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "core/factory.h"
@@ -76,28 +77,39 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
   while (!ready.empty()) {
     Node* node = ready.back();
     ready.pop_back();
-    Tensor grad_out = std::move(grads[node]);
-    grads.erase(node);
-    std::vector<Tensor> in_grads = node->apply(grad_out);
     const auto& inputs = node->inputs();
-    check(in_grads.size() == inputs.size(), "backward of '{}': returned {} gradients for {} inputs",
-          node->name(), in_grads.size(), inputs.size());
+    // A node that received no gradient at all (its consumers returned none) is skipped, but its
+    // producers still learn that this edge is done.
+    auto found = grads.find(node);
+    std::vector<Tensor> in_grads(inputs.size());
+    if (found != grads.end()) {
+      Tensor grad_out = std::move(found->second);
+      grads.erase(found);
+      {
+        detail::BackwardScope scope;  // anomaly mode checks the closure's results below, not its inner ops
+        in_grads = node->apply(grad_out);
+      }
+      check(in_grads.size() == inputs.size(), "backward of '{}': returned {} gradients for {} inputs",
+            node->name(), in_grads.size(), inputs.size());
+      if (detect_anomaly()) detail::anomaly_check_backward(*node, grad_out, in_grads);
+    }
     for (size_t i = 0; i < inputs.size(); ++i) {
       const Tensor& in = inputs[i];
       const Tensor& g = in_grads[i];
-      if (!in.defined() || !in.requires_grad() || !g.defined()) continue;
-      check(g.shape() == in.shape(), "backward of '{}': gradient {} has shape {}, input has shape {}",
-            node->name(), i, shape_str(g.shape()), shape_str(in.shape()));
-      if (Node* producer = in.grad_fn().get()) {
-        auto it = grads.find(producer);
-        if (it == grads.end())
+      if (!in.defined()) continue;
+      Node* producer = in.grad_fn().get();
+      if (g.defined() && in.requires_grad()) {
+        check(g.shape() == in.shape(), "backward of '{}': gradient {} has shape {}, input has shape {}",
+              node->name(), i, shape_str(g.shape()), shape_str(in.shape()));
+        if (!producer) {
+          accumulate_leaf(in, g);
+        } else if (auto it = grads.find(producer); it == grads.end()) {
           grads.emplace(producer, g);
-        else
+        } else {
           it->second = add_same_shape(it->second, g);
-        if (--pending_edges[producer] == 0) ready.push_back(producer);
-      } else {
-        accumulate_leaf(in, g);
+        }
       }
+      if (producer && --pending_edges[producer] == 0) ready.push_back(producer);
     }
     if (!retain_graph) node->release();
   }

@@ -2,6 +2,7 @@
 
 #include <atomic>
 
+#include "autograd/anomaly.h"
 #include "autograd/grad_mode.h"
 
 namespace convgrad {
@@ -72,6 +73,7 @@ void Node::release() {
 int64_t Node::live_count() { return g_live_nodes.load(); }
 
 Tensor make_result(Tensor output, std::vector<Tensor> inputs, const char* name, BackwardFn backward) {
+  if (detect_anomaly()) detail::anomaly_check_forward(name, output, inputs);  // also under NoGradGuard
   if (!GradMode::is_enabled()) return output;
   bool any = false;
   for (const auto& t : inputs) any = any || (t.defined() && t.requires_grad());

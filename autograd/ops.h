@@ -1,6 +1,7 @@
 // Every differentiable op, by family.
 #pragma once
 
+#include "autograd/anomaly.h"
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "autograd/ops_math.h"

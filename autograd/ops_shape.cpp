@@ -226,6 +226,12 @@ Tensor expand(const Tensor& x, const Shape& shape) {
       strides[i] = 0;
     }
   }
+  // A view allocates nothing, but its element count must still fit in int64 (numel() is used everywhere).
+  try {
+    shape_numel(out_shape);
+  } catch (const Error& e) {
+    fail("expand: {} (input shape {})", e.what(), shape_str(x.shape()));
+  }
   Shape in_shape = x.shape();
   return make_view(x, out_shape, strides, x.offset(), "expand",
                    [in_shape](const Tensor& g) { return Grads{kernels::sum_to_shape(g, in_shape)}; });

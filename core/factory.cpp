@@ -42,6 +42,9 @@ Tensor arange(double end, DType dtype) { return arange(0.0, end, 1.0, dtype); }
 Tensor arange(double start, double end, double step, DType dtype) {
   check(step != 0.0, "arange: step must be non-zero");
   double count = std::ceil((end - start) / step);
+  // Checked in double before the conversion to int64, which would be undefined for NaN or > 2^63.
+  check(!std::isnan(count) && count < 0x1p62, "arange: start {}, end {}, step {} gives {} elements; expected a "
+        "finite count below 2^62", start, end, step, count);
   int64_t n = count > 0 ? static_cast<int64_t>(count) : 0;
   Tensor t = empty({n}, dtype);
   for (int64_t i = 0; i < n; ++i) {

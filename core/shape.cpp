@@ -24,7 +24,12 @@ int64_t shape_numel(const Shape& shape) {
 Shape contiguous_strides(const Shape& shape) {
   Shape strides(shape.size(), 1);
   for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
-    strides[i] = strides[i + 1] * std::max<int64_t>(shape[i + 1], 1);
+    if (__builtin_mul_overflow(strides[i + 1], std::max<int64_t>(shape[i + 1], 1), &strides[i])) {
+      // Only a zero-size shape gets here (shape_numel rejects the others). No element of it is ever
+      // addressed, so the strides from here outwards are 0 rather than a wrapped-around value.
+      check(shape_numel(shape) == 0, "shape {}: strides overflow int64", shape_str(shape));
+      strides[i] = 0;
+    }
   return strides;
 }
 

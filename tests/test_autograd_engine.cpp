@@ -117,3 +117,14 @@ TEST_CASE("gradcheck accepts a correct backward and reports a wrong one") {
   CHECK(bad.report.find("FAILED") != std::string::npos);
   CHECK(bad.report.find("input 0") != std::string::npos);
 }
+
+TEST_CASE("a producer whose consumers return no gradient is skipped without stalling the pass") {
+  Tensor x = full({1}, 2.0);
+  x.set_requires_grad();
+  Tensor h = scale(x, 3.f);
+  // "stop" passes no gradient to h; "plus" with x directly still reaches x.
+  Tensor stopped = make_result(clone_data(h), {h}, "stop", [](const Tensor&) { return std::vector<Tensor>{Tensor()}; });
+  Tensor y = plus(stopped, x);
+  y.backward();
+  CHECK(x.grad().item() == 1.f);
+}

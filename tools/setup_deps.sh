@@ -2,7 +2,9 @@
 # Installs the Debian packages convgrad builds with, only those missing.
 # apt-get update runs first when anything is missing; sudo is used when not root.
 set -euo pipefail
+# `--checks` adds what the sanitizer and fuzzing targets need (clang and its runtimes).
 packages=(cmake g++ make libdnnl-dev ocl-icd-opencl-dev libfmt-dev doctest-dev libcli11-dev libpng-dev zlib1g-dev)
+[ "${1:-}" = "--checks" ] && packages+=(clang libclang-rt-14-dev libomp-14-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -162,7 +162,11 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value) {
   for (size_t p = 0; p < pads.size() / 2; ++p) {
     int64_t d = nd - 1 - static_cast<int64_t>(p);
     int64_t lo = pads[2 * p], hi = pads[2 * p + 1];
-    out_shape[d] = x.shape()[d] + lo + hi;
+    // Overflow-checked: a pad near 2^63 must give an error, not a wrapped-around size.
+    check(!__builtin_add_overflow(x.shape()[d], lo, &out_shape[d]) &&
+              !__builtin_add_overflow(out_shape[d], hi, &out_shape[d]),
+          "pad: pads ({}, {}) on dim {} of size {} overflow int64 (input shape {})", lo, hi, d, x.shape()[d],
+          shape_str(x.shape()));
     check(out_shape[d] >= 0,
           "pad: pads ({}, {}) on dim {} of size {} would give a negative size {} (input shape {})", lo, hi, d,
           x.shape()[d], out_shape[d], shape_str(x.shape()));

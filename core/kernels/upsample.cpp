@@ -72,8 +72,10 @@ Tensor upsample_bilinear2d_forward(const Tensor& x, int64_t out_h, int64_t out_w
   Tensor xc = x.is_contiguous() ? x : clone_data(x);
   const Shape& s = x.shape();
   const int64_t planes = s[0] * s[1], h = s[2], w = s[3];
-  const AxisTaps ty = axis_taps(h, out_h), tx = axis_taps(w, out_w);
+  // Allocate (and so size-check) the output before the per-row tables, which are as long as the output is tall.
   Tensor out = empty({s[0], s[1], out_h, out_w});
+  if (out.numel() == 0) return out;
+  const AxisTaps ty = axis_taps(h, out_h), tx = axis_taps(w, out_w);
   const float* src = xc.data<float>();
   float* dst = out.data<float>();
 #pragma omp parallel for schedule(static)
