@@ -3,14 +3,15 @@
 #include <dnnl_debug.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <dnnl.hpp>
-#include <functional>
-#include <list>
 #include <mutex>
-#include <unordered_map>
 
 #include "core/backend.h"
+#include "core/backends/onednn/phase_conv.h"
+#include "core/backends/onednn/plan_cache.h"
 #include "core/backends/reference/conv.h"
 #include "core/error.h"
 #include "core/threading.h"
@@ -33,62 +34,6 @@ constexpr int kArg[3][3] = {{DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
                             {DNNL_ARG_SRC, DNNL_ARG_DIFF_WEIGHTS, DNNL_ARG_DIFF_DST}};
 constexpr Role kOutput[3] = {kDst, kSrc, kWei};
 
-// A ready-to-run primitive: the layouts it chose, the reorders from/to the caller's plain tensors,
-// and its implementation name. `unsupported` caches oneDNN's refusal so it is asked once.
-struct Plan {
-  dnnl::primitive prim;
-  memory::desc user[3], chosen[3], bias, scratch;
-  bool reorder[3] = {false, false, false};
-  dnnl::reorder reorders[3];
-  std::string impl;
-  std::string unsupported;
-};
-
-// A growable 64-byte aligned buffer: reordered tensors and the scratchpad reuse it call after call.
-class Buffer {
- public:
-  ~Buffer() { std::free(ptr_); }
-  void* get(size_t bytes) {
-    if (bytes > size_) {
-      std::free(ptr_);
-      size_ = (bytes + 63) / 64 * 64;
-      ptr_ = std::aligned_alloc(64, size_);
-      check(ptr_ != nullptr, "onednn: could not allocate {} bytes of workspace", size_);
-    }
-    return ptr_;
-  }
-
- private:
-  void* ptr_ = nullptr;
-  size_t size_ = 0;
-};
-
-// LRU of plans keyed by kind, shapes, parameters, bias and thread count.
-class PlanCache {
- public:
-  Plan* find(const std::string& key) {
-    auto it = index_.find(key);
-    if (it == index_.end()) return nullptr;
-    items_.splice(items_.begin(), items_, it->second);
-    return &it->second->second;
-  }
-  Plan& insert(const std::string& key, Plan plan) {
-    items_.emplace_front(key, std::move(plan));
-    index_[key] = items_.begin();
-    if (items_.size() > kCapacity) {
-      index_.erase(items_.back().first);
-      items_.pop_back();
-    }
-    return items_.front().second;
-  }
-  size_t size() const { return items_.size(); }
-
- private:
-  static constexpr size_t kCapacity = 128;
-  std::list<std::pair<std::string, Plan>> items_;
-  std::unordered_map<std::string, std::list<std::pair<std::string, Plan>>::iterator> index_;
-};
-
 // Engine and stream are created once; one mutex guards the cache and the shared buffers.
 struct Runtime {
   dnnl::engine eng{dnnl::engine::kind::cpu, 0};
@@ -110,12 +55,14 @@ std::string describe(Kind kind, const ConvShapes& s) {
       describe(kind, s), e.what(), dnnl_status2str(e.status));
 }
 
-Runtime& runtime(Kind kind, const ConvShapes& s) {
+// `shapes` makes the ConvShapes for the error message, only when the engine cannot be created.
+template <class Shapes>
+Runtime& runtime(Kind kind, Shapes&& shapes) {
   try {
     static Runtime rt;
     return rt;
   } catch (const dnnl::error& e) {
-    rethrow(e, kind, s);
+    rethrow(e, kind, shapes());
   }
 }
 
@@ -173,17 +120,51 @@ Plan make_plan(Kind kind, const ConvShapes& s, bool has_vec, const dnnl::engine&
   }
   plan.impl = pd->impl_info_str();
   plan.scratch = pd->scratchpad_desc();
+  plan.scratch_bytes = plan.scratch.get_size();
   plan.bias = bias;
+  const Role out = kOutput[int(kind)];
   for (int r = 0; r < 3; ++r) {
     plan.user[r] = memory::desc(shapes[r], Dt::f32, r == kWei ? (g == 1 ? Tag::oihw : Tag::goihw) : Tag::nchw);
     // Reorder only when oneDNN chose a layout other than the caller's plain one.
     plan.reorder[r] = plan.chosen[r] != plan.user[r];
+    plan.chosen_bytes[r] = plan.chosen[r].get_size();
+    // Memory objects are made once with no data; each call sets the pointers.
+    plan.user_mem[r] = memory(plan.user[r], eng, DNNL_MEMORY_NONE);
+    plan.inner_mem[r] = plan.reorder[r] ? memory(plan.chosen[r], eng, DNNL_MEMORY_NONE) : plan.user_mem[r];
+    plan.args[kArg[int(kind)][r]] = plan.inner_mem[r];
     if (!plan.reorder[r]) continue;
-    bool out = r == kOutput[int(kind)];
-    plan.reorders[r] = out ? dnnl::reorder(dnnl::reorder::primitive_desc(eng, plan.chosen[r], eng, plan.user[r]))
-                           : dnnl::reorder(dnnl::reorder::primitive_desc(eng, plan.user[r], eng, plan.chosen[r]));
+    plan.reorders[r] = r == out ? dnnl::reorder(dnnl::reorder::primitive_desc(eng, plan.chosen[r], eng, plan.user[r]))
+                                : dnnl::reorder(dnnl::reorder::primitive_desc(eng, plan.user[r], eng, plan.chosen[r]));
+  }
+  if (has_vec && kind != Kind::BackwardData) {
+    plan.bias_mem = memory(bias, eng, DNNL_MEMORY_NONE);
+    plan.args[kind == Kind::Forward ? DNNL_ARG_BIAS : DNNL_ARG_DIFF_BIAS] = plan.bias_mem;
+  }
+  if (plan.scratch.get_size() > 0) {
+    plan.scratch_mem = memory(plan.scratch, eng, DNNL_MEMORY_NONE);
+    plan.args[DNNL_ARG_SCRATCHPAD] = plan.scratch_mem;
   }
   return plan;
+}
+
+// CONVGRAD_PHASE_CONV: "0" never uses the phase kernels, "1" uses them whenever they apply, unset or
+// anything else decides per shape (use_phase).
+int phase_mode() {
+  static const int mode = [] {
+    const char* v = std::getenv("CONVGRAD_PHASE_CONV");
+    return v && std::strcmp(v, "0") == 0 ? 0 : v && std::strcmp(v, "1") == 0 ? 1 : -1;
+  }();
+  return mode;
+}
+
+// Whether the phase kernels run this call instead of oneDNN's primitive `impl`: when they apply and
+// oneDNN fell back to its im2col GEMM ("gemm") or a reference loop. Where oneDNN has a direct kernel
+// ("jit", "brg"), it was as fast or faster in every shape measured (k4 s2, and the input gradient of
+// the k16 s8 head); docs/performance.md has the numbers.
+bool use_phase(const ConvShapes& s, const std::string& impl) {
+  if (phase_mode() == 0 || !phase_conv_supported(s)) return false;
+  if (phase_mode() == 1) return true;
+  return impl.find("gemm") != std::string::npos || impl.rfind("ref", 0) == 0;
 }
 
 void add_channel_bias(const Tensor& t, const Tensor& bias) {
@@ -195,61 +176,87 @@ void add_channel_bias(const Tensor& t, const Tensor& bias) {
     for (int64_t i = 0; i < HW; ++i) d[nc * HW + i] += b[nc % C];
 }
 
-// One call: the cached plan (built on a miss), or the reference kernel when oneDNN declines.
-void run(Kind kind, const Tensor (&t)[3], const Tensor& vec, const ConvParams& p,
-         const std::function<void()>& fallback) {
-  ConvShapes s{t[kSrc].shape(), t[kWei].shape(), t[kDst].shape(), p};
+// One call: the cached plan (built on a miss), the phase kernels, or the reference kernel when oneDNN
+// declines. The hit path formats nothing and allocates nothing: the ConvShapes (three vectors) are
+// only built for a miss, an error or a verbose line.
+template <class Fallback, class Phase>
+void run(Kind kind, const Tensor (&t)[3], const Tensor& vec, const ConvParams& p, Fallback&& fallback, Phase&& phase) {
+  auto shapes = [&] { return ConvShapes{t[kSrc].shape(), t[kWei].shape(), t[kDst].shape(), p}; };
   if (t[kSrc].numel() == 0 || t[kWei].numel() == 0 || t[kDst].numel() == 0) {
-    if (verbose()) verbose_log(fmt::format("convgrad: onednn {} -> reference (zero-size tensor)", describe(kind, s)));
+    if (verbose())
+      verbose_log(fmt::format("convgrad: onednn {} -> reference (zero-size tensor)", describe(kind, shapes())));
     fallback();
     return;
   }
-  Runtime& rt = runtime(kind, s);
+  Runtime& rt = runtime(kind, shapes);
   std::unique_lock<std::mutex> lock(rt.mutex);
   // The thread count is part of the key: oneDNN fixes its parallel split when it builds a primitive.
-  std::string key = fmt::format("{}|{}|{}", describe(kind, s), vec.defined(), get_num_threads());
+  Key key{int(kind), {}, p, vec.defined(), get_num_threads()};
+  for (int r = 0; r < 3; ++r) {
+    const Shape& sh = t[r].shape();
+    for (int d = 0; d < 4; ++d) key.dims[r * 4 + d] = sh[d];
+  }
   Plan* plan = rt.cache.find(key);
   const bool cached = plan != nullptr;
   if (!plan) {
+    const ConvShapes s = shapes();
     try {
-      plan = &rt.cache.insert(key, make_plan(kind, s, vec.defined(), rt.eng));
+      Plan made = make_plan(kind, s, vec.defined(), rt.eng);
+      if (use_phase(s, made.impl)) {
+        made = Plan();
+        made.impl = "phase:sgemm";
+        made.phase = true;
+      }
+      plan = &rt.cache.insert(key, std::move(made));
     } catch (const dnnl::error& e) {
       if (e.status != dnnl_unimplemented && e.status != dnnl_invalid_arguments) rethrow(e, kind, s);
       Plan refused;
       refused.unsupported = fmt::format("oneDNN: {}, {}", dnnl_status2str(e.status), e.what());
+      if (phase_conv_supported(s) && phase_mode() != 0) {
+        refused.impl = "phase:sgemm";
+        refused.phase = true;
+      }
       plan = &rt.cache.insert(key, std::move(refused));
     }
   }
-  if (!plan->unsupported.empty()) {
-    std::string why = plan->unsupported;
-    lock.unlock();
-    if (verbose()) verbose_log(fmt::format("convgrad: onednn {} -> reference ({})", describe(kind, s), why));
-    fallback();
+  if (plan->phase || !plan->unsupported.empty()) {
+    const bool use = plan->phase;
+    if (verbose()) {
+      const std::string line =
+          use ? fmt::format("convgrad: onednn {}: {}{}", describe(kind, shapes()), plan->impl,
+                            cached ? " (cached)" : "")
+              : fmt::format("convgrad: onednn {} -> reference ({})", describe(kind, shapes()), plan->unsupported);
+      lock.unlock();
+      verbose_log(line);
+    } else {
+      lock.unlock();
+    }
+    // The phase kernels use per-thread workspaces, not the shared buffers: they run unlocked.
+    if (use)
+      phase();
+    else
+      fallback();
     return;
   }
   try {
-    std::unordered_map<int, memory> args;
-    memory user[3], inner[3];
     const Role out = kOutput[int(kind)];
     for (int r = 0; r < 3; ++r) {
-      user[r] = memory(plan->user[r], rt.eng, t[r].data<float>());
-      inner[r] =
-          plan->reorder[r] ? memory(plan->chosen[r], rt.eng, rt.buffers[r].get(plan->chosen[r].get_size())) : user[r];
-      if (plan->reorder[r] && r != out) plan->reorders[r].execute(rt.strm, user[r], inner[r]);
-      args[kArg[int(kind)][r]] = inner[r];
+      plan->user_mem[r].set_data_handle(t[r].data<float>());
+      if (!plan->reorder[r]) continue;
+      plan->inner_mem[r].set_data_handle(rt.buffers[r].get(plan->chosen_bytes[r]));
+      if (r != out) plan->reorders[r].execute(rt.strm, plan->user_mem[r], plan->inner_mem[r]);
     }
-    if (vec.defined() && kind != Kind::BackwardData)
-      args[kind == Kind::Forward ? DNNL_ARG_BIAS : DNNL_ARG_DIFF_BIAS] = memory(plan->bias, rt.eng, vec.data<float>());
-    if (plan->scratch.get_size() > 0)
-      args[DNNL_ARG_SCRATCHPAD] = memory(plan->scratch, rt.eng, rt.scratch.get(plan->scratch.get_size()));
-    plan->prim.execute(rt.strm, args);
-    if (plan->reorder[out]) plan->reorders[out].execute(rt.strm, inner[out], user[out]);
+    if (plan->bias_mem) plan->bias_mem.set_data_handle(vec.data<float>());
+    if (plan->scratch_mem) plan->scratch_mem.set_data_handle(rt.scratch.get(plan->scratch_bytes));
+    plan->prim.execute(rt.strm, plan->args);
+    if (plan->reorder[out]) plan->reorders[out].execute(rt.strm, plan->inner_mem[out], plan->user_mem[out]);
     rt.strm.wait();
   } catch (const dnnl::error& e) {
-    rethrow(e, kind, s);
+    rethrow(e, kind, shapes());
   }
   if (verbose())
-    verbose_log(fmt::format("convgrad: onednn {}: {}{}", describe(kind, s), plan->impl, cached ? " (cached)" : ""));
+    verbose_log(
+        fmt::format("convgrad: onednn {}: {}{}", describe(kind, shapes()), plan->impl, cached ? " (cached)" : ""));
   lock.unlock();
   if (vec.defined() && kind == Kind::BackwardData) add_channel_bias(t[kSrc], vec);
 }
@@ -257,20 +264,50 @@ void run(Kind kind, const Tensor (&t)[3], const Tensor& vec, const ConvParams& p
 }  // namespace
 
 void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p) {
-  run(Kind::Forward, {x, w, y}, bias, p, [&] { reference::conv_forward(x, w, bias, y, p); });
+  run(
+      Kind::Forward, {x, w, y}, bias, p, [&] { reference::conv_forward(x, w, bias, y, p); },
+      [&] { phase_conv_forward(x, w, bias, y, p); });
 }
 
 void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx, const ConvParams& p) {
-  run(Kind::BackwardData, {dx, w, dy}, bias, p, [&] { reference::conv_backward_data(dy, w, bias, dx, p); });
+  run(
+      Kind::BackwardData, {dx, w, dy}, bias, p, [&] { reference::conv_backward_data(dy, w, bias, dx, p); },
+      [&] { phase_conv_backward_data(dy, w, bias, dx, p); });
 }
 
 void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db, const ConvParams& p) {
-  run(Kind::BackwardWeights, {x, dw, dy}, db, p, [&] { reference::conv_backward_weights(x, dy, dw, db, p); });
+  run(
+      Kind::BackwardWeights, {x, dw, dy}, db, p, [&] { reference::conv_backward_weights(x, dy, dw, db, p); },
+      [&] { phase_conv_backward_weights(x, dy, dw, db, p); });
+}
+
+bool call_is_valid(const Tensor& src, const Tensor& wei, const Tensor& dst, const Tensor& vec, bool vec_on_src,
+                   const ConvParams& p) {
+  for (const Tensor* t : {&src, &wei, &dst})
+    if (!t->defined() || t->dtype() != DType::Float32 || !t->is_contiguous() || t->dim() != 4) return false;
+  constexpr int64_t kBig = int64_t(1) << 31;  // larger values: leave the overflow checks to check_conv_call
+  for (const Tensor* t : {&src, &wei, &dst})
+    for (int64_t d : t->shape())
+      if (d < 0 || d >= kBig) return false;
+  const int64_t g = p.groups;
+  if (g < 1 || wei.size(0) % g != 0 || src.size(1) != wei.size(1) * g || dst.size(1) != wei.size(0) ||
+      dst.size(0) != src.size(0))
+    return false;
+  for (int d = 0; d < 2; ++d) {
+    const int64_t s = p.stride[d], dil = p.dilation[d], pb = p.pad_begin[d], pe = p.pad_end[d];
+    if (s < 1 || s >= kBig || dil < 1 || dil >= kBig || pb <= -kBig || pb >= kBig || pe <= -kBig || pe >= kBig)
+      return false;
+    const int64_t span = src.size(2 + d) + pb + pe - dil * (wei.size(2 + d) - 1) - 1;
+    const int64_t out = (span >= 0 ? span / s : -((-span + s - 1) / s)) + 1;
+    if (out < 0 || dst.size(2 + d) != out) return false;
+  }
+  if (!vec.defined()) return true;
+  return vec.dtype() == DType::Float32 && vec.is_contiguous() && vec.dim() == 1 &&
+         vec.size(0) == (vec_on_src ? src.size(1) : wei.size(0));
 }
 
 std::size_t plan_cache_size() {
-  ConvShapes none;
-  Runtime& rt = runtime(Kind::Forward, none);
+  Runtime& rt = runtime(Kind::Forward, [] { return ConvShapes(); });
   std::lock_guard<std::mutex> lock(rt.mutex);
   return rt.cache.size();
 }
