@@ -71,8 +71,9 @@ const std::string& selected_locked(State& s) {
   if (s.selected.empty()) {
     const char* env = std::getenv("CONVGRAD_BACKEND");
     std::string want = env && *env ? env : s.entries.front().name;
-    check(find_locked(s, want) != nullptr, "CONVGRAD_BACKEND={} is not an available convolution backend; available: {}",
-          want, names_locked(s));
+    if (!(find_locked(s, want) != nullptr))
+      fail("CONVGRAD_BACKEND={} is not an available convolution backend; available: {}", want,
+           names_locked(s));
     s.selected = want;
   }
   return s.selected;
@@ -80,7 +81,8 @@ const std::string& selected_locked(State& s) {
 
 Backend& instance_locked(State& s, const std::string& name) {
   Entry* e = find_locked(s, name);
-  check(e != nullptr, "convolution backend '{}' is not available; available: {}", name, names_locked(s));
+  if (!(e != nullptr))
+    fail("convolution backend '{}' is not available; available: {}", name, names_locked(s));
   if (!e->instance) e->instance = e->make();
   return *e->instance;
 }
@@ -110,15 +112,15 @@ Backend& active() {
 }
 
 void check_tensor(const Tensor& t, const char* op, const char* what) {
-  check(t.defined(), "{}: {} is undefined", op, what);
-  check(t.dtype() == DType::Float32 && t.is_contiguous(), "{}: {} (shape {}) must be a contiguous float32 tensor", op,
-        what, shape_str(t.shape()));
+  if (!(t.defined())) fail("{}: {} is undefined", op, what);
+  if (!(t.dtype() == DType::Float32 && t.is_contiguous()))
+    fail("{}: {} (shape {}) must be a contiguous float32 tensor", op, what, shape_str(t.shape()));
 }
 
 void check_vector(const Tensor& t, int64_t n, const char* op, const char* what) {
   if (!t.defined()) return;
   check_tensor(t, op, what);
-  check(t.shape() == Shape{n}, "{}: {} has shape {}, expected [{}]", op, what, shape_str(t.shape()), n);
+  if (!(t.shape() == Shape{n})) fail("{}: {} has shape {}, expected [{}]", op, what, shape_str(t.shape()), n);
 }
 
 // Throws when `got` (the selected backend) and `want` (the partner) differ beyond float32 noise.
@@ -135,11 +137,13 @@ void compare(const Tensor& got, const Tensor& want, const char* op, const char* 
     if (d > max_diff || worst < 0) max_diff = d, worst = i;
   }
   double tol = 1e-4 * max_ref + 1e-6;
-  check(!(max_diff > tol),
-        "CONVGRAD_CHECK: {} {} differs between backends {} and {}: max |diff| {:.3g} at element {} ({} vs {}), "
+  if (!(!(max_diff > tol)))
+    fail(
+        "CONVGRAD_CHECK: {} {} differs between backends {} and {}: max |diff| {:.3g} at element {} ({} vs "
+        "{}), "
         "tolerance {:.3g}; src {}, weights {}, dst {}, {}",
-        op, what, a.name(), b.name(), max_diff, worst, g[worst], w[worst], tol, shape_str(s.src), shape_str(s.wei),
-        shape_str(s.dst), params_str(s.params));
+        op, what, a.name(), b.name(), max_diff, worst, g[worst], w[worst], tol, shape_str(s.src),
+        shape_str(s.wei), shape_str(s.dst), params_str(s.params));
 }
 
 Tensor fresh_like(const Tensor& t) { return t.defined() ? empty(t.shape()) : Tensor(); }
@@ -157,8 +161,8 @@ std::vector<std::string> available_backends() {
 void set_backend(const std::string& name) {
   State& s = state();
   std::lock_guard<std::mutex> lock(s.mutex);
-  check(find_locked(s, name) != nullptr, "set_backend: '{}' is not an available convolution backend; available: {}",
-        name, names_locked(s));
+  if (!(find_locked(s, name) != nullptr))
+    fail("set_backend: '{}' is not an available convolution backend; available: {}", name, names_locked(s));
   s.selected = name;
 }
 
@@ -175,7 +179,7 @@ Backend& get_backend(const std::string& name) {
 }
 
 void register_backend(const std::string& name, BackendFactory factory) {
-  check(!name.empty() && factory != nullptr, "register_backend: expected a name and a factory");
+  if (!(!name.empty() && factory != nullptr)) fail("register_backend: expected a name and a factory");
   State& s = state();
   std::lock_guard<std::mutex> lock(s.mutex);
   if (Entry* e = find_locked(s, name)) {
@@ -211,8 +215,8 @@ void verbose_log(const std::string& line) {
     std::fprintf(stderr, "%s\n", line.c_str());
 }
 
-ConvShapes check_conv_call(const char* op, const Tensor& src, const Tensor& wei, const Tensor& dst, const Tensor& vec,
-                           bool vec_on_src, const ConvParams& p) {
+ConvShapes check_conv_call(const char* op, const Tensor& src, const Tensor& wei, const Tensor& dst,
+                           const Tensor& vec, bool vec_on_src, const ConvParams& p) {
   check_tensor(src, op, "src");
   check_tensor(wei, op, "weights");
   check_tensor(dst, op, "dst");
@@ -222,7 +226,8 @@ ConvShapes check_conv_call(const char* op, const Tensor& src, const Tensor& wei,
   return s;
 }
 
-void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p) {
+void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,
+                  const ConvParams& p) {
   const char* op = "conv_forward";
   ConvShapes s = check_conv_call(op, x, w, y, bias, false, p);
   Backend& b = active();
@@ -235,7 +240,8 @@ void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Te
   }
 }
 
-void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx, const ConvParams& p) {
+void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx,
+                        const ConvParams& p) {
   const char* op = "conv_backward_data";
   ConvShapes s = check_conv_call(op, dx, w, dy, bias, true, p);
   Backend& b = active();
@@ -248,7 +254,8 @@ void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, c
   }
 }
 
-void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db, const ConvParams& p) {
+void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
+                           const ConvParams& p) {
   const char* op = "conv_backward_weights";
   ConvShapes s = check_conv_call(op, x, dw, dy, db, false, p);
   Backend& b = active();

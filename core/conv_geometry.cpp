@@ -26,40 +26,47 @@ std::string pair_str(const std::array<int64_t, 2>& p) { return fmt::format("[{},
 
 // Checks shared by both ops: ranks, positive stride/dilation/groups, non-negative padding, kernel taps.
 // `ctx` is "input shape [..], weight shape [..]", appended to every message.
-void check_common(const char* op, const Shape& input, const Shape& weight, const std::array<int64_t, 2>& stride,
-                  const std::array<int64_t, 2>& padding, const std::array<int64_t, 2>& dilation, int64_t groups,
-                  const char* weight_layout) {
-  check(input.size() == 3 || input.size() == 4,
-        "{}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {} ({}-D)", op, shape_str(input),
-        input.size());
-  check(weight.size() == 4, "{}: expected a 4-D weight {}, got weight shape {} ({}-D) for input shape {}", op,
-        weight_layout, shape_str(weight), weight.size(), shape_str(input));
+void check_common(const char* op, const Shape& input, const Shape& weight,
+                  const std::array<int64_t, 2>& stride, const std::array<int64_t, 2>& padding,
+                  const std::array<int64_t, 2>& dilation, int64_t groups, const char* weight_layout) {
+  if (!(input.size() == 3 || input.size() == 4))
+    fail("{}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {} ({}-D)", op, shape_str(input),
+         input.size());
+  if (!(weight.size() == 4))
+    fail("{}: expected a 4-D weight {}, got weight shape {} ({}-D) for input shape {}", op, weight_layout,
+         shape_str(weight), weight.size(), shape_str(input));
   std::string ctx = fmt::format("input shape {}, weight shape {}", shape_str(input), shape_str(weight));
-  check(stride[0] >= 1 && stride[1] >= 1, "{}: stride must be >= 1 in each dimension, got stride={} ({})", op,
-        pair_str(stride), ctx);
-  check(dilation[0] >= 1 && dilation[1] >= 1,
-        "{}: dilation must be >= 1 in each dimension (1 = no dilation), got dilation={} ({})", op, pair_str(dilation),
-        ctx);
-  check(padding[0] >= 0 && padding[1] >= 0,
-        "{}: padding must be >= 0 in each dimension, got padding={} ({}); to crop, slice the tensor instead", op,
-        pair_str(padding), ctx);
-  check(groups >= 1, "{}: groups must be >= 1, got groups={} ({})", op, groups, ctx);
-  check(weight[2] >= 1 && weight[3] >= 1,
-        "{}: the kernel must have at least one tap per dimension, got kH={}, kW={} ({})", op, weight[2], weight[3],
-        ctx);
-  for (int64_t s : input) check(s >= 0, "{}: negative size in input shape {}", op, shape_str(input));
-  for (int64_t s : weight) check(s >= 0, "{}: negative size in weight shape {}", op, shape_str(weight));
+  if (!(stride[0] >= 1 && stride[1] >= 1))
+    fail("{}: stride must be >= 1 in each dimension, got stride={} ({})", op, pair_str(stride), ctx);
+  if (!(dilation[0] >= 1 && dilation[1] >= 1))
+    fail("{}: dilation must be >= 1 in each dimension (1 = no dilation), got dilation={} ({})", op,
+         pair_str(dilation), ctx);
+  if (!(padding[0] >= 0 && padding[1] >= 0))
+    fail("{}: padding must be >= 0 in each dimension, got padding={} ({}); to crop, slice the tensor instead",
+         op, pair_str(padding), ctx);
+  if (!(groups >= 1)) fail("{}: groups must be >= 1, got groups={} ({})", op, groups, ctx);
+  if (!(weight[2] >= 1 && weight[3] >= 1))
+    fail("{}: the kernel must have at least one tap per dimension, got kH={}, kW={} ({})", op, weight[2],
+         weight[3], ctx);
+  for (int64_t s : input)
+    if (!(s >= 0)) fail("{}: negative size in input shape {}", op, shape_str(input));
+  for (int64_t s : weight)
+    if (!(s >= 0)) fail("{}: negative size in weight shape {}", op, shape_str(weight));
 }
 
 void check_bias(const char* op, const Shape& bias, bool has_bias, int64_t out_channels, const Shape& weight) {
   if (!has_bias) return;
-  check(bias.size() == 1 && bias[0] == out_channels,
-        "{}: bias shape {} does not match the {} output channels of weight shape {}; expected bias shape [{}]", op,
-        shape_str(bias), out_channels, shape_str(weight), out_channels);
+  if (!(bias.size() == 1 && bias[0] == out_channels))
+    fail(
+        "{}: bias shape {} does not match the {} output channels of weight shape {}; expected bias shape "
+        "[{}]",
+        op, shape_str(bias), out_channels, shape_str(weight), out_channels);
 }
 
 // The input as (N, C, H, W): a 3-D (C, H, W) input is one unbatched sample.
-Shape batched(const Shape& input) { return input.size() == 4 ? input : Shape{1, input[0], input[1], input[2]}; }
+Shape batched(const Shape& input) {
+  return input.size() == 4 ? input : Shape{1, input[0], input[1], input[2]};
+}
 
 // Throws naming the op, its parameters and shapes when a dimension's output-size formula leaves
 // 64-bit integers (conv: in + 2p, d(k-1); transposed: (in-1)s + d(k-1) + output_padding).
@@ -72,8 +79,10 @@ void check_no_overflow(const char* op, bool transposed, const Shape& input, cons
     Wide extent = Wide(dil) * (k - 1) + 1;
     // output_padding < max(stride, dilation) bounds the transposed sum.
     Wide span = transposed ? Wide(in - 1) * st + extent + std::max(st, dil) : Wide(in) + 2 * Wide(padding[d]);
-    check(fits(extent) && fits(span),
-          "{}: stride={}, padding={}, dilation={} overflow 64-bit size arithmetic along {} ({} with in={}, k={}; "
+    if (!(fits(extent) && fits(span)))
+      fail(
+          "{}: stride={}, padding={}, dilation={} overflow 64-bit size arithmetic along {} ({} with in={}, "
+          "k={}; "
           "input shape {}, weight shape {}); use smaller values",
           op, pair_str(stride), pair_str(padding), pair_str(dilation), kDimName[d],
           transposed ? kTransposedFormula : kConvFormula, in, k, shape_str(input), shape_str(weight));
@@ -83,15 +92,18 @@ void check_no_overflow(const char* op, bool transposed, const Shape& input, cons
 }  // namespace
 
 std::string params_str(const ConvParams& p) {
-  return fmt::format("stride {}, dilation {}, padding {}/{}, groups {}", pair_str(p.stride), pair_str(p.dilation),
-                     pair_str(p.pad_begin), pair_str(p.pad_end), p.groups);
+  return fmt::format("stride {}, dilation {}, padding {}/{}, groups {}", pair_str(p.stride),
+                     pair_str(p.dilation), pair_str(p.pad_begin), pair_str(p.pad_end), p.groups);
 }
 
-int64_t conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t dilation, int64_t pad_begin, int64_t pad_end) {
-  check(stride >= 1, "conv_out_size: stride must be >= 1, got {}", stride);
+int64_t conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t dilation, int64_t pad_begin,
+                      int64_t pad_end) {
+  if (!(stride >= 1)) fail("conv_out_size: stride must be >= 1, got {}", stride);
   Wide span = Wide(in) + pad_begin + pad_end, extent = Wide(dilation) * (k - 1) + 1;
-  check(fits(span) && fits(extent),
-        "conv_out_size: {} overflows 64-bit integers for in={}, padding {}/{}, dilation={}, k={}; use smaller values",
+  if (!(fits(span) && fits(extent)))
+    fail(
+        "conv_out_size: {} overflows 64-bit integers for in={}, padding {}/{}, dilation={}, k={}; use "
+        "smaller values",
         kConvFormula, in, pad_begin, pad_end, dilation, k);
   return static_cast<int64_t>(floor_div(span - extent, stride) + 1);
 }
@@ -100,8 +112,10 @@ int64_t conv_transpose_out_size(int64_t in, int64_t k, int64_t stride, int64_t d
                                 int64_t output_padding) {
   Wide full = Wide(in - 1) * stride + Wide(dilation) * (k - 1) + output_padding + 1;
   Wide out = full - 2 * Wide(padding);
-  check(fits(full) && fits(out),
-        "conv_transpose_out_size: {} overflows 64-bit integers for in={}, stride={}, padding={}, dilation={}, k={}, "
+  if (!(fits(full) && fits(out)))
+    fail(
+        "conv_transpose_out_size: {} overflows 64-bit integers for in={}, stride={}, padding={}, "
+        "dilation={}, k={}, "
         "output_padding={}; use smaller values",
         kTransposedFormula, in, stride, padding, dilation, k, output_padding);
   return static_cast<int64_t>(out);
@@ -113,49 +127,61 @@ void check_conv_shapes(const ConvShapes& s, const char* op) {
     return fmt::format("src {}, weights {}, dst {}, {}", shape_str(s.src), shape_str(s.wei), shape_str(s.dst),
                        params_str(p));
   };
-  check(s.src.size() == 4 && s.wei.size() == 4 && s.dst.size() == 4, "{}: expected 4-D tensors, got {}", op, all());
-  check(p.groups >= 1 && p.stride[0] >= 1 && p.stride[1] >= 1 && p.dilation[0] >= 1 && p.dilation[1] >= 1,
-        "{}: stride, dilation and groups must be >= 1, got {}", op, all());
-  check(s.wei[0] % p.groups == 0 && s.src[1] == s.wei[1] * p.groups && s.dst[1] == s.wei[0] && s.dst[0] == s.src[0],
-        "{}: channels or batch do not match: need src C = weights I/g * groups, dst O = weights O, same N; got {}", op,
-        all());
+  if (!(s.src.size() == 4 && s.wei.size() == 4 && s.dst.size() == 4))
+    fail("{}: expected 4-D tensors, got {}", op, all());
+  if (!(p.groups >= 1 && p.stride[0] >= 1 && p.stride[1] >= 1 && p.dilation[0] >= 1 && p.dilation[1] >= 1))
+    fail("{}: stride, dilation and groups must be >= 1, got {}", op, all());
+  if (!(s.wei[0] % p.groups == 0 && s.src[1] == s.wei[1] * p.groups && s.dst[1] == s.wei[0] &&
+        s.dst[0] == s.src[0]))
+    fail(
+        "{}: channels or batch do not match: need src C = weights I/g * groups, dst O = weights O, same N; "
+        "got {}",
+        op, all());
   for (int d = 0; d < 2; ++d) {
-    int64_t want = conv_out_size(s.src[2 + d], s.wei[2 + d], p.stride[d], p.dilation[d], p.pad_begin[d], p.pad_end[d]);
-    check(s.dst[2 + d] == want && want >= 0, "{}: dst {} is {} but {} gives {}; got {}", op, kDimName[d], s.dst[2 + d],
-          kConvFormula, want, all());
+    int64_t want =
+        conv_out_size(s.src[2 + d], s.wei[2 + d], p.stride[d], p.dilation[d], p.pad_begin[d], p.pad_end[d]);
+    if (!(s.dst[2 + d] == want && want >= 0))
+      fail("{}: dst {} is {} but {} gives {}; got {}", op, kDimName[d], s.dst[2 + d], kConvFormula, want,
+           all());
   }
 }
 
 ConvShapes conv2d_geometry(const Shape& input, const Shape& weight, const Shape& bias, bool has_bias,
                            const Conv2dArgs& a) {
   const char* op = "conv2d";
-  check_common(op, input, weight, a.stride, a.same ? std::array<int64_t, 2>{0, 0} : a.padding, a.dilation, a.groups,
-               "(out_channels, in_channels/groups, kH, kW)");
+  check_common(op, input, weight, a.stride, a.same ? std::array<int64_t, 2>{0, 0} : a.padding, a.dilation,
+               a.groups, "(out_channels, in_channels/groups, kH, kW)");
   Shape x = batched(input);
   int64_t out_ch = weight[0], g = a.groups;
-  check(out_ch % g == 0,
-        "conv2d: weight shape {} has {} output channels, which groups={} does not divide; out_channels must be a "
+  if (!(out_ch % g == 0))
+    fail(
+        "conv2d: weight shape {} has {} output channels, which groups={} does not divide; out_channels must "
+        "be a "
         "multiple of groups (input shape {})",
         shape_str(weight), out_ch, g, shape_str(input));
   if (x[1] != weight[1] * g) {
-    std::string fix = x[1] % g == 0
-                          ? fmt::format("a weight of shape [{}, {}, {}, {}]", out_ch, x[1] / g, weight[2], weight[3])
-                          : fmt::format("groups dividing {}", x[1]);
+    std::string fix = x[1] % g == 0 ? fmt::format("a weight of shape [{}, {}, {}, {}]", out_ch, x[1] / g,
+                                                  weight[2], weight[3])
+                                    : fmt::format("groups dividing {}", x[1]);
     fail(
-        "conv2d: input shape {} has {} channels, but weight shape {} with groups={} expects {} (weight.size(1) * "
+        "conv2d: input shape {} has {} channels, but weight shape {} with groups={} expects {} "
+        "(weight.size(1) * "
         "groups = {} * {}); fix: give an input with {} channels, or {}",
         shape_str(input), x[1], shape_str(weight), g, weight[1] * g, weight[1], g, weight[1] * g, fix);
   }
   check_bias(op, bias, has_bias, out_ch, weight);
-  check_no_overflow(op, false, input, weight, a.stride, a.same ? std::array<int64_t, 2>{0, 0} : a.padding, a.dilation);
+  check_no_overflow(op, false, input, weight, a.stride, a.same ? std::array<int64_t, 2>{0, 0} : a.padding,
+                    a.dilation);
 
   ConvShapes s;
   s.params.stride = a.stride;
   s.params.dilation = a.dilation;
   s.params.groups = g;
   if (a.same) {
-    check(a.stride[0] == 1 && a.stride[1] == 1,
-          "conv2d: padding='same' is not supported for strided convolutions (stride={}, input shape {}, weight shape "
+    if (!(a.stride[0] == 1 && a.stride[1] == 1))
+      fail(
+          "conv2d: padding='same' is not supported for strided convolutions (stride={}, input shape {}, "
+          "weight shape "
           "{}); use explicit padding",
           pair_str(a.stride), shape_str(input), shape_str(weight));
     for (int d = 0; d < 2; ++d) {
@@ -176,11 +202,13 @@ ConvShapes conv2d_geometry(const Shape& input, const Shape& weight, const Shape&
     if (out < 1) {
       int64_t extent = dil * (k - 1) + 1;
       fail(
-          "conv2d: input shape {} with weight shape {} gives an empty output {}: {} = floor(({} + {} - {}*({}-1) - "
-          "1)/{}) + 1 = {}; the dilated kernel (extent {}) is larger than the padded input ({}). Fix: padding >= {} "
+          "conv2d: input shape {} with weight shape {} gives an empty output {}: {} = floor(({} + {} - "
+          "{}*({}-1) - "
+          "1)/{}) + 1 = {}; the dilated kernel (extent {}) is larger than the padded input ({}). Fix: "
+          "padding >= {} "
           "per side, a smaller kernel or dilation, or a larger input",
-          shape_str(input), shape_str(weight), kDimName[d], kConvFormula, in, pb + pe, dil, k, st, out, extent,
-          in + pb + pe, (extent - in + 1) / 2);
+          shape_str(input), shape_str(weight), kDimName[d], kConvFormula, in, pb + pe, dil, k, st, out,
+          extent, in + pb + pe, (extent - in + 1) / 2);
     }
     y[2 + d] = out;
   }
@@ -190,20 +218,23 @@ ConvShapes conv2d_geometry(const Shape& input, const Shape& weight, const Shape&
   return s;
 }
 
-ConvShapes conv_transpose2d_geometry(const Shape& input, const Shape& weight, const Shape& bias, bool has_bias,
-                                     const ConvTranspose2dArgs& a) {
+ConvShapes conv_transpose2d_geometry(const Shape& input, const Shape& weight, const Shape& bias,
+                                     bool has_bias, const ConvTranspose2dArgs& a) {
   const char* op = "conv_transpose2d";
   check_common(op, input, weight, a.stride, a.padding, a.dilation, a.groups,
                "(in_channels, out_channels/groups, kH, kW)");
   Shape x = batched(input);
   int64_t g = a.groups;
   std::string ctx = fmt::format("input shape {}, weight shape {}", shape_str(input), shape_str(weight));
-  check(x[1] == weight[0],
+  if (!(x[1] == weight[0]))
+    fail(
         "conv_transpose2d: input shape {} has {} channels, but weight shape {} expects {} (weight.size(0); "
         "ConvTranspose2d weights are (in_channels, out_channels/groups, kH, kW))",
         shape_str(input), x[1], shape_str(weight), weight[0]);
-  check(weight[0] % g == 0,
-        "conv_transpose2d: weight shape {} has {} input channels, which groups={} does not divide; in_channels must "
+  if (!(weight[0] % g == 0))
+    fail(
+        "conv_transpose2d: weight shape {} has {} input channels, which groups={} does not divide; "
+        "in_channels must "
         "be a multiple of groups (input shape {})",
         shape_str(weight), weight[0], g, shape_str(input));
   int64_t out_ch = weight[1] * g;
@@ -211,28 +242,33 @@ ConvShapes conv_transpose2d_geometry(const Shape& input, const Shape& weight, co
   check_no_overflow(op, true, input, weight, a.stride, a.padding, a.dilation);
 
   std::array<int64_t, 2> op_pad = a.output_padding;
-  std::string params =
-      fmt::format("stride={}, padding={}, dilation={}", pair_str(a.stride), pair_str(a.padding), pair_str(a.dilation));
+  std::string params = fmt::format("stride={}, padding={}, dilation={}", pair_str(a.stride),
+                                   pair_str(a.padding), pair_str(a.dilation));
   if (a.output_size) {
     for (int d = 0; d < 2; ++d) {
       // PyTorch's rule: output_padding = size - min, reachable sizes min .. min + stride - 1.
-      int64_t lo = conv_transpose_out_size(x[2 + d], weight[2 + d], a.stride[d], a.dilation[d], a.padding[d], 0);
+      int64_t lo =
+          conv_transpose_out_size(x[2 + d], weight[2 + d], a.stride[d], a.dilation[d], a.padding[d], 0);
       int64_t hi = lo + a.stride[d] - 1;
       int64_t want = (*a.output_size)[d];
-      check(want >= lo && want <= hi && want >= 1,
+      if (!(want >= lo && want <= hi && want >= 1))
+        fail(
             "conv_transpose2d: output_size={} is unreachable along {} for {} ({}): {} gives {}..{} there "
             "(output_padding 0..{}). Fix: ask for an output_size in {}..{}, or change stride/padding",
-            pair_str(*a.output_size), kDimName[d], ctx, params, kTransposedFormula, std::max<int64_t>(lo, 1), hi,
-            a.stride[d] - 1, std::max<int64_t>(lo, 1), hi);
+            pair_str(*a.output_size), kDimName[d], ctx, params, kTransposedFormula, std::max<int64_t>(lo, 1),
+            hi, a.stride[d] - 1, std::max<int64_t>(lo, 1), hi);
       op_pad[d] = want - lo;
     }
   } else {
     for (int d = 0; d < 2; ++d) {
-      check(op_pad[d] >= 0, "conv_transpose2d: output_padding must be >= 0, got output_padding={} ({})",
-            pair_str(op_pad), ctx);
+      if (!(op_pad[d] >= 0))
+        fail("conv_transpose2d: output_padding must be >= 0, got output_padding={} ({})", pair_str(op_pad),
+             ctx);
       int64_t limit = std::max(a.stride[d], a.dilation[d]);
-      check(op_pad[d] < limit,
-            "conv_transpose2d: output_padding={} must be smaller than stride={} or dilation={} along {} ({}); it only "
+      if (!(op_pad[d] < limit))
+        fail(
+            "conv_transpose2d: output_padding={} must be smaller than stride={} or dilation={} along {} "
+            "({}); it only "
             "adds rows/columns at the bottom/right. Fix: output_padding in 0..{}, or pass output_size",
             pair_str(op_pad), pair_str(a.stride), pair_str(a.dilation), kDimName[d], ctx, limit - 1);
     }
@@ -250,9 +286,11 @@ ConvShapes conv_transpose2d_geometry(const Shape& input, const Shape& weight, co
     if (out < 1) {
       int64_t full = (in - 1) * st + dil * (k - 1) + op_pad[d] + 1;
       fail(
-          "conv_transpose2d: {} gives an empty output {}: {} = ({}-1)*{} - 2*{} + {}*({}-1) + {} + 1 = {}; padding "
+          "conv_transpose2d: {} gives an empty output {}: {} = ({}-1)*{} - 2*{} + {}*({}-1) + {} + 1 = {}; "
+          "padding "
           "removes more than the full output ({}). Fix: padding <= {} along {}",
-          ctx, kDimName[d], kTransposedFormula, in, st, p, dil, k, op_pad[d], out, full, (full - 1) / 2, kDimName[d]);
+          ctx, kDimName[d], kTransposedFormula, in, st, p, dil, k, op_pad[d], out, full, (full - 1) / 2,
+          kDimName[d]);
     }
     y[2 + d] = out;
     // The conv whose gradient this is pads its input by p on top/left and p - output_padding at the end.
