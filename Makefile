@@ -15,7 +15,7 @@ build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
-	OMP_NUM_THREADS=2 $(BUILD)/bin/fcn --out fcn_out
+	OMP_NUM_THREADS=2 $(BUILD)/bin/fcn --out $(BUILD)/fcn_out
 
 test: build
 	cd $(BUILD) && OMP_NUM_THREADS=1 ctest --output-on-failure -j $(JOBS)

@@ -1,0 +1,170 @@
+// The FCN example's building blocks: data recipe, metrics, model shapes, pictures, progress text.
+#include <doctest/doctest.h>
+
+// examples/fcn/CMakeLists.txt links this test to the example's library (and its include paths);
+// with -DCONVGRAD_BUILD_EXAMPLES=OFF there is nothing to test.
+#if !__has_include("shapes_data.h")
+TEST_CASE("fcn example: not built (CONVGRAD_BUILD_EXAMPLES=OFF)" * doctest::skip()) {}
+#else
+
+#include <cmath>
+#include <filesystem>
+#include <set>
+
+#include "autograd/grad_mode.h"
+#include "core/factory.h"
+#include "font.h"
+#include "metrics.h"
+#include "plot.h"
+#include "png_io.h"
+#include "progress.h"
+#include "shapes_data.h"
+#include "tensor_image.h"
+#include "tiny_fcn.h"
+#include "visuals.h"
+
+using namespace convgrad;
+using namespace convgrad::fcn;
+
+TEST_CASE("shapes data: shapes, value ranges, labels and reproducibility") {
+  ShapesDataset data(7, 1, 100);
+  Batch b = data.batch(0, 16);
+  CHECK(b.images.shape() == Shape{16, 3, 64, 64});
+  CHECK(b.labels.shape() == Shape{16, 64, 64});
+  CHECK(b.labels.dtype() == DType::Int64);
+  auto px = b.images.to_vector<float>();
+  for (float v : px) REQUIRE((v >= 0.f && v <= 1.f));
+  std::set<int64_t> seen;
+  int64_t foreground = 0;
+  for (int64_t l : b.labels.to_vector<int64_t>()) {
+    REQUIRE((l >= 0 && l < kClasses));
+    seen.insert(l);
+    foreground += l != 0;
+  }
+  CHECK(seen.size() == 4);  // 16 images with 1-4 shapes each: every class appears
+  // Shapes of radius 4-12 cover a real but minor part of the pixels.
+  double frac = static_cast<double>(foreground) / (16 * 64 * 64);
+  CHECK(frac > 0.03);
+  CHECK(frac < 0.6);
+
+  // Image i is the same whichever batch it is drawn in (it has its own seed).
+  Batch again = data.batch(5, 3);
+  auto a = again.images.to_vector<float>();
+  CHECK(std::equal(a.begin(), a.end(), px.begin() + 5 * 3 * 64 * 64));
+  // Wrapping around the set size, and another seed/stream giving other images.
+  Batch wrapped = data.batch(99, 2);
+  CHECK(wrapped.labels.to_vector<int64_t>()[64 * 64 + 100] == b.labels.to_vector<int64_t>()[100]);
+  CHECK(ShapesDataset(7, 2, 100).image_seed(0) != data.image_seed(0));
+  CHECK(ShapesDataset(8, 1, 100).image_seed(0) != data.image_seed(0));
+}
+
+TEST_CASE("shapes data: the drawing rules of each class") {
+  // Find an image with a single shape and check the class's geometry on its label map.
+  Generator gen(3);
+  std::vector<float> img(3 * 64 * 64);
+  std::vector<int64_t> lab(64 * 64);
+  draw_shapes_image(gen, img.data(), lab.data());
+  // The pixels of one label share one colour up to the noise (sigma 0.05): check the spread.
+  for (int64_t cls = 1; cls < kClasses; ++cls) {
+    double sum = 0, sq = 0;
+    int n = 0;
+    for (size_t i = 0; i < lab.size(); ++i)
+      if (lab[i] == cls) sum += img[i], sq += img[i] * img[i], ++n;
+    if (n < 30) continue;
+    double var = sq / n - (sum / n) * (sum / n);
+    CHECK(var < 0.01);  // uniform fill plus noise, not the background gradient (unless two shapes of one class)
+  }
+}
+
+TEST_CASE("confusion matrix: hand-computed accuracy and IoU") {
+  ConfusionMatrix cm(3);
+  // truth:      0 0 1 1 2 2
+  // prediction: 0 1 1 1 2 0
+  cm.add(from_vector(std::vector<int64_t>{0, 1, 1, 1, 2, 0}, {6}),
+         from_vector(std::vector<int64_t>{0, 0, 1, 1, 2, 2}, {6}));
+  CHECK(cm.total() == 6);
+  CHECK(cm.pixel_accuracy() == doctest::Approx(4.0 / 6));
+  auto iou = cm.iou();
+  CHECK(iou[0] == doctest::Approx(1.0 / 3));  // tp 1, fp 1 (truth 2), fn 1
+  CHECK(iou[1] == doctest::Approx(2.0 / 3));  // tp 2, fp 1
+  CHECK(iou[2] == doctest::Approx(1.0 / 2));  // tp 1, fn 1
+  CHECK(cm.mean_iou() == doctest::Approx((1.0 / 3 + 2.0 / 3 + 0.5) / 3));
+  // A class absent from truth and predictions is skipped in the mean.
+  ConfusionMatrix two(3);
+  two.add(from_vector(std::vector<int64_t>{0, 1}, {2}), from_vector(std::vector<int64_t>{0, 1}, {2}));
+  CHECK(std::isnan(two.iou()[2]));
+  CHECK(two.mean_iou() == doctest::Approx(1.0));
+  CHECK_THROWS_AS(cm.add(from_vector(std::vector<int64_t>{3}, {1}), from_vector(std::vector<int64_t>{0}, {1})), Error);
+}
+
+TEST_CASE("predict_classes takes the first largest score per pixel") {
+  // logits (1, 3, 1, 2): pixel 0 scores (0, 2, 1) -> 1; pixel 1 ties (5, 5, 0) -> 0.
+  Tensor logits = from_vector(std::vector<float>{0.f, 5.f, 2.f, 5.f, 1.f, 0.f}, {1, 3, 1, 2});
+  CHECK(predict_classes(logits).to_vector<int64_t>() == std::vector<int64_t>{1, 0});
+}
+
+TEST_CASE("TinyFCN: output shapes, parameter names and the bilinear start") {
+  Generator gen(0);
+  TinyFCN plain(false, gen), skips(true, gen);
+  NoGradGuard no_grad;
+  Tensor x = rand({2, 3, 64, 64}, gen);
+  CHECK(plain.forward(x).shape() == Shape{2, 4, 64, 64});
+  CHECK(skips.forward(x).shape() == Shape{2, 4, 64, 64});
+  CHECK(plain.parameters().size() == 11);  // 5 convs with bias + up
+  CHECK(skips.parameters().size() == 17);  // + score3, score2 (with bias), up2a, up2b
+  CHECK(plain.up->weight.shape() == Shape{4, 4, 16, 16});
+  // k16 bilinear profile: f = 8, c = 7.5, filt[7] = (1 - 0.5/8)^2 on the diagonal, zero off it.
+  CHECK(plain.up->weight.at<float>({1, 1, 7, 7}) == doctest::Approx(0.9375 * 0.9375));
+  CHECK(plain.up->weight.at<float>({1, 2, 7, 7}) == 0.f);
+  // Bilinear upsampling of a constant score map is constant away from the border.
+  Tensor s = full({1, 4, 8, 8}, 2.0);
+  Tensor up = plain.up->forward(s);
+  CHECK(up.at<float>({0, 3, 30, 33}) == doctest::Approx(2.0));
+  CHECK_THROWS_AS(plain.forward(rand({1, 3, 60, 60}, gen)), Error);
+}
+
+TEST_CASE("pictures: font, plot ticks, PNG round trip, prediction grid") {
+  CHECK(example::text_width("abc") == 17);
+  CHECK(example::nice_ticks(0, 1, 5) == std::vector<double>{0, 0.2, 0.4, 0.6000000000000001, 0.8, 1});
+  CHECK(example::nice_ticks(0, 3000, 6).size() == 7);
+  CHECK(example::moving_average({1, 2, 3, 4}, 2) == std::vector<double>{1, 1.5, 2.5, 3.5});
+  example::Image img(20, 10, {255, 255, 255});
+  example::draw_text(img, 1, 1, "A", {0, 0, 0});
+  CHECK(img.get(1, 2) == example::Rgb{0, 0, 0});  // 'A' row 1 starts with a set pixel
+  CHECK(img.get(3, 1) == example::Rgb{0, 0, 0});  // 'A' row 0: .###.
+  CHECK(img.get(1, 1) == example::Rgb{255, 255, 255});
+  img.draw_line(0, 9, 19, 9, {10, 20, 30});
+  auto path = (std::filesystem::temp_directory_path() / "convgrad_test_fcn.png").string();
+  example::write_png(path, img);
+  example::Image back = example::read_png(path);
+  CHECK(back.width() == 20);
+  CHECK(back.bytes() == img.bytes());
+  std::filesystem::remove(path);
+  CHECK_THROWS_AS(example::read_png(path), Error);
+  CHECK_THROWS_AS(example::write_png("/nonexistent-dir/x.png", img), Error);
+
+  Batch b = ShapesDataset(1, 2, 4).batch(0, 4);
+  example::Image grid = prediction_grid(b.images, b.labels, b.labels);
+  CHECK(grid.width() > 2 * 3 * 128);
+  // The grid's first ground-truth cell shows the class colours of image 0's labels.
+  const int64_t label = b.labels.at<int64_t>({0, 32, 32});
+  CHECK(grid.get(10 + 2 * (128 + 4) + 64, 10 + 16 + 64) == class_palette()[label]);
+  // Tensor -> picture -> tensor keeps values to 8 bits.
+  std::vector<float> all = b.images.to_vector<float>();
+  std::vector<float> v0(all.begin(), all.begin() + 3 * 64 * 64);
+  Tensor first = from_vector(v0, {3, 64, 64});
+  auto v1 = example::tensor_from_image(example::image_from_tensor(first)).to_vector<float>();
+  for (size_t i = 0; i < v0.size(); ++i) REQUIRE(std::abs(v0[i] - v1[i]) <= 0.5f / 255.f + 1e-6f);
+}
+
+TEST_CASE("progress: durations and the bar text") {
+  CHECK(Progress::format_duration(0) == "0:00");
+  CHECK(Progress::format_duration(62.4) == "1:02");
+  CHECK(Progress::format_duration(3725) == "1:02:05");
+  Progress p(1500, true, 100);
+  StepStats st{120, 0.2134, 0.9341, 412.4};
+  // 120 steps in 10 s -> 1380 left take 115 s.
+  CHECK(p.bar_text(st, 10.0) == "[#.......................]  120/1500  loss 0.2134  acc 0.934  412 img/s  ETA 1:55");
+}
+
+#endif  // __has_include("shapes_data.h")
