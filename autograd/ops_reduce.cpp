@@ -4,6 +4,7 @@
 
 #include "autograd/node.h"
 #include "core/factory.h"
+#include "core/kernels/elementwise.h"
 #include "core/kernels/layout.h"
 #include "core/kernels/matmul.h"
 #include "core/kernels/reduce.h"
@@ -137,7 +138,7 @@ Tensor swap_last(const Tensor& t) {
 
 // `t` summed over the batch dims broadcasting added to reach it from `shape` (itself when they match).
 Tensor unbroadcast(const Tensor& t, const Shape& shape) {
-  return t.shape() == shape ? t : kernels::sum_to_shape(t, shape);
+  return kernels::sum_to(t, shape);
 }
 
 // A 1-D operand as the matrix matmul treats it: (1, k) on the left, (k, 1) on the right.

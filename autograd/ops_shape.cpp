@@ -6,6 +6,7 @@
 
 #include "autograd/node.h"
 #include "core/factory.h"
+#include "core/kernels/elementwise.h"
 #include "core/kernels/layout.h"
 #include "core/kernels/reduce.h"
 
@@ -234,7 +235,7 @@ Tensor expand(const Tensor& x, const Shape& shape) {
   }
   Shape in_shape = x.shape();
   return make_view(x, out_shape, strides, x.offset(), "expand",
-                   [in_shape](const Tensor& g) { return Grads{kernels::sum_to_shape(g, in_shape)}; });
+                   [in_shape](const Tensor& g) { return Grads{kernels::sum_to(g, in_shape)}; });
 }
 
 Tensor concat(const std::vector<Tensor>& tensors, int64_t dim) {

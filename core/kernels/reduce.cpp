@@ -211,26 +211,6 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   return reduce_sum(x, dims, keepdim, true, "mean");
 }
 
-Tensor sum_to_shape(const Tensor& x, const Shape& shape) {
-  const int64_t lead = x.dim() - static_cast<int64_t>(shape.size());
-  bool ok = lead >= 0;
-  std::vector<int64_t> dims;
-  for (int64_t d = 0; ok && d < x.dim(); ++d) {
-    if (d < lead) {
-      dims.push_back(d);
-      continue;
-    }
-    int64_t want = shape[d - lead], have = x.shape()[d];
-    if (want == 1 && have != 1) dims.push_back(d);
-    else ok = want == have;
-  }
-  check(ok, "sum_to_shape: shape {} cannot be summed down to shape {} (it is not a broadcast of it)",
-        shape_str(x.shape()), shape_str(shape));
-  if (dims.empty()) return contiguous_copy(x);
-  Tensor s = reduce_sum(x, dims, true, false, "sum_to_shape");
-  return as_strided(s, shape, contiguous_strides(shape), s.offset());
-}
-
 ValuesIndices max_dim(const Tensor& x, int64_t dim, bool keepdim) {
   return extremum_dim(x, dim, keepdim, "max",
                       [](float a, float b) { return a > b || (std::isnan(a) && !std::isnan(b)); });

@@ -20,9 +20,6 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = fal
 /// Mean over `dims` (NaN for an empty reduction, like PyTorch).
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = false);
 
-/// Sums `x` down to `shape`, the inverse of broadcasting `shape` up to x's shape: leading extra dims
-/// and dims where `shape` has size 1 are summed. Returns a new contiguous tensor of `shape`.
-Tensor sum_to_shape(const Tensor& x, const Shape& shape);
 
 /// Values and int64 indices of an extremum along one dim.
 struct ValuesIndices {
