@@ -5,17 +5,25 @@
 
 namespace convgrad {
 
-Tensor empty(const Shape& shape, DType dtype) {
+namespace {
+Tensor allocate(const Shape& shape, DType dtype, StorageInit init, const char* op) {
   int64_t n = shape_numel(shape);
   // Refuse byte counts that overflow size_t before asking the allocator.
   if (n > static_cast<int64_t>(SIZE_MAX / 2 / dtype_size(dtype)))
-    fail("empty: shape {} needs more bytes than can be addressed", shape_str(shape));
+    fail("{}: shape {} needs more bytes than can be addressed", op, shape_str(shape));
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(static_cast<size_t>(n) * dtype_size(dtype));
+  impl->storage = std::make_shared<Storage>(static_cast<size_t>(n) * dtype_size(dtype), init);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
   return Tensor(impl);
+}
+}  // namespace
+
+Tensor empty(const Shape& shape, DType dtype) { return allocate(shape, dtype, StorageInit::Zeros, "empty"); }
+
+Tensor uninitialized(const Shape& shape, DType dtype) {
+  return allocate(shape, dtype, StorageInit::Uninitialized, "uninitialized");
 }
 
 Tensor zeros(const Shape& shape, DType dtype) { return empty(shape, dtype); }

@@ -10,6 +10,9 @@ namespace convgrad {
 
 /// A contiguous tensor of `shape` filled with zeros (the storage is zero-initialised).
 Tensor empty(const Shape& shape, DType dtype = DType::Float32);
+/// A contiguous tensor of `shape` whose contents are unspecified: for outputs a kernel overwrites
+/// completely. With CONVGRAD_POISON=1 it is filled with NaN, so a kernel that reads it first fails its tests.
+Tensor uninitialized(const Shape& shape, DType dtype = DType::Float32);
 /// Zeros of `shape`.
 Tensor zeros(const Shape& shape, DType dtype = DType::Float32);
 /// Ones of `shape`.

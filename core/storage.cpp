@@ -12,13 +12,13 @@ namespace {
 std::atomic<int64_t> g_live{0};
 }
 
-Storage::Storage(size_t nbytes) : nbytes_(nbytes) {
+Storage::Storage(size_t nbytes, StorageInit init) : nbytes_(nbytes) {
   // aligned_alloc needs a size that is a multiple of the alignment (and > 0 to be portable).
   size_t rounded = ((nbytes + 63) / 64) * 64;
   if (rounded == 0) rounded = 64;
   data_ = std::aligned_alloc(64, rounded);
   if (!data_) fail("Storage: could not allocate {} bytes", nbytes);
-  std::memset(data_, 0, rounded);
+  if (init == StorageInit::Zeros) std::memset(data_, 0, rounded);
   ++g_live;
 }
 

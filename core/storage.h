@@ -19,11 +19,17 @@ template <class T> constexpr DType dtype_of();
 template <> constexpr DType dtype_of<float>() { return DType::Float32; }
 template <> constexpr DType dtype_of<int64_t>() { return DType::Int64; }
 
-/// A raw, aligned, zero-initialised buffer. Views share it through shared_ptr.
+/// How the bytes of a new Storage start out.
+enum class StorageInit {
+  Zeros,          ///< every byte zero
+  Uninitialized,  ///< unspecified (for kernel outputs that overwrite every element)
+};
+
+/// A raw, 64-byte-aligned buffer. Views share it through shared_ptr.
 class Storage {
  public:
-  /// Allocates `nbytes` (rounded up to 64) zeroed bytes; throws convgrad::Error on failure.
-  explicit Storage(size_t nbytes);
+  /// Allocates `nbytes` (rounded up to 64), zeroed unless `init` says otherwise; throws convgrad::Error on failure.
+  explicit Storage(size_t nbytes, StorageInit init = StorageInit::Zeros);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
