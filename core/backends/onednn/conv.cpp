@@ -25,6 +25,7 @@ using Tag = memory::format_tag;
 using Dt = memory::data_type;
 
 enum class Kind { Forward, BackwardData, BackwardWeights };
+static_assert(int(Kind::BackwardWeights) == int(ConvKernel::BackwardWeights), "Kind mirrors ConvKernel");
 constexpr const char* kKindName[] = {"conv_forward", "conv_backward_data", "conv_backward_weights"};
 
 // The three tensors of a call by role in the conv view, and the DNNL_ARG_* each role is for each kind.
@@ -157,14 +158,12 @@ int phase_mode() {
   return mode;
 }
 
-// Whether the phase kernels run this call instead of oneDNN's primitive `impl`: when they apply and
-// oneDNN fell back to its im2col GEMM ("gemm") or a reference loop. Where oneDNN has a direct kernel
-// ("jit", "brg"), it was as fast or faster in every shape measured (k4 s2, and the input gradient of
-// the k16 s8 head); docs/performance.md has the numbers.
-bool use_phase(const ConvShapes& s, const std::string& impl) {
+// Whether the phase kernels run this call instead of oneDNN's primitive `impl` (phase_conv_preferred
+// decides per shape unless CONVGRAD_PHASE_CONV forces it).
+bool use_phase(Kind kind, const ConvShapes& s, const std::string& impl) {
   if (phase_mode() == 0 || !phase_conv_supported(s)) return false;
   if (phase_mode() == 1) return true;
-  return impl.find("gemm") != std::string::npos || impl.rfind("ref", 0) == 0;
+  return phase_conv_preferred(static_cast<ConvKernel>(kind), s, impl);
 }
 
 void add_channel_bias(const Tensor& t, const Tensor& bias) {
@@ -202,7 +201,7 @@ void run(Kind kind, const Tensor (&t)[3], const Tensor& vec, const ConvParams& p
     const ConvShapes s = shapes();
     try {
       Plan made = make_plan(kind, s, vec.defined(), rt.eng);
-      if (use_phase(s, made.impl)) {
+      if (use_phase(kind, s, made.impl)) {
         made = Plan();
         made.impl = "phase:sgemm";
         made.phase = true;

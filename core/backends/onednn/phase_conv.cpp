@@ -281,4 +281,11 @@ void phase_conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor
   }
 }
 
+// Where oneDNN fell back to its im2col GEMM ("gemm") or a reference loop, the phase kernels win by
+// 3-8x. Where oneDNN has a direct kernel ("jit", "brg"), it was as fast or faster on every shape
+// measured (k4 s2, and the input gradient of the k16 s8 head); docs/performance.md has the numbers.
+bool phase_conv_preferred(ConvKernel, const ConvShapes&, const std::string& onednn_impl) {
+  return onednn_impl.find("gemm") != std::string::npos || onednn_impl.rfind("ref", 0) == 0;
+}
+
 }  // namespace convgrad::onednn

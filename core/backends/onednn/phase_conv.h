@@ -12,6 +12,8 @@
 // The large tensor is only ever read or written once, in L2-sized blocks.
 #pragma once
 
+#include <string>
+
 #include "core/conv_geometry.h"
 #include "core/tensor.h"
 
@@ -21,6 +23,13 @@ namespace convgrad::onednn {
 /// dividing the kernel size of its dimension, a stride above 1 in at least one dimension, and no
 /// zero-size tensor.
 bool phase_conv_supported(const ConvShapes& s);
+
+/// Which of the three kernels a dispatch decision is for.
+enum class ConvKernel { Forward, BackwardData, BackwardWeights };
+
+/// Whether the phase kernels should run `kernel` instead of oneDNN's implementation `onednn_impl`
+/// (its name in ONEDNN_VERBOSE terms, e.g. "gemm:jit", "jit:avx512_core"). Requires phase_conv_supported(s).
+bool phase_conv_preferred(ConvKernel kernel, const ConvShapes& s, const std::string& onednn_impl);
 
 /// y = conv(x, w) + bias (bias per output channel, may be undefined); y is overwritten.
 void phase_conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p);
