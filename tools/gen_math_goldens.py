@@ -14,33 +14,11 @@ import sys
 import numpy as np
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "tests", "data", "math")
+from goldens import GoldenDir, f32
 
-
-def f32(t):
-    return t.detach().numpy().astype(np.float32)
-
-
-def save(name, **arrays):
-    np.savez(os.path.join(OUT, name + ".npz"), **arrays)
-
-
-def unary_case(name, x, fn):
-    x = x.clone().requires_grad_(True)
-    y = fn(x)
-    g = torch.randn(y.shape)
-    y.backward(g)
-    save(name, x=f32(x), g=f32(g), y=f32(y), dx=f32(x.grad))
-
-
-def binary_case(name, a, b, fn):
-    a = a.clone().requires_grad_(True)
-    b = b.clone().requires_grad_(True)
-    y = fn(a, b)
-    g = torch.randn(y.shape)
-    y.backward(g)
-    save(name, a=f32(a), b=f32(b), g=f32(g), y=f32(y), da=f32(a.grad), db=f32(b.grad))
+GOLDEN = GoldenDir("math")
+OUT = GOLDEN.out
+save, unary_case, binary_case = GOLDEN.save, GOLDEN.unary_case, GOLDEN.binary_case
 
 
 def goldens():

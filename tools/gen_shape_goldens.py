@@ -13,34 +13,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "tests", "data", "shape")
+from goldens import GoldenDir, f32
 
-
-def f32(t):
-    return t.detach().numpy().astype(np.float32)
-
-
-def save(name, **arrays):
-    np.savez(os.path.join(OUT, name + ".npz"), **arrays)
-
-
-def unary_case(name, x, fn):
-    """y = fn(x), g random of y's shape, dx = d<g, y>/dx."""
-    x = x.clone().requires_grad_(True)
-    y = fn(x)
-    g = torch.randn(y.shape)
-    y.backward(g)
-    save(name, x=f32(x), g=f32(g), y=f32(y), dx=f32(x.grad))
+GOLDEN = GoldenDir("shape")
+OUT = GOLDEN.out
+save, unary_case, binary_case = GOLDEN.save, GOLDEN.unary_case, GOLDEN.binary_case
 
 
 def matmul_case(name, a_shape, b_shape):
-    a = torch.randn(a_shape, requires_grad=True)
-    b = torch.randn(b_shape, requires_grad=True)
-    y = torch.matmul(a, b)
-    g = torch.randn(y.shape)
-    y.backward(g)
-    save(name, a=f32(a), b=f32(b), g=f32(g), y=f32(y), da=f32(a.grad), db=f32(b.grad))
+    binary_case(name, torch.randn(a_shape), torch.randn(b_shape), torch.matmul)
 
 
 def main():
