@@ -2,6 +2,9 @@
 // the other op's forward: conv2d's dx is backward-data, conv_transpose2d's forward IS backward-data.
 #include "autograd/ops_conv.h"
 
+#include <memory>
+
+#include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "core/backend.h"
 #include "core/conv_geometry.h"
@@ -12,14 +15,25 @@ namespace convgrad {
 namespace {
 
 void check_operand(const Tensor& t, const char* op, const char* what) {
-  check(t.defined(), "{}: {} is undefined", op, what);
-  check(t.dtype() == DType::Float32, "{}: {} must be float32, got {} (shape {})", op, what, dtype_name(t.dtype()),
-        shape_str(t.shape()));
+  if (!t.defined()) fail("{}: {} is undefined", op, what);
+  if (t.dtype() != DType::Float32)
+    fail("{}: {} must be float32, got {} (shape {})", op, what, dtype_name(t.dtype()), shape_str(t.shape()));
+}
+
+// Operand caches (core/backend.h, ConvCaches): the input of the forward that backward-weights reads
+// again gets a cache that lives with the node (the backend keeps the copy it converted in the forward);
+// the output gradient, read by both backward kernels, gets one per backward pass (a retained graph may
+// see another gradient next time). The weight gets none: oneDNN computes the forward and backward-data
+// in two different weight layouts, so a kept copy would never be read again.
+// The cache for the forward's input, or none when no backward will read it.
+std::shared_ptr<ConvOperandCache> input_cache(bool needed) {
+  return needed && GradMode::is_enabled() ? std::make_shared<ConvOperandCache>() : nullptr;
 }
 
 // The values of `t` as a contiguous tensor of `shape` (same element count), without autograd:
 // a view when `t` is already contiguous, a copy otherwise. Kernels only take contiguous tensors.
 Tensor plain(const Tensor& t, const Shape& shape) {
+  if (t.is_contiguous() && t.shape() == shape) return t.detach();  // the common case: no reshaping view
   Tensor c = t.is_contiguous() ? t : clone_data(t);
   return as_strided(c, shape, contiguous_strides(shape), c.offset());
 }
@@ -27,7 +41,7 @@ Tensor plain(const Tensor& t, const Shape& shape) {
 // Sum over N, H, W of an (N, C, H, W) tensor: a bias gradient.
 Tensor channel_sum(const Tensor& t) {
   const int64_t N = t.size(0), C = t.size(1), HW = t.size(2) * t.size(3);
-  Tensor out = empty({C});
+  Tensor out = uninitialized({C});
   const float* d = t.data<float>();
   float* o = out.data<float>();
   for (int64_t c = 0; c < C; ++c) {
@@ -40,7 +54,9 @@ Tensor channel_sum(const Tensor& t) {
 }
 
 // `t` (batched, contiguous) shaped like `like`: drops the batch dim of an unbatched call.
-Tensor shaped_like(const Tensor& t, const Shape& like) { return as_strided(t, like, contiguous_strides(like), 0); }
+Tensor shaped_like(const Tensor& t, const Shape& like) {
+  return t.shape() == like ? t : as_strided(t, like, contiguous_strides(like), 0);
+}
 
 }  // namespace
 
@@ -54,27 +70,32 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
       conv2d_geometry(x.shape(), w.shape(), bias.defined() ? bias.shape() : Shape{}, bias.defined(), args);
   Tensor x4 = plain(x, s.src), w4 = plain(w, s.wei);
   Tensor b = bias.defined() ? plain(bias, bias.shape()) : Tensor();
-  Tensor y = empty(s.dst);
-  conv_forward(x4, w4, b, y, s.params);
+  const bool need_x = x.requires_grad(), need_w = w.requires_grad();
+  const bool need_b = bias.defined() && bias.requires_grad();
+  // The forward converts x (the src), backward-weights reads it again.
+  const std::shared_ptr<ConvOperandCache> xc = input_cache(need_w);
+  Tensor y = uninitialized(s.dst);
+  conv_forward(x4, w4, b, y, s.params, {xc.get(), nullptr, nullptr});
   const Shape x_shape = x.shape();
   Tensor out = x.dim() == 3 ? shaped_like(y, {s.dst[1], s.dst[2], s.dst[3]}) : y;
 
-  const bool need_x = x.requires_grad(), need_w = w.requires_grad();
-  const bool need_b = bias.defined() && bias.requires_grad();
   // Keep only what the gradients read: w for dx, x for dw.
   Tensor saved_w = need_x ? w4 : Tensor(), saved_x = need_w ? x4 : Tensor();
   return make_result(out, {x, w, bias}, "conv2d", [=](const Tensor& grad) {
     Tensor dy = plain(grad, s.dst);
+    // dy is read by backward-data and backward-weights: converted once, for this pass only.
+    ConvOperandCache dy_cache;
+    ConvOperandCache* dyc = need_x && need_w ? &dy_cache : nullptr;
     Tensor dx, dw, db;
     if (need_x) {
-      dx = empty(s.src);
-      conv_backward_data(dy, saved_w, Tensor(), dx, s.params);
+      dx = uninitialized(s.src);
+      conv_backward_data(dy, saved_w, Tensor(), dx, s.params, {nullptr, nullptr, dyc});
       dx = shaped_like(dx, x_shape);
     }
     if (need_w) {
-      dw = empty(s.wei);
-      if (need_b) db = empty({s.wei[0]});
-      conv_backward_weights(saved_x, dy, dw, db, s.params);
+      dw = uninitialized(s.wei);
+      if (need_b) db = uninitialized({s.wei[0]});
+      conv_backward_weights(saved_x, dy, dw, db, s.params, {xc.get(), nullptr, dyc});
     } else if (need_b) {
       db = channel_sum(dy);
     }
@@ -94,27 +115,32 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bias,
       conv_transpose2d_geometry(x.shape(), w.shape(), bias.defined() ? bias.shape() : Shape{}, bias.defined(), args);
   Tensor x4 = plain(x, s.dst), w4 = plain(w, s.wei);
   Tensor b = bias.defined() ? plain(bias, bias.shape()) : Tensor();
-  Tensor y = empty(s.src);
-  conv_backward_data(x4, w4, b, y, s.params);
+  const bool need_x = x.requires_grad(), need_w = w.requires_grad();
+  const bool need_b = bias.defined() && bias.requires_grad();
+  // In the conv view x is the dst: converted by the forward, read again by backward-weights.
+  const std::shared_ptr<ConvOperandCache> xc = input_cache(need_w);
+  Tensor y = uninitialized(s.src);
+  conv_backward_data(x4, w4, b, y, s.params, {nullptr, nullptr, xc.get()});
   const Shape x_shape = x.shape();
   Tensor out = x.dim() == 3 ? shaped_like(y, {s.src[1], s.src[2], s.src[3]}) : y;
 
-  const bool need_x = x.requires_grad(), need_w = w.requires_grad();
-  const bool need_b = bias.defined() && bias.requires_grad();
   Tensor saved_w = need_x ? w4 : Tensor(), saved_x = need_w ? x4 : Tensor();
   return make_result(out, {x, w, bias}, "conv_transpose2d", [=](const Tensor& grad) {
     Tensor gy = plain(grad, s.src);
+    // gy (the conv view's src) is read by both backward kernels: converted once, for this pass only.
+    ConvOperandCache gy_cache;
+    ConvOperandCache* gyc = need_x && need_w ? &gy_cache : nullptr;
     Tensor dx, dw, db;
     if (need_x) {
       // The gradient of a transposed convolution is the convolution itself.
-      dx = empty(s.dst);
-      conv_forward(gy, saved_w, Tensor(), dx, s.params);
+      dx = uninitialized(s.dst);
+      conv_forward(gy, saved_w, Tensor(), dx, s.params, {gyc, nullptr, nullptr});
       dx = shaped_like(dx, x_shape);
     }
     if (need_w) {
       // Roles swapped: the conv's input is this op's output gradient, its output gradient is x.
-      dw = empty(s.wei);
-      conv_backward_weights(gy, saved_x, dw, Tensor(), s.params);
+      dw = uninitialized(s.wei);
+      conv_backward_weights(gy, saved_x, dw, Tensor(), s.params, {gyc, nullptr, xc.get()});
     }
     if (need_b) db = channel_sum(gy);
     return std::vector<Tensor>{dx, dw, db};

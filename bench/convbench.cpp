@@ -6,11 +6,12 @@
 //
 // What each op times (what autograd runs for that op):
 //   conv  fwd          conv2d(x, w)                             (functional API, output allocated)
-//         bwd_data     dx = empty; conv_backward_data(dy, w, dx)  (the input gradient of conv2d)
-//         bwd_weights  dw = empty; conv_backward_weights(x, dy, dw)
+//         bwd_data     dx = uninitialized; conv_backward_data(dy, w, dx)  (the input gradient of conv2d)
+//         bwd_weights  dw = uninitialized; conv_backward_weights(x, dy, dw)
 //   convT fwd          conv_transpose2d(x, w)                   (conv_backward_data in the conv view)
-//         bwd_data     dx = empty; conv_forward(dy, w, dx)       (the input gradient of conv_transpose2d)
-//         bwd_weights  dw = empty; conv_backward_weights(dy, x, dw)
+//         bwd_data     dx = uninitialized; conv_forward(dy, w, dx)  (the input gradient of conv_transpose2d)
+//         bwd_weights  dw = uninitialized; conv_backward_weights(dy, x, dw)
+// Every call converts its operands afresh (no ConvCaches): what one call of the public API costs.
 // FLOPs as shapes.txt defines them: 2 * N*Cout*OH*OW*Cin*k*k (conv), 2 * N*Cin*H*W*Cout*k*k (convT).
 #include <fmt/format.h>
 #include <malloc.h>
@@ -120,11 +121,11 @@ void bench_shape(const BenchShape& b, const std::string& backend, double budget)
   std::function<void()> ops[3];
   ops[0] = [&] { fwd(); };
   if (t) {
-    ops[1] = [&] { conv_forward(gy, w, Tensor(), empty(x.shape()), p); };
-    ops[2] = [&] { conv_backward_weights(gy, x, empty(w.shape()), Tensor(), p); };
+    ops[1] = [&] { conv_forward(gy, w, Tensor(), uninitialized(x.shape()), p); };
+    ops[2] = [&] { conv_backward_weights(gy, x, uninitialized(w.shape()), Tensor(), p); };
   } else {
-    ops[1] = [&] { conv_backward_data(gy, w, Tensor(), empty(x.shape()), p); };
-    ops[2] = [&] { conv_backward_weights(x, gy, empty(w.shape()), Tensor(), p); };
+    ops[1] = [&] { conv_backward_data(gy, w, Tensor(), uninitialized(x.shape()), p); };
+    ops[2] = [&] { conv_backward_weights(x, gy, uninitialized(w.shape()), Tensor(), p); };
   }
   const double macs = t ? double(b.N) * b.Ci * b.H * b.W * b.Co * b.k * b.k : double(y.numel()) * b.Ci * b.k * b.k;
   const char* names[3] = {"fwd", "bwd_data", "bwd_weights"};

@@ -146,7 +146,8 @@ void compare(const Tensor& got, const Tensor& want, const char* op, const char* 
         shape_str(s.wei), shape_str(s.dst), params_str(s.params));
 }
 
-Tensor fresh_like(const Tensor& t) { return t.defined() ? empty(t.shape()) : Tensor(); }
+// The partner's output: every element is overwritten by its kernel.
+Tensor fresh_like(const Tensor& t) { return t.defined() ? uninitialized(t.shape()) : Tensor(); }
 
 }  // namespace
 
@@ -215,6 +216,31 @@ void verbose_log(const std::string& line) {
     std::fprintf(stderr, "%s\n", line.c_str());
 }
 
+bool conv_call_is_valid(const Tensor& src, const Tensor& wei, const Tensor& dst, const Tensor& vec, bool vec_on_src,
+                   const ConvParams& p) {
+  for (const Tensor* t : {&src, &wei, &dst})
+    if (!t->defined() || t->dtype() != DType::Float32 || !t->is_contiguous() || t->dim() != 4) return false;
+  constexpr int64_t kBig = int64_t(1) << 31;  // larger values: leave the overflow checks to check_conv_call
+  for (const Tensor* t : {&src, &wei, &dst})
+    for (int64_t d : t->shape())
+      if (d < 0 || d >= kBig) return false;
+  const int64_t g = p.groups;
+  if (g < 1 || wei.size(0) % g != 0 || src.size(1) != wei.size(1) * g || dst.size(1) != wei.size(0) ||
+      dst.size(0) != src.size(0))
+    return false;
+  for (int d = 0; d < 2; ++d) {
+    const int64_t s = p.stride[d], dil = p.dilation[d], pb = p.pad_begin[d], pe = p.pad_end[d];
+    if (s < 1 || s >= kBig || dil < 1 || dil >= kBig || pb <= -kBig || pb >= kBig || pe <= -kBig || pe >= kBig)
+      return false;
+    const int64_t span = src.size(2 + d) + pb + pe - dil * (wei.size(2 + d) - 1) - 1;
+    const int64_t out = (span >= 0 ? span / s : -((-span + s - 1) / s)) + 1;
+    if (out < 0 || dst.size(2 + d) != out) return false;
+  }
+  if (!vec.defined()) return true;
+  return vec.dtype() == DType::Float32 && vec.is_contiguous() && vec.dim() == 1 &&
+         vec.size(0) == (vec_on_src ? src.size(1) : wei.size(0));
+}
+
 ConvShapes check_conv_call(const char* op, const Tensor& src, const Tensor& wei, const Tensor& dst,
                            const Tensor& vec, bool vec_on_src, const ConvParams& p) {
   check_tensor(src, op, "src");
@@ -226,44 +252,45 @@ ConvShapes check_conv_call(const char* op, const Tensor& src, const Tensor& wei,
   return s;
 }
 
-void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,
-                  const ConvParams& p) {
+void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p,
+                  const ConvCaches& caches) {
   const char* op = "conv_forward";
-  ConvShapes s = check_conv_call(op, x, w, y, bias, false, p);
+  if (!conv_call_is_valid(x, w, y, bias, false, p)) check_conv_call(op, x, w, y, bias, false, p);
   Backend& b = active();
-  b.conv_forward(x, w, bias, y, p);
+  b.conv_forward(x, w, bias, y, p, caches);
   if (!g_check) return;
   if (Backend* other = check_partner(b)) {
     Tensor y2 = fresh_like(y);
-    other->conv_forward(x, w, bias, y2, p);
-    compare(y, y2, op, "y", b, *other, s);
+    other->conv_forward(x, w, bias, y2, p, {});
+    compare(y, y2, op, "y", b, *other, {x.shape(), w.shape(), y.shape(), p});
   }
 }
 
 void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx,
-                        const ConvParams& p) {
+                        const ConvParams& p, const ConvCaches& caches) {
   const char* op = "conv_backward_data";
-  ConvShapes s = check_conv_call(op, dx, w, dy, bias, true, p);
+  if (!conv_call_is_valid(dx, w, dy, bias, true, p)) check_conv_call(op, dx, w, dy, bias, true, p);
   Backend& b = active();
-  b.conv_backward_data(dy, w, bias, dx, p);
+  b.conv_backward_data(dy, w, bias, dx, p, caches);
   if (!g_check) return;
   if (Backend* other = check_partner(b)) {
     Tensor dx2 = fresh_like(dx);
-    other->conv_backward_data(dy, w, bias, dx2, p);
-    compare(dx, dx2, op, "dx", b, *other, s);
+    other->conv_backward_data(dy, w, bias, dx2, p, {});
+    compare(dx, dx2, op, "dx", b, *other, {dx.shape(), w.shape(), dy.shape(), p});
   }
 }
 
 void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
-                           const ConvParams& p) {
+                           const ConvParams& p, const ConvCaches& caches) {
   const char* op = "conv_backward_weights";
-  ConvShapes s = check_conv_call(op, x, dw, dy, db, false, p);
+  if (!conv_call_is_valid(x, dw, dy, db, false, p)) check_conv_call(op, x, dw, dy, db, false, p);
   Backend& b = active();
-  b.conv_backward_weights(x, dy, dw, db, p);
+  b.conv_backward_weights(x, dy, dw, db, p, caches);
   if (!g_check) return;
   if (Backend* other = check_partner(b)) {
     Tensor dw2 = fresh_like(dw), db2 = fresh_like(db);
-    other->conv_backward_weights(x, dy, dw2, db2, p);
+    other->conv_backward_weights(x, dy, dw2, db2, p, {});
+    const ConvShapes s{x.shape(), dw.shape(), dy.shape(), p};
     compare(dw, dw2, op, "dw", b, *other, s);
     if (db.defined()) compare(db, db2, op, "db", b, *other, s);
   }

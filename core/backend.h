@@ -6,9 +6,16 @@
 //   conv_backward_weights dw = corr(x, dy), db = sum of dy over N, H, W
 // conv2d and conv_transpose2d (autograd/ops_conv.cpp) are built from these three and nothing else.
 // All tensors are contiguous float32 NCHW (weights OIHW); outputs are pre-allocated by the caller and
-// overwritten (never accumulated into).
+// overwritten (never accumulated into), so they may be `uninitialized`.
+//
+// Each kernel also takes ConvCaches: optional per-operand caches in which a backend may keep converted
+// copies of an input (oneDNN: the blocked layout it computes in) for the next call that reads the same
+// operand. The autograd ops use them so that one training step converts each tensor once: x is
+// converted in the forward and reused by backward-weights, dy once for backward-data and
+// backward-weights. See ConvOperandCache for the contract; a backend may ignore them.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -19,7 +26,45 @@
 
 namespace convgrad {
 
-/// One implementation of the three convolution kernels.
+/// Converted copies of ONE operand (one tensor value) that a backend keeps between kernel calls.
+///
+/// Contract: whoever creates a cache promises that every kernel call passing it for a role passes, in
+/// that role, a tensor with the same shape and the same values, and that the tensor is not modified
+/// while the cache may still be used (or that clear() is called after a change). A cache is never keyed
+/// on data pointers: it belongs to the operand because its creator passes it with that operand only.
+/// A cache passed for a role the kernel writes (its output) is ignored. Not thread-safe: a cache is used
+/// by one call at a time (backends lock around it). CONVGRAD_CHECK runs the partner backend without
+/// caches, so a stale cache shows up as a mismatch.
+class ConvOperandCache {
+ public:
+  /// One backend-specific copy; backends derive from it.
+  struct Entry {
+    virtual ~Entry() = default;
+  };
+  /// The copies held (any backend may add its own kind; find yours with dynamic_cast).
+  std::vector<std::unique_ptr<Entry>>& entries() { return entries_; }
+  /// Number of copies held.
+  std::size_t size() const { return entries_.size(); }
+  /// Drops every copy (the operand's values changed).
+  void clear() { entries_.clear(); }
+
+ private:
+  std::vector<std::unique_ptr<Entry>> entries_;
+};
+
+/// The optional caches of one kernel call, by role in the conv view (null = no cache for that role).
+/// In the conv view the forward, backward-data and backward-weights of one autograd node read the same
+/// src, weights and dst values (whichever of them are inputs of that kernel), so the same cache can
+/// follow a role from kernel to kernel: the autograd ops give the forward's input a cache that
+/// backward-weights reads, and the output gradient one that both backward kernels share.
+struct ConvCaches {
+  ConvOperandCache* src = nullptr;  ///< the conv view's src (N, C, H, W)
+  ConvOperandCache* wei = nullptr;  ///< the weights (O, C/g, kh, kw)
+  ConvOperandCache* dst = nullptr;  ///< the conv view's dst (N, O, OH, OW)
+};
+
+/// One implementation of the three convolution kernels. `caches` may be ignored (see ConvCaches); the
+/// default argument lets direct calls through a Backend& leave it out.
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -27,14 +72,14 @@ class Backend {
   virtual const char* name() const = 0;
   /// y (N, O, OH, OW) = x (N, C, H, W) convolved with w (O, C/g, kh, kw), plus bias (O) when defined.
   virtual void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,
-                            const ConvParams& p) = 0;
+                            const ConvParams& p, const ConvCaches& caches = {}) = 0;
   /// dx (N, C, H, W) = gradient of the convolution wrt its input, given dy (N, O, OH, OW), plus bias (C)
   /// per channel when defined (that is a transposed convolution's forward).
   virtual void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx,
-                                  const ConvParams& p) = 0;
+                                  const ConvParams& p, const ConvCaches& caches = {}) = 0;
   /// dw (O, C/g, kh, kw) = gradient wrt the weight given x and dy; db (O) = sum of dy when defined.
   virtual void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
-                                     const ConvParams& p) = 0;
+                                     const ConvParams& p, const ConvCaches& caches = {}) = 0;
 };
 
 /// Makes a backend (one per registry line).
@@ -72,14 +117,25 @@ void verbose_log(const std::string& line);
 ConvShapes check_conv_call(const char* op, const Tensor& src, const Tensor& wei, const Tensor& dst, const Tensor& vec,
                            bool vec_on_src, const ConvParams& p);
 
+/// True when check_conv_call would accept the call: defined contiguous float32 tensors of consistent
+/// shapes, `vec` (may be undefined) of length src C when `vec_on_src` else O. A cheap test that formats
+/// nothing and allocates nothing; a false answer means "ask check_conv_call", which throws with the
+/// details. The hot paths call it first.
+bool conv_call_is_valid(const Tensor& src, const Tensor& wei, const Tensor& dst, const Tensor& vec, bool vec_on_src,
+                        const ConvParams& p);
+
 // The three kernels on the selected backend, with shape validation and the dual-run check.
-// Autograd ops call these; shapes must be consistent (check_conv_shapes) or they throw.
+// Autograd ops call these; shapes must be consistent (check_conv_shapes) or they throw. `caches`
+// (ConvCaches) goes to the selected backend only; the dual-run partner runs without.
 
 /// conv_forward on the selected backend.
-void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p);
+void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p,
+                  const ConvCaches& caches = {});
 /// conv_backward_data on the selected backend.
-void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx, const ConvParams& p);
+void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx, const ConvParams& p,
+                        const ConvCaches& caches = {});
 /// conv_backward_weights on the selected backend (db may be undefined).
-void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db, const ConvParams& p);
+void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db, const ConvParams& p,
+                           const ConvCaches& caches = {});
 
 }  // namespace convgrad

@@ -35,19 +35,20 @@ void check_common(const char* op, const Shape& input, const Shape& weight,
   if (!(weight.size() == 4))
     fail("{}: expected a 4-D weight {}, got weight shape {} ({}-D) for input shape {}", op, weight_layout,
          shape_str(weight), weight.size(), shape_str(input));
-  std::string ctx = fmt::format("input shape {}, weight shape {}", shape_str(input), shape_str(weight));
+  // Built only when a check fails: a passing call formats nothing.
+  auto ctx = [&] { return fmt::format("input shape {}, weight shape {}", shape_str(input), shape_str(weight)); };
   if (!(stride[0] >= 1 && stride[1] >= 1))
-    fail("{}: stride must be >= 1 in each dimension, got stride={} ({})", op, pair_str(stride), ctx);
+    fail("{}: stride must be >= 1 in each dimension, got stride={} ({})", op, pair_str(stride), ctx());
   if (!(dilation[0] >= 1 && dilation[1] >= 1))
     fail("{}: dilation must be >= 1 in each dimension (1 = no dilation), got dilation={} ({})", op,
-         pair_str(dilation), ctx);
+         pair_str(dilation), ctx());
   if (!(padding[0] >= 0 && padding[1] >= 0))
     fail("{}: padding must be >= 0 in each dimension, got padding={} ({}); to crop, slice the tensor instead",
-         op, pair_str(padding), ctx);
-  if (!(groups >= 1)) fail("{}: groups must be >= 1, got groups={} ({})", op, groups, ctx);
+         op, pair_str(padding), ctx());
+  if (!(groups >= 1)) fail("{}: groups must be >= 1, got groups={} ({})", op, groups, ctx());
   if (!(weight[2] >= 1 && weight[3] >= 1))
     fail("{}: the kernel must have at least one tap per dimension, got kH={}, kW={} ({})", op, weight[2],
-         weight[3], ctx);
+         weight[3], ctx());
   for (int64_t s : input)
     if (!(s >= 0)) fail("{}: negative size in input shape {}", op, shape_str(input));
   for (int64_t s : weight)
@@ -225,7 +226,8 @@ ConvShapes conv_transpose2d_geometry(const Shape& input, const Shape& weight, co
                "(in_channels, out_channels/groups, kH, kW)");
   Shape x = batched(input);
   int64_t g = a.groups;
-  std::string ctx = fmt::format("input shape {}, weight shape {}", shape_str(input), shape_str(weight));
+  // Built only when a check fails: a passing call formats nothing.
+  auto ctx = [&] { return fmt::format("input shape {}, weight shape {}", shape_str(input), shape_str(weight)); };
   if (!(x[1] == weight[0]))
     fail(
         "conv_transpose2d: input shape {} has {} channels, but weight shape {} expects {} (weight.size(0); "
@@ -242,8 +244,10 @@ ConvShapes conv_transpose2d_geometry(const Shape& input, const Shape& weight, co
   check_no_overflow(op, true, input, weight, a.stride, a.padding, a.dilation);
 
   std::array<int64_t, 2> op_pad = a.output_padding;
-  std::string params = fmt::format("stride={}, padding={}, dilation={}", pair_str(a.stride),
-                                   pair_str(a.padding), pair_str(a.dilation));
+  auto params = [&] {
+    return fmt::format("stride={}, padding={}, dilation={}", pair_str(a.stride), pair_str(a.padding),
+                       pair_str(a.dilation));
+  };
   if (a.output_size) {
     for (int d = 0; d < 2; ++d) {
       // PyTorch's rule: output_padding = size - min, reachable sizes min .. min + stride - 1.
@@ -255,7 +259,7 @@ ConvShapes conv_transpose2d_geometry(const Shape& input, const Shape& weight, co
         fail(
             "conv_transpose2d: output_size={} is unreachable along {} for {} ({}): {} gives {}..{} there "
             "(output_padding 0..{}). Fix: ask for an output_size in {}..{}, or change stride/padding",
-            pair_str(*a.output_size), kDimName[d], ctx, params, kTransposedFormula, std::max<int64_t>(lo, 1),
+            pair_str(*a.output_size), kDimName[d], ctx(), params(), kTransposedFormula, std::max<int64_t>(lo, 1),
             hi, a.stride[d] - 1, std::max<int64_t>(lo, 1), hi);
       op_pad[d] = want - lo;
     }
@@ -263,14 +267,14 @@ ConvShapes conv_transpose2d_geometry(const Shape& input, const Shape& weight, co
     for (int d = 0; d < 2; ++d) {
       if (!(op_pad[d] >= 0))
         fail("conv_transpose2d: output_padding must be >= 0, got output_padding={} ({})", pair_str(op_pad),
-             ctx);
+             ctx());
       int64_t limit = std::max(a.stride[d], a.dilation[d]);
       if (!(op_pad[d] < limit))
         fail(
             "conv_transpose2d: output_padding={} must be smaller than stride={} or dilation={} along {} "
             "({}); it only "
             "adds rows/columns at the bottom/right. Fix: output_padding in 0..{}, or pass output_size",
-            pair_str(op_pad), pair_str(a.stride), pair_str(a.dilation), kDimName[d], ctx, limit - 1);
+            pair_str(op_pad), pair_str(a.stride), pair_str(a.dilation), kDimName[d], ctx(), limit - 1);
     }
   }
 
@@ -289,7 +293,7 @@ ConvShapes conv_transpose2d_geometry(const Shape& input, const Shape& weight, co
           "conv_transpose2d: {} gives an empty output {}: {} = ({}-1)*{} - 2*{} + {}*({}-1) + {} + 1 = {}; "
           "padding "
           "removes more than the full output ({}). Fix: padding <= {} along {}",
-          ctx, kDimName[d], kTransposedFormula, in, st, p, dil, k, op_pad[d], out, full, (full - 1) / 2,
+          ctx(), kDimName[d], kTransposedFormula, in, st, p, dil, k, op_pad[d], out, full, (full - 1) / 2,
           kDimName[d]);
     }
     y[2 + d] = out;

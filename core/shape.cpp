@@ -12,7 +12,8 @@ namespace convgrad {
 int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
   for (int64_t s : shape) {
-    check(s >= 0, "shape {}: sizes must be non-negative", shape_str(shape));
+    // `if` rather than check(): the message (and its shape_str) is built only on failure.
+    if (s < 0) fail("shape {}: sizes must be non-negative", shape_str(shape));
     // Reject element counts that overflow before anything is allocated.
     if (s != 0 && n > std::numeric_limits<int64_t>::max() / s)
       fail("shape {}: element count overflows int64", shape_str(shape));

@@ -62,6 +62,12 @@ std::vector<Case> named_cases() {
       {"1x1 convT stride 3 op 2", true, 1, 4, 3, 2, 6, 1, 1, 3, 3, 0, 0, 1, 1, 2, 2, 2, false, true},
       {"tutorial conv (k5 s3 p2)", false, 1, 10, 16, 16, 20, 5, 5, 3, 3, 2, 2, 1, 1, 1, 0, 0, false, true},
       {"tutorial convT (k5 s3 p2)", true, 1, 20, 6, 6, 10, 5, 5, 3, 3, 2, 2, 1, 1, 1, 0, 0, false, true},
+      // Wide enough for oneDNN's blocked layouts (16-channel blocks): reorders, and cached copies.
+      {"32 -> 48 channels k3 p1 (blocked layouts)", false, 2, 32, 9, 7, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0, 0, false,
+       true},
+      {"convT 48 -> 32 channels k4 s2 p1 (blocked layouts)", true, 2, 48, 5, 4, 32, 4, 4, 2, 2, 1, 1, 1, 1, 1, 0, 0,
+       false, true},
+      {"grouped 32 -> 32 channels g2 s2 (blocked layouts)", false, 1, 32, 8, 8, 32, 3, 3, 2, 2, 1, 1, 1, 1, 2},
   };
 }
 
@@ -103,7 +109,10 @@ std::vector<Case> generated_cases() {
 
 Tensor nan_like(const Shape& s) { return full(s, NAN); }
 
-void run_case(const Case& c, Backend& backend, uint64_t seed) {
+// One case on one backend. With `with_caches` the three kernels share operand caches the way one autograd
+// node does (core/backend.h, ConvCaches): backward-weights reads the src the forward converted and the
+// dst backward-data converted.
+void run_case(const Case& c, Backend& backend, uint64_t seed, bool with_caches = false) {
   const ConvShapes s = shapes_of(c);
   const ConvParams& p = s.params;
   Generator gen(seed);
@@ -111,12 +120,17 @@ void run_case(const Case& c, Backend& backend, uint64_t seed) {
   Tensor b = c.bias ? uniform({s.dst[1]}, -1.f, 1.f, gen) : Tensor();
   Tensor b_src = c.bias ? uniform({s.src[1]}, -1.f, 1.f, gen) : Tensor();
   Oracle ref(s, x.to_vector(), w.to_vector(), dy.to_vector());
-  std::string where = fmt::format("{} on {}: src {}, wei {}, dst {}, {}", c.name, backend.name(), shape_str(s.src),
-                                  shape_str(s.wei), shape_str(s.dst), params_str(p));
+  std::string where = fmt::format("{} on {}{}: src {}, wei {}, dst {}, {}", c.name, backend.name(),
+                                  with_caches ? " with operand caches" : "", shape_str(s.src), shape_str(s.wei),
+                                  shape_str(s.dst), params_str(p));
+  ConvOperandCache src_cache, wei_cache, dst_cache;
+  ConvOperandCache* sc = with_caches ? &src_cache : nullptr;
+  ConvOperandCache* wc = with_caches ? &wei_cache : nullptr;
+  ConvOperandCache* dc = with_caches ? &dst_cache : nullptr;
   INFO(where);
 
   Tensor y = nan_like(s.dst);
-  backend.conv_forward(x, w, b, y, p);
+  backend.conv_forward(x, w, b, y, p, {sc, wc, nullptr});
   std::vector<double> want_y = ref.y;
   if (c.bias) {
     const int64_t O = s.dst[1], HW = s.dst[2] * s.dst[3];
@@ -125,7 +139,7 @@ void run_case(const Case& c, Backend& backend, uint64_t seed) {
   check_close(y, want_y, "forward");
 
   Tensor dx = nan_like(s.src);
-  backend.conv_backward_data(dy, w, b_src, dx, p);
+  backend.conv_backward_data(dy, w, b_src, dx, p, {nullptr, wc, dc});
   std::vector<double> want_dx = ref.dx;
   if (c.bias) {
     const int64_t C = s.src[1], HW = s.src[2] * s.src[3];
@@ -135,7 +149,7 @@ void run_case(const Case& c, Backend& backend, uint64_t seed) {
   check_close(dx, want_dx, "backward data");
 
   Tensor dw = nan_like(s.wei), db = c.bias ? nan_like({s.dst[1]}) : Tensor();
-  backend.conv_backward_weights(x, dy, dw, db, p);
+  backend.conv_backward_weights(x, dy, dw, db, p, {sc, nullptr, dc});
   check_close(dw, ref.dw, "backward weights");
   if (c.bias) {
     const int64_t N = s.dst[0], O = s.dst[1], HW = s.dst[2] * s.dst[3];
@@ -157,6 +171,15 @@ TEST_CASE("every backend matches the oracle on >= 100 configurations") {
   for (const std::string& name : available_backends()) {
     Backend& backend = get_backend(name);
     for (size_t i = 0; i < all.size(); ++i) run_case(all[i], backend, 1000 + i);
+  }
+}
+
+TEST_CASE("every backend matches the oracle with operand caches shared across the three kernels") {
+  std::vector<Case> all = named_cases();
+  for (const Case& c : generated_cases()) all.push_back(c);
+  for (const std::string& name : available_backends()) {
+    Backend& backend = get_backend(name);
+    for (size_t i = 0; i < all.size(); ++i) run_case(all[i], backend, 1000 + i, true);
   }
 }
 

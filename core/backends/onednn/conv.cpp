@@ -8,12 +8,14 @@
 #include <cstring>
 #include <dnnl.hpp>
 #include <mutex>
+#include <omp.h>
 
 #include "core/backend.h"
 #include "core/backends/onednn/phase_conv.h"
 #include "core/backends/onednn/plan_cache.h"
 #include "core/backends/reference/conv.h"
 #include "core/error.h"
+#include "core/factory.h"
 #include "core/threading.h"
 
 namespace convgrad::onednn {
@@ -42,6 +44,7 @@ struct Runtime {
   std::mutex mutex;
   PlanCache cache;
   Buffer buffers[3], scratch;
+  OperandCacheStats stats;
 };
 
 std::string describe(Kind kind, const ConvShapes& s) {
@@ -56,18 +59,66 @@ std::string describe(Kind kind, const ConvShapes& s) {
       describe(kind, s), e.what(), dnnl_status2str(e.status));
 }
 
+// The one runtime of the process (a non-template function: a static inside the template below would
+// be one runtime per instantiation).
+Runtime& runtime_instance() {
+  static Runtime rt;
+  return rt;
+}
+
 // `shapes` makes the ConvShapes for the error message, only when the engine cannot be created.
 template <class Shapes>
 Runtime& runtime(Kind kind, Shapes&& shapes) {
   try {
-    static Runtime rt;
-    return rt;
+    return runtime_instance();
   } catch (const dnnl::error& e) {
     rethrow(e, kind, shapes());
   }
 }
 
 memory::dims dims(const Shape& s) { return memory::dims(s.begin(), s.end()); }
+
+// Below this many FLOPs (2 x MACs) a call runs on the calling thread alone: its primitive is built
+// for one thread and its reorders run without a parallel region. Such a call takes ~10 us on one core;
+// splitting it saves at most half of that and costs three OpenMP fork-joins (convolution and two
+// reorders), each of which stalls for a time slice when a neighbour holds the other core.
+constexpr double kSingleThreadFlops = 2e6;
+
+double call_flops(const Tensor (&t)[3]) {
+  const Shape &w = t[kWei].shape(), &d = t[kDst].shape();
+  return 2.0 * double(d[0]) * d[1] * d[2] * d[3] * w[1] * w[2] * w[3];
+}
+
+// Sets the calling thread's OpenMP thread count for a scope (oneDNN reads it when it builds a
+// primitive and when a reorder runs) and restores it, also on an exception.
+class ThreadScope {
+ public:
+  explicit ThreadScope(int n) : saved_(omp_get_max_threads()) {
+    if (n != saved_) omp_set_num_threads(n);
+  }
+  ~ThreadScope() {
+    if (omp_get_max_threads() != saved_) omp_set_num_threads(saved_);
+  }
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+
+ private:
+  int saved_;
+};
+
+// An operand converted to the layout `md` a primitive computes in, kept in the operand's
+// ConvOperandCache (core/backend.h) for the next call that reads the same operand in that layout.
+struct BlockedCopy final : ConvOperandCache::Entry {
+  memory::desc md;
+  Tensor buffer;  // uninitialized float32 storage of md.get_size() bytes (64-byte aligned)
+};
+
+// The copy of the operand in layout `md` held by `cache`, or null.
+BlockedCopy* find_copy(ConvOperandCache& cache, const memory::desc& md) {
+  for (auto& e : cache.entries())
+    if (auto* c = dynamic_cast<BlockedCopy*>(e.get()); c && c->md == md) return c;
+  return nullptr;
+}
 
 // Builds the primitive for one call; throws dnnl::error when oneDNN has no implementation.
 Plan make_plan(Kind kind, const ConvShapes& s, bool has_vec, const dnnl::engine& eng) {
@@ -175,13 +226,23 @@ void add_channel_bias(const Tensor& t, const Tensor& bias) {
     for (int64_t i = 0; i < HW; ++i) d[nc * HW + i] += b[nc % C];
 }
 
+// Whether any of the three tensors has no element (read from the sizes: numel() validates the
+// shape and costs more than this whole test).
+bool has_zero_size(const Tensor (&t)[3]) {
+  for (const Tensor& x : t)
+    for (int64_t d : x.shape())
+      if (d == 0) return true;
+  return false;
+}
+
 // One call: the cached plan (built on a miss), the phase kernels, or the reference kernel when oneDNN
 // declines. The hit path formats nothing and allocates nothing: the ConvShapes (three vectors) are
 // only built for a miss, an error or a verbose line.
 template <class Fallback, class Phase>
-void run(Kind kind, const Tensor (&t)[3], const Tensor& vec, const ConvParams& p, Fallback&& fallback, Phase&& phase) {
+void run(Kind kind, const Tensor (&t)[3], const Tensor& vec, const ConvParams& p, const ConvCaches& caches,
+         Fallback&& fallback, Phase&& phase) {
   auto shapes = [&] { return ConvShapes{t[kSrc].shape(), t[kWei].shape(), t[kDst].shape(), p}; };
-  if (t[kSrc].numel() == 0 || t[kWei].numel() == 0 || t[kDst].numel() == 0) {
+  if (has_zero_size(t)) {
     if (verbose())
       verbose_log(fmt::format("convgrad: onednn {} -> reference (zero-size tensor)", describe(kind, shapes())));
     fallback();
@@ -200,7 +261,10 @@ void run(Kind kind, const Tensor (&t)[3], const Tensor& vec, const ConvParams& p
   if (!plan) {
     const ConvShapes s = shapes();
     try {
+      const int threads = call_flops(t) < kSingleThreadFlops ? 1 : key.threads;
+      ThreadScope scope(threads);
       Plan made = make_plan(kind, s, vec.defined(), rt.eng);
+      made.threads = threads;
       if (use_phase(kind, s, made.impl)) {
         made = Plan();
         made.impl = "phase:sgemm";
@@ -238,12 +302,32 @@ void run(Kind kind, const Tensor (&t)[3], const Tensor& vec, const ConvParams& p
     return;
   }
   try {
+    ThreadScope scope(plan->threads);
     const Role out = kOutput[int(kind)];
+    ConvOperandCache* const cache[3] = {caches.src, caches.wei, caches.dst};
     for (int r = 0; r < 3; ++r) {
       plan->user_mem[r].set_data_handle(t[r].data<float>());
       if (!plan->reorder[r]) continue;
-      plan->inner_mem[r].set_data_handle(rt.buffers[r].get(plan->chosen_bytes[r]));
-      if (r != out) plan->reorders[r].execute(rt.strm, plan->user_mem[r], plan->inner_mem[r]);
+      if (r == out || !cache[r]) {
+        plan->inner_mem[r].set_data_handle(rt.buffers[r].get(plan->chosen_bytes[r]));
+        if (r != out) plan->reorders[r].execute(rt.strm, plan->user_mem[r], plan->inner_mem[r]);
+        continue;
+      }
+      // A cached input: reorder it once into the operand's cache, reuse it from then on.
+      BlockedCopy* copy = find_copy(*cache[r], plan->chosen[r]);
+      if (!copy) {
+        auto made = std::make_unique<BlockedCopy>();
+        made->md = plan->chosen[r];
+        made->buffer = uninitialized({int64_t((plan->chosen_bytes[r] + 3) / 4)});
+        plan->inner_mem[r].set_data_handle(made->buffer.data<float>());
+        plan->reorders[r].execute(rt.strm, plan->user_mem[r], plan->inner_mem[r]);
+        copy = made.get();
+        cache[r]->entries().push_back(std::move(made));
+        ++rt.stats.copies_made;
+      } else {
+        ++rt.stats.copies_reused;
+      }
+      plan->inner_mem[r].set_data_handle(copy->buffer.data<float>());
     }
     if (plan->bias_mem) plan->bias_mem.set_data_handle(vec.data<float>());
     if (plan->scratch_mem) plan->scratch_mem.set_data_handle(rt.scratch.get(plan->scratch_bytes));
@@ -254,55 +338,39 @@ void run(Kind kind, const Tensor (&t)[3], const Tensor& vec, const ConvParams& p
     rethrow(e, kind, shapes());
   }
   if (verbose())
-    verbose_log(
-        fmt::format("convgrad: onednn {}: {}{}", describe(kind, shapes()), plan->impl, cached ? " (cached)" : ""));
+    verbose_log(fmt::format("convgrad: onednn {}: {}{}{}", describe(kind, shapes()), plan->impl,
+                            plan->threads == 1 && key.threads > 1 ? " [1 thread]" : "", cached ? " (cached)" : ""));
   lock.unlock();
   if (vec.defined() && kind == Kind::BackwardData) add_channel_bias(t[kSrc], vec);
 }
 
 }  // namespace
 
-void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p) {
+void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p,
+                  const ConvCaches& caches) {
   run(
-      Kind::Forward, {x, w, y}, bias, p, [&] { reference::conv_forward(x, w, bias, y, p); },
+      Kind::Forward, {x, w, y}, bias, p, caches, [&] { reference::conv_forward(x, w, bias, y, p); },
       [&] { phase_conv_forward(x, w, bias, y, p); });
 }
 
-void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx, const ConvParams& p) {
+void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx, const ConvParams& p,
+                        const ConvCaches& caches) {
   run(
-      Kind::BackwardData, {dx, w, dy}, bias, p, [&] { reference::conv_backward_data(dy, w, bias, dx, p); },
+      Kind::BackwardData, {dx, w, dy}, bias, p, caches, [&] { reference::conv_backward_data(dy, w, bias, dx, p); },
       [&] { phase_conv_backward_data(dy, w, bias, dx, p); });
 }
 
-void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db, const ConvParams& p) {
+void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db, const ConvParams& p,
+                           const ConvCaches& caches) {
   run(
-      Kind::BackwardWeights, {x, dw, dy}, db, p, [&] { reference::conv_backward_weights(x, dy, dw, db, p); },
+      Kind::BackwardWeights, {x, dw, dy}, db, p, caches, [&] { reference::conv_backward_weights(x, dy, dw, db, p); },
       [&] { phase_conv_backward_weights(x, dy, dw, db, p); });
 }
 
-bool call_is_valid(const Tensor& src, const Tensor& wei, const Tensor& dst, const Tensor& vec, bool vec_on_src,
-                   const ConvParams& p) {
-  for (const Tensor* t : {&src, &wei, &dst})
-    if (!t->defined() || t->dtype() != DType::Float32 || !t->is_contiguous() || t->dim() != 4) return false;
-  constexpr int64_t kBig = int64_t(1) << 31;  // larger values: leave the overflow checks to check_conv_call
-  for (const Tensor* t : {&src, &wei, &dst})
-    for (int64_t d : t->shape())
-      if (d < 0 || d >= kBig) return false;
-  const int64_t g = p.groups;
-  if (g < 1 || wei.size(0) % g != 0 || src.size(1) != wei.size(1) * g || dst.size(1) != wei.size(0) ||
-      dst.size(0) != src.size(0))
-    return false;
-  for (int d = 0; d < 2; ++d) {
-    const int64_t s = p.stride[d], dil = p.dilation[d], pb = p.pad_begin[d], pe = p.pad_end[d];
-    if (s < 1 || s >= kBig || dil < 1 || dil >= kBig || pb <= -kBig || pb >= kBig || pe <= -kBig || pe >= kBig)
-      return false;
-    const int64_t span = src.size(2 + d) + pb + pe - dil * (wei.size(2 + d) - 1) - 1;
-    const int64_t out = (span >= 0 ? span / s : -((-span + s - 1) / s)) + 1;
-    if (out < 0 || dst.size(2 + d) != out) return false;
-  }
-  if (!vec.defined()) return true;
-  return vec.dtype() == DType::Float32 && vec.is_contiguous() && vec.dim() == 1 &&
-         vec.size(0) == (vec_on_src ? src.size(1) : wei.size(0));
+OperandCacheStats operand_cache_stats() {
+  Runtime& rt = runtime(Kind::Forward, [] { return ConvShapes(); });
+  std::lock_guard<std::mutex> lock(rt.mutex);
+  return rt.stats;
 }
 
 std::size_t plan_cache_size() {

@@ -5,24 +5,30 @@
 
 #include <cstddef>
 
+#include "core/backend.h"
 #include "core/conv_geometry.h"
 #include "core/tensor.h"
 
 namespace convgrad::onednn {
 
-/// y = conv(x, w) + bias (bias may be undefined).
-void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p);
+/// y = conv(x, w) + bias (bias may be undefined). `caches`: see ConvCaches (core/backend.h); an input
+/// with a cache is reordered into it on the first call and read from it by the next ones.
+void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p,
+                  const ConvCaches& caches = {});
 /// dx = conv^T(dy, w) + bias per dx channel (bias may be undefined; added after the primitive).
-void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx, const ConvParams& p);
+void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx, const ConvParams& p,
+                        const ConvCaches& caches = {});
 /// dw = gradient wrt the weight; db = sum of dy over N, H, W (db may be undefined).
-void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db, const ConvParams& p);
+void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db, const ConvParams& p,
+                           const ConvCaches& caches = {});
 
-/// True when check_conv_call would accept the call: defined contiguous float32 tensors of consistent
-/// shapes, `vec` (may be undefined) of length src C when `vec_on_src` else O. A cheap test that formats
-/// nothing, so that a valid call does not pay for building the error messages; a false answer means
-/// "ask check_conv_call", which throws with the details.
-bool call_is_valid(const Tensor& src, const Tensor& wei, const Tensor& dst, const Tensor& vec, bool vec_on_src,
-                   const ConvParams& p);
+/// Counts of operand-cache use since start-up (for tests and diagnostics): converted copies made into
+/// a ConvOperandCache, and calls that read a copy made by an earlier call instead of reordering again.
+struct OperandCacheStats {
+  std::size_t copies_made = 0, copies_reused = 0;
+};
+/// The counts so far.
+OperandCacheStats operand_cache_stats();
 
 /// Number of primitive plans in the LRU cache (for tests and diagnostics).
 std::size_t plan_cache_size();

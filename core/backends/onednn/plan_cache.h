@@ -18,8 +18,8 @@ namespace convgrad::onednn {
 using dnnl::memory;
 
 /// A ready-to-run primitive: the layouts it chose, the reorders from/to the caller's plain tensors,
-/// its implementation name, and its memory objects and argument map, built once (a call only swaps
-/// data pointers). `phase` routes the call to the phase kernels instead; `unsupported` caches oneDNN's
+/// its implementation name, its thread count, and its memory objects and argument map, built once (a
+/// call only swaps data pointers). `phase` routes the call to the phase kernels instead; `unsupported` caches oneDNN's
 /// refusal so it is asked once.
 struct Plan {
   dnnl::primitive prim;
@@ -32,6 +32,7 @@ struct Plan {
   std::string impl;
   std::string unsupported;
   bool phase = false;
+  int threads = 1;  ///< OpenMP threads the primitive was built for and its call runs with (1 for tiny calls)
 };
 
 /// What identifies a plan: kind, shapes, parameters, bias and thread count (hashed, no formatting).
