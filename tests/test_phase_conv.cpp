@@ -85,10 +85,15 @@ void check_case(const Case& c, int threads) {
   const int saved = get_num_threads();
   set_num_threads(threads);
 
+  // phase_conv_forward and phase_conv_backward_weights run the direct kernels where they are preferred
+  // (the TinyFCN head): the phase GEMM kernels are checked on their own as well.
   Tensor y = nan_filled(s.dst), y_ref = empty(s.dst);
   onednn::phase_conv_forward(x, w, bias_o, y, p);
   reference::conv_forward(x, w, bias_o, y_ref, p);
   check_close(y, as_double(y_ref), "forward");
+  Tensor y_gemm = nan_filled(s.dst);
+  onednn::phase_gemm_forward(x, w, bias_o, y_gemm, p);
+  check_close(y_gemm, as_double(y_ref), "forward (phase GEMM)");
 
   Tensor dx = nan_filled(s.src), dx_ref = empty(s.src);
   onednn::phase_conv_backward_data(dy, w, bias_c, dx, p);
@@ -103,6 +108,10 @@ void check_case(const Case& c, int threads) {
   reference::conv_backward_weights(x, dy, dw_ref, db_ref, p);
   check_close(dw, as_double(dw_ref), "backward weights");
   check_close(db, as_double(db_ref), "backward bias");
+  Tensor dw_gemm = nan_filled(s.wei), db_gemm = nan_filled({s.dst[1]});
+  onednn::phase_gemm_backward_weights(x, dy, dw_gemm, db_gemm, p);
+  check_close(dw_gemm, as_double(dw_ref), "backward weights (phase GEMM)");
+  check_close(db_gemm, as_double(db_ref), "backward bias (phase GEMM)");
   set_num_threads(saved);
 }
 
@@ -124,6 +133,20 @@ TEST_CASE("the phase decomposition declines what it does not compute") {
   CHECK_FALSE(onednn::phase_conv_supported(view(4, 2, 1, 2)));  // dilation
   CHECK_FALSE(onednn::phase_conv_supported(view(5, 2, 1, 1)));  // stride does not divide the kernel
   CHECK_FALSE(onednn::phase_conv_supported(view(4, 1, 1, 1)));  // stride 1: nothing to split
+
+  // Which kernel the phase route runs: the direct kernels for few channels and rows of 8+ taps (the
+  // input gradient also needs a width stride that is a multiple of 8), else the phase GEMMs.
+  using onednn::ConvKernel;
+  const ConvShapes k4s2 = view(4, 2, 1, 1), k16s8 = view(16, 8, 1, 1);
+  for (ConvKernel k : {ConvKernel::Forward, ConvKernel::BackwardData, ConvKernel::BackwardWeights}) {
+    CHECK(std::string(onednn::phase_conv_impl(k, k4s2)) == "phase:sgemm");
+    CHECK(std::string(onednn::phase_conv_impl(k, k16s8)) == "direct:avx2");
+  }
+  CHECK(onednn::phase_conv_preferred(ConvKernel::Forward, k16s8, "jit:avx512_core"));
+  CHECK(onednn::phase_conv_preferred(ConvKernel::BackwardWeights, k16s8, "jit:avx512_core"));
+  CHECK_FALSE(onednn::phase_conv_preferred(ConvKernel::BackwardData, k16s8, "jit:avx512_core"));
+  CHECK_FALSE(onednn::phase_conv_preferred(ConvKernel::Forward, k4s2, "jit:avx512_core"));
+  CHECK(onednn::phase_conv_preferred(ConvKernel::Forward, k4s2, "gemm:jit"));
 }
 
 TEST_CASE("the oneDNN backend runs the phase kernels wherever oneDNN would fall back to its GEMM") {
@@ -144,16 +167,20 @@ TEST_CASE("the oneDNN backend runs the phase kernels wherever oneDNN would fall 
   // The rule (core/backends/onednn/conv.cpp, use_phase): a phase-capable call never runs oneDNN's GEMM or
   // reference implementation; oneDNN's direct kernels ("jit", "brg") are kept. On AVX-512 oneDNN 2.6 has a
   // direct kernel only for conv_forward here, so the transposed conv's forward and weight gradient run
-  // the phase kernels.
+  // the phase kernels; the input gradient (conv_forward, 4 output channels) runs the phase kernels'
+  // direct forward (direct_conv.h), which beats oneDNN's jit kernel there.
   REQUIRE(lines.size() == 3);
+  // The phase route is logged as "phase:sgemm", or by the kernel it runs (phase_conv_impl).
+  auto ours = [](const std::string& impl) { return impl == "phase:sgemm" || impl == "direct:avx2"; };
   int phase_lines = 0;
   for (const auto& l : lines) {
     std::string impl = l.substr(l.rfind(": ") + 2);
     if (impl.ends_with(" (cached)")) impl.resize(impl.size() - 9);
-    phase_lines += impl == "phase:sgemm";
-    CHECK_MESSAGE((impl == "phase:sgemm" || (impl.find("gemm") == std::string::npos && impl.rfind("ref", 0) != 0)), l);
+    phase_lines += ours(impl);
+    CHECK_MESSAGE((ours(impl) || (impl.find("gemm") == std::string::npos && impl.rfind("ref", 0) != 0)), l);
+    if (l.find("conv_forward") != std::string::npos) CHECK_MESSAGE(ours(impl), l);
   }
-  CHECK(phase_lines >= 1);
+  CHECK(phase_lines >= 2);  // at least the input and weight gradients (direct kernels, 4 channels)
 
   // The same on the reference backend.
   Tensor x2 = x.detach().set_requires_grad(), w2 = w.detach().set_requires_grad(), b2 = b.detach().set_requires_grad();

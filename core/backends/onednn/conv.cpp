@@ -267,7 +267,7 @@ void run(Kind kind, const Tensor (&t)[3], const Tensor& vec, const ConvParams& p
       made.threads = threads;
       if (use_phase(kind, s, made.impl)) {
         made = Plan();
-        made.impl = "phase:sgemm";
+        made.impl = phase_conv_impl(static_cast<ConvKernel>(kind), s);
         made.phase = true;
       }
       plan = &rt.cache.insert(key, std::move(made));
@@ -276,7 +276,7 @@ void run(Kind kind, const Tensor (&t)[3], const Tensor& vec, const ConvParams& p
       Plan refused;
       refused.unsupported = fmt::format("oneDNN: {}, {}", dnnl_status2str(e.status), e.what());
       if (phase_conv_supported(s) && phase_mode() != 0) {
-        refused.impl = "phase:sgemm";
+        refused.impl = phase_conv_impl(static_cast<ConvKernel>(kind), s);
         refused.phase = true;
       }
       plan = &rt.cache.insert(key, std::move(refused));

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <utility>
 
+#include "core/backends/onednn/direct_conv.h"
 #include "core/backends/onednn/phase_layout.h"
 #include "core/error.h"
 #include "core/threading.h"
@@ -136,6 +137,14 @@ bool phase_conv_supported(const ConvShapes& s) {
 
 void phase_conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx,
                               const ConvParams& p) {
+  if (direct_conv_data_preferred({dx.shape(), w.shape(), dy.shape(), p}))
+    direct_conv_backward_data(dy, w, bias, dx, p);
+  else
+    phase_gemm_backward_data(dy, w, bias, dx, p);
+}
+
+void phase_gemm_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx,
+                              const ConvParams& p) {
   const Geom g(dx.shape(), w.shape(), dy.shape(), p);
   const int nthr = get_num_threads();
   const Split sp = make_split(g, 4 * nthr);
@@ -172,6 +181,13 @@ void phase_conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& b
 }
 
 void phase_conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p) {
+  if (direct_conv_preferred({x.shape(), w.shape(), y.shape(), p}))
+    direct_conv_forward(x, w, bias, y, p);
+  else
+    phase_gemm_forward(x, w, bias, y, p);
+}
+
+void phase_gemm_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p) {
   const Geom g(x.shape(), w.shape(), y.shape(), p);
   const int nthr = get_num_threads();
   const Split sp = make_split(g, 1);
@@ -223,6 +239,14 @@ void phase_conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, co
 }
 
 void phase_conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
+                                 const ConvParams& p) {
+  if (direct_conv_preferred({x.shape(), dw.shape(), dy.shape(), p}))
+    direct_conv_backward_weights(x, dy, dw, db, p);
+  else
+    phase_gemm_backward_weights(x, dy, dw, db, p);
+}
+
+void phase_gemm_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
                                  const ConvParams& p) {
   const Geom g(x.shape(), dw.shape(), dy.shape(), p);
   const int nthr = get_num_threads();
@@ -281,10 +305,20 @@ void phase_conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor
   }
 }
 
+const char* phase_conv_impl(ConvKernel kernel, const ConvShapes& s) {
+  const bool direct = kernel == ConvKernel::BackwardData ? direct_conv_data_preferred(s) : direct_conv_preferred(s);
+  return direct ? "direct:avx2" : "phase:sgemm";
+}
+
 // Where oneDNN fell back to its im2col GEMM ("gemm") or a reference loop, the phase kernels win by
-// 3-8x. Where oneDNN has a direct kernel ("jit", "brg"), it was as fast or faster on every shape
-// measured (k4 s2, and the input gradient of the k16 s8 head); docs/performance.md has the numbers.
-bool phase_conv_preferred(ConvKernel, const ConvShapes&, const std::string& onednn_impl) {
+// 3-8x. Where oneDNN has a direct kernel ("jit", "brg"), it was as fast or faster than the phase GEMMs
+// on every shape measured (k4 s2, and the input gradient of the k16 s8 head), but not than the direct
+// kernels for few output channels (direct_conv.h): at the k16 s8 head's input gradient oneDNN's jit
+// kernel pads 4 output channels to 16 (0.26 ms at 2 threads, the direct kernel 0.15-0.17 ms), and its
+// weight gradient runs 1.6x faster than the phase GEMM. So forward and weight gradient go to the direct
+// kernels wherever direct_conv_preferred holds, whatever oneDNN chose.
+bool phase_conv_preferred(ConvKernel kernel, const ConvShapes& s, const std::string& onednn_impl) {
+  if (kernel != ConvKernel::BackwardData && direct_conv_preferred(s)) return true;
   return onednn_impl.find("gemm") != std::string::npos || onednn_impl.rfind("ref", 0) == 0;
 }
 

@@ -31,15 +31,33 @@ enum class ConvKernel { Forward, BackwardData, BackwardWeights };
 /// (its name in ONEDNN_VERBOSE terms, e.g. "gemm:jit", "jit:avx512_core"). Requires phase_conv_supported(s).
 bool phase_conv_preferred(ConvKernel kernel, const ConvShapes& s, const std::string& onednn_impl);
 
-/// y = conv(x, w) + bias (bias per output channel, may be undefined); y is overwritten.
+/// The name of the kernel that phase_conv_forward / _backward_data / _backward_weights run for `s`
+/// (for ONEDNN_VERBOSE-style logs and convbench's "kernel" field): "direct:avx2" or "phase:sgemm".
+const char* phase_conv_impl(ConvKernel kernel, const ConvShapes& s);
+
+/// y = conv(x, w) + bias (bias per output channel, may be undefined); y is overwritten. Runs the direct
+/// kernel (direct_conv.h) where direct_conv_preferred holds, else phase_gemm_forward.
 void phase_conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p);
 
-/// dx = conv^T(dy, w) + bias (bias per dx channel, may be undefined); dx is overwritten.
+/// The phase decomposition's input gradient (G = W2^T x im2col(dy), then a pixel shuffle), whatever the shape.
+void phase_gemm_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx,
+                              const ConvParams& p);
+
+/// The phase decomposition's forward (Z = W2 x unshuffle(x), then a shift-add), whatever the shape.
+void phase_gemm_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p);
+
+/// dx = conv^T(dy, w) + bias (bias per dx channel, may be undefined); dx is overwritten. Runs the direct
+/// kernel (direct_conv.h) where direct_conv_data_preferred holds, else phase_gemm_backward_data.
 void phase_conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx,
                               const ConvParams& p);
 
 /// dw = gradient of the convolution wrt its weight; db = sum of dy over N, H, W (may be undefined).
+/// Runs the direct kernel (direct_conv.h) where direct_conv_preferred holds, else phase_gemm_backward_weights.
 void phase_conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
+                                 const ConvParams& p);
+
+/// The phase decomposition's weight gradient (dW2 = im2col(dy) x unshuffle(x)^T), whatever the shape.
+void phase_gemm_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
                                  const ConvParams& p);
 
 }  // namespace convgrad::onednn
