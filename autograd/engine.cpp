@@ -7,25 +7,46 @@
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "core/factory.h"
+#include "core/kernels/elementwise.h"
 
 namespace convgrad {
 
 namespace {
 
-// a + b for two float32 tensors of one shape; gradients are summed this way.
-Tensor add_same_shape(const Tensor& a, const Tensor& b) {
-  Tensor out = clone_data(a);
-  Tensor bc = b.is_contiguous() ? b : clone_data(b);
-  float* o = out.data<float>();
-  const float* q = bc.data<float>();
-  for (int64_t i = 0, n = out.numel(); i < n; ++i) o[i] += q[i];
-  return out;
+// True when nothing but the handle `t` reaches its data: no other handle to its impl, no other view of its
+// storage, and it is a plain contiguous float32 buffer from element 0. Such a gradient may be taken over or
+// added into in place without anyone seeing it change.
+bool exclusive(const Tensor& t) {
+  return t.impl_ptr().use_count() == 1 && t.storage().use_count() == 1 && t.dtype() == DType::Float32 &&
+         t.offset() == 0 && t.is_contiguous() && !t.requires_grad();
 }
 
-void accumulate_leaf(const Tensor& leaf, const Tensor& g) {
-  Tensor existing = leaf.grad();
-  // A leaf's gradient is always its own contiguous buffer: never an alias of another tensor.
-  leaf.set_grad(existing.defined() ? add_same_shape(existing, g) : clone_data(g));
+// a + b for two float32 tensors of one shape; gradients are summed this way. In place into `a` when the
+// engine alone holds it, else into a fresh buffer.
+Tensor add_same_shape(Tensor a, const Tensor& b) {
+  if (exclusive(a)) {
+    kernels::add_inplace(a, b);
+    return a;
+  }
+  return kernels::add(a, b);
+}
+
+// A leaf's gradient is always its own contiguous buffer, never an alias of another tensor: the first
+// gradient is taken as is when nothing else holds it (else copied), later ones are added.
+void accumulate_leaf(const Tensor& leaf, Tensor g) {
+  std::shared_ptr<TensorImpl>& slot = leaf.impl()->autograd.grad;
+  if (slot) {
+    Tensor existing(slot);
+    // Two handles now (the slot and `existing`): no user holds the old gradient, so it may grow in place.
+    if (slot.use_count() == 2 && existing.storage().use_count() == 1 && existing.is_contiguous() &&
+        existing.offset() == 0) {
+      kernels::add_inplace(existing, g);
+      return;
+    }
+    leaf.set_grad(kernels::add(existing, g));
+    return;
+  }
+  leaf.set_grad(exclusive(g) ? g : clone_data(g));
 }
 
 void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph) {
@@ -95,18 +116,18 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
     }
     for (size_t i = 0; i < inputs.size(); ++i) {
       const Tensor& in = inputs[i];
-      const Tensor& g = in_grads[i];
+      Tensor& g = in_grads[i];  // moved on below, so a gradient nobody else holds stays exclusive
       if (!in.defined()) continue;
       Node* producer = in.grad_fn().get();
       if (g.defined() && in.requires_grad()) {
         check(g.shape() == in.shape(), "backward of '{}': gradient {} has shape {}, input has shape {}",
               node->name(), i, shape_str(g.shape()), shape_str(in.shape()));
         if (!producer) {
-          accumulate_leaf(in, g);
+          accumulate_leaf(in, std::move(g));
         } else if (auto it = grads.find(producer); it == grads.end()) {
-          grads.emplace(producer, g);
+          grads.emplace(producer, std::move(g));
         } else {
-          it->second = add_same_shape(it->second, g);
+          it->second = add_same_shape(std::move(it->second), g);
         }
       }
       if (producer && --pending_edges[producer] == 0) ready.push_back(producer);

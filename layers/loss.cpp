@@ -2,12 +2,13 @@
 #include "layers/loss.h"
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
-#include <limits>
 
+#include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "core/factory.h"
+#include "core/kernels/cross_entropy.h"
+#include "core/kernels/elementwise.h"
 
 namespace convgrad {
 
@@ -48,30 +49,6 @@ std::string index_str(int64_t flat, const Shape& shape) {
   return shape_str(idx);
 }
 
-// e^x for x <= 0 (what softmax needs), in a form the compiler vectorizes: x = n ln2 + r with |r| <= ln2/2,
-// e^r by its Taylor series to degree 7 (truncation error < 6e-9, below float rounding), times 2^n.
-// Branch-free on purpose: float compares and std::floor stop GCC's vectorizer here.
-inline float exp_nonpositive(float x) {
-  // Work on the bits: for x <= 0 a larger pattern means a more negative value. Below -87 (e^-87 ~ 1.6e-38, the
-  // end of the normal floats; -inf included) the result is 0; NaNs of either sign pass through as NaN.
-  uint32_t u = std::bit_cast<uint32_t>(x);
-  uint32_t nan_mask = 0u - static_cast<uint32_t>((u & 0x7FFFFFFFu) > 0x7F800000u);
-  uint32_t zero_mask = (0u - static_cast<uint32_t>(u > 0xC2AE0000u)) & ~nan_mask;
-  x = std::bit_cast<float>(std::min(u, 0xC2AE0000u) & ~nan_mask);  // NaN -> 0 here, restored at the end
-  float n = (x * 1.44269504f + 12582912.f) - 12582912.f;  // round to nearest via 1.5 * 2^23
-  float r = std::fma(n, -0.693145752f, x);  // ln2 split in two for an exact reduction
-  r = std::fma(n, -1.42860677e-6f, r);
-  float p = std::fma(1.f / 5040, r, 1.f / 720);
-  p = std::fma(p, r, 1.f / 120);
-  p = std::fma(p, r, 1.f / 24);
-  p = std::fma(p, r, 1.f / 6);
-  p = std::fma(p, r, 0.5f);
-  p = std::fma(p, r, 1.f);
-  p = std::fma(p, r, 1.f);
-  float e = p * std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
-  return std::bit_cast<float>((std::bit_cast<uint32_t>(e) & ~zero_mask & ~nan_mask) | (0x7FC00000u & nan_mask));
-}
-
 float stable_sigmoid(float x) {
   if (x >= 0) return 1.f / (1.f + std::exp(-x));
   float e = std::exp(x);
@@ -108,69 +85,54 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
           shape_str(options.weight().shape()), C);
     w = options.weight().to_vector<float>();
   }
-  // Validate every target before computing (errors cannot leave an OpenMP loop).
-  const int64_t ignore = options.ignore_index();
   Tensor y = contiguous(target);
-  const int64_t* yp = y.data<int64_t>();
-  for (int64_t i = 0; i < N * S; ++i)
-    if (yp[i] != ignore && (yp[i] < 0 || yp[i] >= C))
-      fail("cross_entropy: target value {} at index {} is out of range for {} classes (expected 0..{}, or "
-           "ignore_index {})", yp[i], index_str(i, tshape), C, C - 1, ignore);
-
   Tensor x = contiguous(logits.detach());
-  // Per sample / pixel, kept for the backward: row 0 the max logit, row 1 log(sum(exp(x - max))). Kept apart
-  // because max + log(sum) rounds the log away for huge logits (|x| ~ 1e30), making softmax sum to 2.
-  Tensor lse = empty({2, N * S});
-  std::vector<float> losses(static_cast<size_t>(N * S));
-  double weight_sum = 0.0;
-  const float* xp = x.data<float>();
-  float* lp = lse.data<float>();
-#pragma omp parallel if (N * C * S > 65536)
-  {
-    std::vector<float> m(static_cast<size_t>(S)), sum(static_cast<size_t>(S));  // per-thread scratch
-#pragma omp for reduction(+ : weight_sum)
-    for (int64_t n = 0; n < N; ++n) {
-      // Class-major loops over the S pixels of sample n, so the inner loops run over contiguous memory.
-      const float* xn = xp + n * C * S;
-      float* l = lp + n * S;
-      std::copy(xn, xn + S, m.begin());
-      std::fill(sum.begin(), sum.end(), 0.f);
-      for (int64_t c = 1; c < C; ++c)
-        for (int64_t s = 0; s < S; ++s) m[s] = std::max(m[s], xn[c * S + s]);
-      for (int64_t c = 0; c < C; ++c)
-        for (int64_t s = 0; s < S; ++s) sum[s] += exp_nonpositive(xn[c * S + s] - m[s]);
-      for (int64_t s = 0; s < S; ++s) {
-        l[s] = m[s];
-        l[N * S + s] = std::log(sum[s]);
-        int64_t cls = yp[n * S + s];
-        if (cls == ignore) continue;  // loss 0, weight 0
-        losses[n * S + s] = w[cls] * ((m[s] - xn[cls * S + s]) + l[N * S + s]);
-        weight_sum += w[cls];
-      }
-    }
+  const Reduction r = options.reduction();
+  kernels::CrossEntropyGeometry geo{N, C, S, w.data(), options.ignore_index()};
+  auto check_targets = [&](int64_t bad) {
+    if (bad >= 0)
+      fail("cross_entropy: target value {} at index {} is out of range for {} classes (expected 0..{}, or "
+           "ignore_index {})", y.data<int64_t>()[bad], index_str(bad, tshape), C, C - 1, options.ignore_index());
+  };
+  auto total = [&](double loss_sum, double weight_sum) {
+    // The mean over an empty batch is 0, not 0/0: finite on purpose (PyTorch gives NaN), see docs/reliability.md.
+    if (r == Reduction::Mean) loss_sum = N * S == 0 ? 0.0 : loss_sum / weight_sum;
+    return full({}, static_cast<float>(loss_sum));
+  };
+
+  if (r != Reduction::None && GradMode::is_enabled() && logits.requires_grad()) {
+    // One pass computes the loss and the gradient for an upstream of 1 (the Mean divisor, a weight sum, is
+    // counted first); the backward only scales it, or hands it on as is for loss.backward().
+    const kernels::CrossEntropySums weights = kernels::cross_entropy_weights(geo, y.data<int64_t>());
+    check_targets(weights.bad_index);
+    const float scale = r == Reduction::Mean ? static_cast<float>(1.0 / weights.weight) : 1.f;
+    Tensor grad = uninitialized(x.shape());
+    const kernels::CrossEntropySums sums = kernels::cross_entropy_forward(
+        geo, x.data<float>(), y.data<int64_t>(), nullptr, nullptr, grad.data<float>(), scale);
+    return make_result(total(sums.loss, weights.weight), {logits}, "cross_entropy", [grad](const Tensor& g) {
+      const float up = g.item<float>();
+      return std::vector<Tensor>{up == 1.f ? grad : kernels::mul(grad, kernels::scalar(up))};
+    });
   }
-  Reduction r = options.reduction();
-  Tensor out = reduce(losses, tshape, r, weight_sum);
-  return make_result(out, {logits}, "cross_entropy", [x, y, lse, w, ignore, r, weight_sum, N, C, S](const Tensor& g) {
+
+  // Per sample / pixel, kept for the backward: row 0 the max logit, row 1 log(sum(exp(x - max))).
+  Tensor lse = uninitialized({2, N * S});
+  Tensor per_element = r == Reduction::None ? uninitialized(tshape) : Tensor();
+  const kernels::CrossEntropySums sums = kernels::cross_entropy_forward(
+      geo, x.data<float>(), y.data<int64_t>(), lse.data<float>(), r == Reduction::None ? per_element.data<float>() : nullptr);
+  check_targets(sums.bad_index);
+  Tensor out = r == Reduction::None ? per_element : total(sums.loss, sums.weight);
+  const double weight_sum = sums.weight;
+  return make_result(out, {logits}, "cross_entropy", [x, y, lse, w, geo, r, weight_sum](const Tensor& g) {
     // d loss / d x = coef * (softmax(x) - onehot(y)), coef = upstream * w_y / (sum of w_y for Mean).
-    std::vector<float> coef = upstream(g, N * S, r);
-    Tensor gx = empty(x.shape());
-    const float *xp = x.data<float>(), *lp = lse.data<float>();
-    const int64_t* yp = y.data<int64_t>();
-    float* gp = gx.data<float>();
-    float scale = r == Reduction::Mean ? static_cast<float>(1.0 / weight_sum) : 1.f;
-    for (int64_t i = 0; i < N * S; ++i) coef[i] = yp[i] == ignore ? 0.f : coef[i] * w[yp[i]] * scale;
-#pragma omp parallel for if (N * C * S > 65536)
-    for (int64_t n = 0; n < N; ++n) {
-      for (int64_t c = 0; c < C; ++c) {
-        const float* xr = xp + (n * C + c) * S;
-        float* gr = gp + (n * C + c) * S;
-        for (int64_t s = 0; s < S; ++s)
-          gr[s] = coef[n * S + s] * exp_nonpositive((xr[s] - lp[n * S + s]) - lp[N * S + n * S + s]);
-      }
-      for (int64_t s = 0; s < S; ++s)
-        if (yp[n * S + s] != ignore) gp[(n * C + yp[n * S + s]) * S + s] -= coef[n * S + s];
-    }
+    Tensor up = r == Reduction::None ? contiguous(g) : Tensor();
+    const float scale = r == Reduction::Mean ? static_cast<float>(1.0 / weight_sum) : 1.f;
+    Tensor gx = uninitialized(x.shape());
+    kernels::CrossEntropyGeometry gg = geo;
+    gg.weight = w.data();  // the closure's own copy of the weights
+    kernels::cross_entropy_backward(gg, x.data<float>(), y.data<int64_t>(), lse.data<float>(),
+                                    up.defined() ? up.data<float>() : nullptr,
+                                    up.defined() ? 0.f : g.item<float>(), scale, gx.data<float>());
     return std::vector<Tensor>{gx};
   });
 }

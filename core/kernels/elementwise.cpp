@@ -27,10 +27,29 @@ inline void run_binary(TO* o, const TA* a, int64_t sa, const TB* b, int64_t sb, 
   }
 }
 
+// How an operand maps onto a flat loop over the contiguous output: element i, one scalar, or neither.
+enum class Flat { Same, Scalar, No };
+Flat flat_kind(const Tensor& t, const Shape& shape) {
+  if (t.numel() == 1) return Flat::Scalar;
+  return t.shape() == shape && t.is_contiguous() ? Flat::Same : Flat::No;
+}
+
 // out = f(a, b) over the broadcast shape; `a` and `b` already have dtype T.
 template <class TO, class T, class F>
 Tensor launch_binary(const Tensor& a, const Tensor& b, const Shape& shape, F f) {
-  Tensor out = empty(shape, dtype_of<TO>());
+  Tensor out = uninitialized(shape, dtype_of<TO>());
+  const Flat ka = flat_kind(a, shape), kb = flat_kind(b, shape);
+  if (ka != Flat::No && kb != Flat::No && shape_numel(shape) > 1) {
+    // Same-shape contiguous operands or a scalar: one flat loop, split across threads when large.
+    TO* po = out.data<TO>();
+    const T* pa = a.data<T>();
+    const T* pb = b.data<T>();
+    const int64_t sa = ka == Flat::Same ? 1 : 0, sb = kb == Flat::Same ? 1 : 0;
+    flat_loop(out.numel(), [&](int64_t i0, int64_t i1) {
+      run_binary(po + i0, pa + i0 * sa, sa, pb + i0 * sb, sb, i1 - i0, f);
+    });
+    return out;
+  }
   LoopPlan plan = plan_loop(shape, {out.strides(), broadcast_strides(a.shape(), a.strides(), shape),
                                     broadcast_strides(b.shape(), b.strides(), shape)});
   TO* po = out.data<TO>();
@@ -80,7 +99,7 @@ int64_t float_to_int64(float v) {
 
 template <class TO, class TI, class F>
 Tensor launch_unary_map(const Tensor& x, DType out_dtype, F f) {
-  Tensor out = empty(x.shape(), out_dtype);
+  Tensor out = uninitialized(x.shape(), out_dtype);
   LoopPlan plan = plan_loop(x.shape(), {out.strides(), x.strides()});
   TO* po = out.data<TO>();
   const TI* px = x.data<TI>();
@@ -165,6 +184,26 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   return binary_typed<float>(op, fa, fb, shape);
 }
 
+void add_inplace(const Tensor& dst, const Tensor& src) {
+  check(dst.defined() && src.defined() && dst.dtype() == DType::Float32 && src.dtype() == DType::Float32 &&
+            dst.shape() == src.shape() && dst.is_contiguous(),
+        "add_inplace: needs two float32 tensors of one shape, the first contiguous; got {} {} and {} {}",
+        dst.defined() ? dtype_name(dst.dtype()) : "undefined", dst.defined() ? shape_str(dst.shape()) : "",
+        src.defined() ? dtype_name(src.dtype()) : "undefined", src.defined() ? shape_str(src.shape()) : "");
+  float* pd = dst.data<float>();
+  const float* ps = src.data<float>();
+  if (src.is_contiguous()) {
+    flat_loop(dst.numel(), [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) pd[i] += ps[i];
+    });
+    return;
+  }
+  LoopPlan plan = plan_loop(dst.shape(), {dst.strides(), src.strides()});
+  for_each_run<2>(plan, [&](const RunIndex<2>& off, const RunIndex<2>& st, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) pd[off[0] + i * st[0]] += ps[off[1] + i * st[1]];
+  });
+}
+
 Tensor scalar_like(const Tensor& like, double value) {
   if (like.dtype() == DType::Int64 && value == std::trunc(value) && std::abs(value) < 9.2e18)
     return full({}, value, DType::Int64);
@@ -180,7 +219,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   DType dt = a.dtype() == DType::Int64 && b.dtype() == DType::Int64 ? DType::Int64 : DType::Float32;
   Tensor ta = a.dtype() == dt ? a : cast(a, dt);
   Tensor tb = b.dtype() == dt ? b : cast(b, dt);
-  Tensor out = empty(shape, dt);
+  Tensor out = uninitialized(shape, dt);
   LoopPlan plan = plan_loop(shape, {out.strides(), broadcast_strides(c.shape(), c.strides(), shape),
                                     broadcast_strides(ta.shape(), ta.strides(), shape),
                                     broadcast_strides(tb.shape(), tb.strides(), shape)});

@@ -50,6 +50,10 @@ inline Tensor mul(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Mu
 /// a / b (always float32).
 inline Tensor div(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Div, a, b); }
 
+/// dst += src for float32 tensors of one shape, in place (no autograd); `dst` must be contiguous, `src`
+/// may have any strides. Gradient accumulation uses it on buffers it owns.
+void add_inplace(const Tensor& dst, const Tensor& src);
+
 /// A 0-d tensor holding `value`: int64 when `like` is int64 and `value` is integral, else float32.
 Tensor scalar_like(const Tensor& like, double value);
 /// A 0-d float32 tensor.
@@ -57,9 +61,16 @@ Tensor scalar(float value);
 
 /// `op` applied elementwise. Neg/Abs/Relu keep int64; the others compute int64 input as float32.
 Tensor unary(UnaryOp op, const Tensor& x, UnaryParams params = {});
+/// Which forward tensor the gradient of a unary op reads: its input x or its output y.
+enum class UnarySaved { Input, Output };
+/// The forward tensor `op`'s gradient reads (autograd saves only that one).
+UnarySaved unary_backward_reads(UnaryOp op);
 /// Gradient of `op`: grad * d op(x)/dx, given the forward input `x` and output `y` (same shape as grad).
+/// Only the one `unary_backward_reads(op)` names is read; the other may be an undefined tensor.
+/// With `overwrite_grad` the result is written over `grad` (and `grad` returned) when it is a contiguous
+/// float32 tensor: for a caller that owns the only handle to it.
 Tensor unary_backward(UnaryOp op, const Tensor& grad, const Tensor& x, const Tensor& y,
-                      UnaryParams params = {});
+                      UnaryParams params = {}, bool overwrite_grad = false);
 
 /// The gradient of maximum (is_max) or minimum for input a (first = true) or b: grad where that input
 /// wins, grad / 2 on ties, 0 elsewhere; in the broadcast shape.
@@ -95,6 +106,25 @@ LoopPlan plan_loop(const Shape& shape, const std::vector<Shape>& strides);
 
 /// Strides of a tensor of shape `from` viewed broadcast to `to` (stride 0 on broadcast dims).
 Shape broadcast_strides(const Shape& from, const Shape& from_strides, const Shape& to);
+
+/// Runs `body(i0, i1)` over [0, n) split into one contiguous range per OpenMP thread when n is above
+/// kParallelThreshold, else as one range on the calling thread (no parallel region for small loops).
+/// Inner range ends are multiples of `align` (a power of two; the default 16 floats = one cache line, so
+/// threads never write the same line).
+template <class Body>
+void flat_loop(int64_t n, Body&& body, int64_t align = 16) {
+  if (n <= kParallelThreshold || omp_get_max_threads() == 1) {
+    if (n > 0) body(int64_t{0}, n);
+    return;
+  }
+#pragma omp parallel
+  {
+    const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+    auto edge = [&](int64_t k) { return k == nt ? n : std::min(n, (n * k / nt) & ~(align - 1)); };
+    const int64_t i0 = edge(t), i1 = edge(t + 1);
+    if (i0 < i1) body(i0, i1);
+  }
+}
 
 /// Runs `body(offsets, inner_strides, n)` over every innermost run of a planned loop: `offsets[k]` is the
 /// element offset of operand k at the run's start, `inner_strides[k]` its step along the run.

@@ -33,7 +33,7 @@ void accumulate(const LoopPlan& plan, const T* px, std::vector<std::vector<Acc>>
 
 template <class T, class Acc>
 Tensor sum_to_typed(const Tensor& x, const Shape& shape) {
-  Tensor out = empty(shape, x.dtype());
+  Tensor out = uninitialized(shape, x.dtype());
   const int64_t k = out.numel(), total = x.numel();
   LoopPlan plan = plan_loop(x.shape(), {broadcast_strides(shape, out.strides(), x.shape()), x.strides()});
   // Large inputs: one private accumulator per thread (for_each_run splits by thread), summed at the end.
