@@ -28,8 +28,9 @@ Tensor uninitialized(const Shape& shape, DType dtype) {
 
 Tensor zeros(const Shape& shape, DType dtype) { return empty(shape, dtype); }
 
+// full, arange, from_vector and clone_data write every element: no zero-fill first.
 Tensor full(const Shape& shape, double value, DType dtype) {
-  Tensor t = empty(shape, dtype);
+  Tensor t = uninitialized(shape, dtype);
   int64_t n = t.numel();
   if (dtype == DType::Float32) {
     float* p = t.data<float>();
@@ -54,7 +55,7 @@ Tensor arange(double start, double end, double step, DType dtype) {
   check(!std::isnan(count) && count < 0x1p62, "arange: start {}, end {}, step {} gives {} elements; expected a "
         "finite count below 2^62", start, end, step, count);
   int64_t n = count > 0 ? static_cast<int64_t>(count) : 0;
-  Tensor t = empty({n}, dtype);
+  Tensor t = uninitialized({n}, dtype);
   for (int64_t i = 0; i < n; ++i) {
     double v = start + static_cast<double>(i) * step;
     if (dtype == DType::Float32)
@@ -70,7 +71,7 @@ static Tensor from_values(const std::vector<T>& values, const Shape& shape) {
   int64_t n = shape_numel(shape);
   check(n == static_cast<int64_t>(values.size()), "from_vector: {} values do not fill shape {} ({} elements)",
         values.size(), shape_str(shape), n);
-  Tensor t = empty(shape, dtype_of<T>());
+  Tensor t = uninitialized(shape, dtype_of<T>());
   if (n) std::memcpy(t.data<T>(), values.data(), values.size() * sizeof(T));
   return t;
 }
@@ -93,7 +94,7 @@ Tensor tensor(std::initializer_list<std::initializer_list<float>> rows) {
 }
 
 Tensor clone_data(const Tensor& t) {
-  Tensor out = empty(t.shape(), t.dtype());
+  Tensor out = uninitialized(t.shape(), t.dtype());
   size_t nbytes = static_cast<size_t>(t.numel()) * dtype_size(t.dtype());
   if (nbytes == 0) return out;
   // Contiguous sources copy in one block; strided views go through the element walk.

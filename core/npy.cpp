@@ -209,7 +209,8 @@ Tensor parse_npy(std::string_view bytes, const std::string& what) {
         shape_str(h.shape), h.descr);
   const char* src = bytes.data() + h.data_offset;
   bool is_float = h.type == FileType::F32 || h.type == FileType::F64;
-  Tensor out = empty(h.shape, is_float ? DType::Float32 : DType::Int64);
+  // Every element is written below (the size was checked above).
+  Tensor out = uninitialized(h.shape, is_float ? DType::Float32 : DType::Int64);
   if (numel == 0) return out;
   switch (h.type) {
     case FileType::F32: std::memcpy(out.data<float>(), src, need); break;

@@ -34,7 +34,7 @@ Generator& default_generator() {
 void manual_seed(uint64_t seed) { default_generator().seed(seed); }
 
 Tensor uniform(const Shape& shape, float lo, float hi, Generator& gen) {
-  Tensor t = empty(shape);
+  Tensor t = uninitialized(shape);
   float* p = t.data<float>();
   for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = gen.uniform(lo, hi);
   return t;
@@ -43,14 +43,14 @@ Tensor uniform(const Shape& shape, float lo, float hi, Generator& gen) {
 Tensor rand(const Shape& shape, Generator& gen) { return uniform(shape, 0.f, 1.f, gen); }
 
 Tensor randn(const Shape& shape, Generator& gen) {
-  Tensor t = empty(shape);
+  Tensor t = uninitialized(shape);
   float* p = t.data<float>();
   for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = gen.normal();
   return t;
 }
 
 Tensor randint(int64_t lo, int64_t hi, const Shape& shape, Generator& gen) {
-  Tensor t = empty(shape, DType::Int64);
+  Tensor t = uninitialized(shape, DType::Int64);
   int64_t* p = t.data<int64_t>();
   for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = gen.randint(lo, hi);
   return t;

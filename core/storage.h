@@ -1,4 +1,5 @@
-// Storage: one 64-byte-aligned buffer shared by a tensor and all its views.
+// Storage: one 64-byte-aligned buffer shared by a tensor and all its views, from the caching allocator
+// (core/memory.h).
 #pragma once
 
 #include <cstddef>
@@ -21,14 +22,23 @@ template <> constexpr DType dtype_of<int64_t>() { return DType::Int64; }
 
 /// How the bytes of a new Storage start out.
 enum class StorageInit {
-  Zeros,          ///< every byte zero
-  Uninitialized,  ///< unspecified (for kernel outputs that overwrite every element)
+  Zeros,          ///< every byte zero (also when the block is a reused one)
+  Uninitialized,  ///< unspecified (for kernel outputs that overwrite every element); every byte 0xFF
+                  ///< (float NaN, int64 -1) when the environment has CONVGRAD_POISON=1
 };
 
-/// A raw, 64-byte-aligned buffer. Views share it through shared_ptr.
+/// Whether Uninitialized storage is filled with 0xFF bytes: CONVGRAD_POISON=1 in the environment (read
+/// at the first allocation) or set_poison_uninitialized(true).
+bool poison_uninitialized();
+/// Turns the 0xFF fill of Uninitialized storage on or off for this process (tests of kernels).
+void set_poison_uninitialized(bool on);
+
+/// A raw, 64-byte-aligned buffer. Views share it through shared_ptr. The block comes from the caching
+/// allocator (core/memory.h) and goes back to it when the last view dies.
 class Storage {
  public:
-  /// Allocates `nbytes` (rounded up to 64), zeroed unless `init` says otherwise; throws convgrad::Error on failure.
+  /// Allocates `nbytes` (the block is rounded up to its size class, a multiple of 64), zeroed unless
+  /// `init` says otherwise; throws convgrad::Error on failure.
   explicit Storage(size_t nbytes, StorageInit init = StorageInit::Zeros);
   ~Storage();
   Storage(const Storage&) = delete;

@@ -22,6 +22,9 @@ cmake --build "$BUILD" -j "$JOBS" --target $(printf 'fuzz_%s ' $TARGETS)
 
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:allocator_may_return_null=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+# No caching allocator under the fuzzers (its default in sanitizer builds, made explicit): every block
+# goes back to ASan at once, so -malloc_limit_mb and leak checks see each input's allocations alone.
+export CONVGRAD_ALLOCATOR_CACHE_MB=0
 mkdir -p "$BUILD/artifacts"
 for t in $TARGETS; do
   # New inputs go to the first (scratch) folder; the committed seeds are only read.
