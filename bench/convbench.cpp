@@ -14,7 +14,6 @@
 // Every call converts its operands afresh (no ConvCaches): what one call of the public API costs.
 // FLOPs as shapes.txt defines them: 2 * N*Cout*OH*OW*Cin*k*k (conv), 2 * N*Cin*H*W*Cout*k*k (convT).
 #include <fmt/format.h>
-#include <malloc.h>
 
 #include <algorithm>
 #include <chrono>
@@ -141,15 +140,6 @@ void bench_shape(const BenchShape& b, const std::string& backend, double budget)
   }
 }
 
-// --malloc keep: glibc keeps freed blocks of any size for reuse, so an output buffer allocated call
-// after call costs no page faults (a fresh 52 MB mmap costs ~30 ms of page faults and kernel zeroing
-// here, more than the k64s32 convolution itself). The training examples do the same
-// (examples/common/allocator.cpp); --malloc default measures glibc's defaults.
-void keep_freed_memory() {
-  mallopt(M_MMAP_MAX, 0);              // never mmap: every block comes from the heap and returns to it
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);  // and the heap keeps up to 1 GiB of free memory
-}
-
 // Whether `name` is one of the comma-separated names in `list`.
 bool listed(const std::string& list, const std::string& name) {
   size_t start = 0;
@@ -163,13 +153,12 @@ bool listed(const std::string& list, const std::string& name) {
 }
 
 const char* kUsage =
-    "usage: convbench [--backend NAME] [--threads N] [--only NAME,NAME] [--shapes FILE] [--budget SECONDS]\n"
-    "                 [--malloc keep|default]\n";
+    "usage: convbench [--backend NAME] [--threads N] [--only NAME,NAME] [--shapes FILE] [--budget SECONDS]\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string backend, only, shapes = CONVGRAD_BENCH_SHAPES, malloc_mode = "keep";
+  std::string backend, only, shapes = CONVGRAD_BENCH_SHAPES;
   int threads = 0;
   double budget = 1.0;
   for (int i = 1; i < argc; ++i) {
@@ -191,18 +180,10 @@ int main(int argc, char** argv) {
       shapes = value();
     else if (a == "--budget")
       budget = std::atof(value().c_str());
-    else if (a == "--malloc")
-      malloc_mode = value();
     else {
       std::fprintf(stderr, "%s", kUsage);
       return a == "--help" || a == "-h" ? 0 : 2;
     }
-  }
-  if (malloc_mode == "keep") {
-    keep_freed_memory();
-  } else if (malloc_mode != "default") {
-    std::fprintf(stderr, "convbench: --malloc takes keep or default, got '%s'\n", malloc_mode.c_str());
-    return 2;
   }
   try {
     if (threads > 0) set_num_threads(threads);

@@ -105,9 +105,6 @@ double peak_rss_mb() {
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
-#ifdef CONVGRAD_BENCH_ALLOCATOR
-  example::keep_freed_memory();  // as the fcn example does
-#endif
   try {
     set_num_threads(o.threads);
     if (!o.backend.empty()) set_backend(o.backend);

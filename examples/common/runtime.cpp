@@ -2,23 +2,11 @@
 
 #include <fmt/format.h>
 
-#include <cstdlib>  // defines __GLIBC__ on glibc
+#include <cstdlib>
 #include <fstream>
 #include <string>
 
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
-
 namespace convgrad::example {
-
-void keep_freed_memory() {
-#if defined(__GLIBC__)
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // blocks below 32 MiB (the largest allowed) come from the heap
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);   // keep up to 1 GiB of free heap instead of trimming it
-  mallopt(M_TOP_PAD, 64 << 20);         // grow the heap in 64 MiB steps
-#endif
-}
 
 std::string busy_machine_hint(int threads) {
   if (threads <= 1) return "";

@@ -55,7 +55,6 @@ void print_report(const FcnConfig& c, const EvalResult& e, const TrainLog& log, 
 }
 
 int run(const FcnConfig& c) {
-  example::keep_freed_memory();
   set_num_threads(c.threads);
   Generator gen(c.seed);
   auto model = std::make_shared<TinyFCN>(c.skips, gen);

@@ -33,7 +33,6 @@ int main(int argc, char** argv) {
                "demonstrate checkerboard artefacts: k3 s2 vs k4 s2 transposed convs, learned from scratch");
   CLI11_PARSE(app, argc, argv);
   try {
-    example::keep_freed_memory();
     set_num_threads(c.threads);
     if (std::string hint = example::busy_machine_hint(c.threads); !hint.empty()) fmt::print("{}\n", hint);
     std::filesystem::create_directories(c.out);
