@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <dnnl.hpp>
@@ -11,6 +12,7 @@
 #include <omp.h>
 
 #include "core/backend.h"
+#include "core/backends/onednn/conv_split.h"
 #include "core/backends/onednn/phase_conv.h"
 #include "core/backends/onednn/plan_cache.h"
 #include "core/backends/reference/conv.h"
@@ -105,20 +107,6 @@ class ThreadScope {
  private:
   int saved_;
 };
-
-// An operand converted to the layout `md` a primitive computes in, kept in the operand's
-// ConvOperandCache (core/backend.h) for the next call that reads the same operand in that layout.
-struct BlockedCopy final : ConvOperandCache::Entry {
-  memory::desc md;
-  Tensor buffer;  // uninitialized float32 storage of md.get_size() bytes (64-byte aligned)
-};
-
-// The copy of the operand in layout `md` held by `cache`, or null.
-BlockedCopy* find_copy(ConvOperandCache& cache, const memory::desc& md) {
-  for (auto& e : cache.entries())
-    if (auto* c = dynamic_cast<BlockedCopy*>(e.get()); c && c->md == md) return c;
-  return nullptr;
-}
 
 // Builds the primitive for one call; throws dnnl::error when oneDNN has no implementation.
 Plan make_plan(Kind kind, const ConvShapes& s, bool has_vec, const dnnl::engine& eng) {
@@ -235,6 +223,77 @@ bool has_zero_size(const Tensor (&t)[3]) {
   return false;
 }
 
+// ---- Batch split (conv_split.h): when a call runs image by image inside one parallel region.
+
+// -1: decide per call (want_split); 0: never; 1: whenever it applies. CONVGRAD_BATCH_SPLIT sets it.
+std::atomic<int>& split_mode() {
+  static std::atomic<int> mode = [] {
+    const char* v = std::getenv("CONVGRAD_BATCH_SPLIT");
+    return v && std::strcmp(v, "0") == 0 ? 0 : v && std::strcmp(v, "1") == 0 ? 1 : -1;
+  }();
+  return mode;
+}
+
+// An image must be worth a primitive call of its own (a few microseconds of set-up per image).
+constexpr double kSplitImageFlops = 3e6;
+
+// Whether a call whose full-batch plan is `full` runs batch-split. Backward-weights never does (its
+// result is a sum over the batch), nor a call with a weight cache, nor a tiny call. Automatically: at
+// least one image per thread, a batch that divides evenly among them (or is large enough that the
+// remainder does not matter), big images, and a layout conversion to keep in cache. (It pays at one
+// thread too: the locality is the larger part of the gain.)
+bool want_split(Kind kind, const Tensor (&t)[3], const ConvCaches& caches, const Plan& full, int threads) {
+  const int mode = split_mode().load(std::memory_order_relaxed);
+  // A tiny call (one-thread plan while more threads are set) keeps its one-thread path.
+  if (mode == 0 || kind == Kind::BackwardWeights || caches.wei || full.threads < threads) return false;
+  if (mode == 1) return true;
+  const int64_t N = t[kSrc].shape()[0];
+  return N >= threads && (N % threads == 0 || N >= 4 * threads) &&
+         call_flops(t) / double(N) >= kSplitImageFlops && (full.reorder[kSrc] || full.reorder[kDst]);
+}
+
+// How `kind` binds the roles, for the batch-split code (conv_split.h).
+SplitKernel split_kernel(Kind kind) {
+  const int* a = kArg[int(kind)];
+  return {{a[0], a[1], a[2]}, kOutput[int(kind)], kind == Kind::Forward ? DNNL_ARG_BIAS : DNNL_ARG_DIFF_BIAS,
+          kind == Kind::BackwardData};
+}
+
+// The batch-split plan of a call (built on a miss: one image, one thread, `key.threads` lanes); null
+// when oneDNN has none or its layouts do not fit the full-batch plan `full` (checked once per plan).
+Plan* split_plan(Runtime& rt, Kind kind, const Key& key, Plan& full, const Tensor (&t)[3], bool has_vec,
+                 const ConvParams& p) {
+  if (full.split_fits < 0) return nullptr;
+  Key k = key;
+  k.dims[kSrc * 4] = k.dims[kDst * 4] = 1;
+  k.threads = -key.threads;
+  Plan* sp = rt.cache.find(k);
+  if (!sp) {
+    Shape src = t[kSrc].shape(), dst = t[kDst].shape();
+    src[0] = dst[0] = 1;
+    Plan made;
+    try {
+      ThreadScope scope(1);
+      made = make_plan(kind, ConvShapes{src, t[kWei].shape(), dst, p}, has_vec, rt.eng);
+    } catch (const dnnl::error& e) {
+      if (e.status != dnnl_unimplemented && e.status != dnnl_invalid_arguments) throw;
+      full.split_fits = -1;  // no one-image primitive: the call runs unsplit
+      return nullptr;
+    }
+    made.threads = 1;
+    for (int i = 0; i < key.threads; ++i) made.lanes.push_back(make_lane(made, split_kernel(kind), rt.eng));
+    sp = &rt.cache.insert(k, std::move(made));
+  }
+  if (full.split_fits == 0) {
+    full.split_fits = 1;
+    for (Role r : {kSrc, kDst})
+      if (sp->reorder[r] != full.reorder[r] ||
+          (full.reorder[r] && !images_end_to_end(full.chosen[r], sp->chosen[r], t[r].shape()[0])))
+        full.split_fits = -1;
+  }
+  return full.split_fits > 0 ? sp : nullptr;
+}
+
 // One call: the cached plan (built on a miss), the phase kernels, or the reference kernel when oneDNN
 // declines. The hit path formats nothing and allocates nothing: the ConvShapes (three vectors) are
 // only built for a miss, an error or a verbose line.
@@ -301,6 +360,19 @@ void run(Kind kind, const Tensor (&t)[3], const Tensor& vec, const ConvParams& p
       fallback();
     return;
   }
+  if (want_split(kind, t, caches, *plan, key.threads)) {
+    try {
+      if (Plan* sp = split_plan(rt, kind, key, *plan, t, vec.defined(), p)) {
+        run_split(split_kernel(kind), *plan, *sp, t, vec, caches, rt.buffers[kWei], rt.stats);
+        if (verbose())
+          verbose_log(fmt::format("convgrad: onednn {}: {} [batch split, {} threads]{}", describe(kind, shapes()),
+                                  sp->impl, sp->lanes.size(), cached ? " (cached)" : ""));
+        return;
+      }
+    } catch (const dnnl::error& e) {
+      rethrow(e, kind, shapes());
+    }
+  }
   try {
     ThreadScope scope(plan->threads);
     const Role out = kOutput[int(kind)];
@@ -366,6 +438,10 @@ void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, 
       Kind::BackwardWeights, {x, dw, dy}, db, p, caches, [&] { reference::conv_backward_weights(x, dy, dw, db, p); },
       [&] { phase_conv_backward_weights(x, dy, dw, db, p); });
 }
+
+void set_batch_split(int mode) { split_mode().store(mode < 0 ? -1 : mode > 0 ? 1 : 0); }
+
+int batch_split() { return split_mode().load(); }
 
 OperandCacheStats operand_cache_stats() {
   Runtime& rt = runtime(Kind::Forward, [] { return ConvShapes(); });

@@ -30,6 +30,13 @@ struct OperandCacheStats {
 /// The counts so far.
 OperandCacheStats operand_cache_stats();
 
+/// Batch-split execution of conv_forward and conv_backward_data (docs/backends.md): -1 decides per call
+/// (the default), 0 never splits, 1 splits every call it can (for tests and A/B measurements). The
+/// environment variable CONVGRAD_BATCH_SPLIT=0/1 sets the initial mode.
+void set_batch_split(int mode);
+/// The current batch-split mode (-1, 0 or 1).
+int batch_split();
+
 /// Number of primitive plans in the LRU cache (for tests and diagnostics).
 std::size_t plan_cache_size();
 

@@ -1,21 +1,73 @@
 // The oneDNN backend's plan cache: a ready-to-run primitive per convolution configuration, looked up
-// by a hashed key, in an LRU; and the growable buffers reordered tensors and scratchpads reuse.
+// by a hashed key, in an LRU; the growable buffers reordered tensors and scratchpads reuse; and the
+// converted operand copies kept in ConvOperandCaches.
 #pragma once
 
 #include <cstdint>
 #include <cstdlib>
 #include <dnnl.hpp>
 #include <list>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
+#include "core/backend.h"
 #include "core/conv_geometry.h"
 #include "core/error.h"
+#include "core/tensor.h"
 
 namespace convgrad::onednn {
 
 using dnnl::memory;
+
+/// An operand converted to the layout `md` a primitive computes in, kept in the operand's
+/// ConvOperandCache (core/backend.h) for the next call that reads the same operand in that layout.
+struct BlockedCopy final : ConvOperandCache::Entry {
+  memory::desc md;
+  Tensor buffer;  // uninitialized float32 storage of md.get_size() bytes (64-byte aligned)
+};
+
+/// The copy of the operand in layout `md` held by `cache`, or null.
+inline BlockedCopy* find_copy(ConvOperandCache& cache, const memory::desc& md) {
+  for (auto& e : cache.entries())
+    if (auto* c = dynamic_cast<BlockedCopy*>(e.get()); c && c->md == md) return c;
+  return nullptr;
+}
+
+/// A growable 64-byte aligned buffer: reordered tensors and the scratchpad reuse it call after call.
+class Buffer {
+ public:
+  Buffer() = default;
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  ~Buffer() { std::free(ptr_); }
+  void* get(size_t bytes) {
+    if (bytes > size_) {
+      std::free(ptr_);
+      const size_t rounded = (bytes + 63) / 64 * 64;
+      ptr_ = std::aligned_alloc(64, rounded);
+      size_ = ptr_ ? rounded : 0;
+      check(ptr_ != nullptr, "onednn: could not allocate {} bytes of workspace", rounded);
+    }
+    return ptr_;
+  }
+
+ private:
+  void* ptr_ = nullptr;
+  size_t size_ = 0;
+};
+
+/// One thread's objects for a batch-split plan (conv.cpp, run_split): its own memory objects, argument
+/// map, stream and buffers, since threads may execute one primitive at once only with distinct memory
+/// objects. Held by pointer: a Buffer owns its memory and must not be copied.
+struct Lane {
+  memory user_mem[3], inner_mem[3], bias_mem, scratch_mem;
+  std::unordered_map<int, memory> args;
+  dnnl::stream strm;
+  Buffer buffers[3], scratch;
+};
 
 /// A ready-to-run primitive: the layouts it chose, the reorders from/to the caller's plain tensors,
 /// its implementation name, its thread count, and its memory objects and argument map, built once (a
@@ -33,9 +85,16 @@ struct Plan {
   std::string unsupported;
   bool phase = false;
   int threads = 1;  ///< OpenMP threads the primitive was built for and its call runs with (1 for tiny calls)
+  /// Batch-split plans (built for one image and one thread, keyed with threads = -lanes): one Lane
+  /// per thread.
+  std::vector<std::unique_ptr<Lane>> lanes;
+  /// Full-batch plans: whether their batch-split plan lays the batch out as they do, image after image
+  /// (0: not checked yet, 1: yes, -1: no, the call runs unsplit).
+  int split_fits = 0;
 };
 
-/// What identifies a plan: kind, shapes, parameters, bias and thread count (hashed, no formatting).
+/// What identifies a plan: kind, shapes, parameters, bias and thread count (hashed, no formatting). A
+/// batch-split plan has batch 1 in its dims and minus the number of threads in `threads`.
 struct Key {
   int kind;
   int64_t dims[12];
@@ -56,26 +115,6 @@ struct KeyHash {
       mix(k.params.stride[i]), mix(k.params.dilation[i]), mix(k.params.pad_begin[i]), mix(k.params.pad_end[i]);
     return size_t(h);
   }
-};
-
-/// A growable 64-byte aligned buffer: reordered tensors and the scratchpad reuse it call after call.
-class Buffer {
- public:
-  ~Buffer() { std::free(ptr_); }
-  void* get(size_t bytes) {
-    if (bytes > size_) {
-      std::free(ptr_);
-      const size_t rounded = (bytes + 63) / 64 * 64;
-      ptr_ = std::aligned_alloc(64, rounded);
-      size_ = ptr_ ? rounded : 0;
-      check(ptr_ != nullptr, "onednn: could not allocate {} bytes of workspace", rounded);
-    }
-    return ptr_;
-  }
-
- private:
-  void* ptr_ = nullptr;
-  size_t size_ = 0;
 };
 
 /// LRU of plans keyed by kind, shapes, parameters, bias and thread count.

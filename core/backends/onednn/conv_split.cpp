@@ -1,0 +1,138 @@
+// Batch-split execution of the oneDNN backend's forward and backward-data kernels (docs/backends.md,
+// "Batch split"): one parallel region in which each thread converts, convolves and converts back its
+// own images, one at a time, with a one-image, one-thread primitive.
+#include "core/backends/onednn/conv_split.h"
+
+#include <omp.h>
+
+#include <atomic>
+#include <exception>
+
+#include "core/factory.h"
+
+namespace convgrad::onednn {
+
+namespace {
+constexpr int kSrc = 0, kWei = 1, kDst = 2;  // roles in the conv view, as in conv.cpp
+}  // namespace
+
+bool images_end_to_end(const memory::desc& full, const memory::desc& one, int64_t N) {
+  const dnnl_memory_desc_t &f = full.data, &o = one.data;
+  if (f.format_kind != dnnl_blocked || o.format_kind != dnnl_blocked || f.ndims != 4 || o.ndims != 4) return false;
+  if (f.offset0 != 0 || o.offset0 != 0 || f.extra.flags != 0 || o.extra.flags != 0) return false;
+  const auto &fb = f.format_desc.blocking, &ob = o.format_desc.blocking;
+  for (int d = 0; d < 4; ++d) {
+    if (f.padded_offsets[d] != 0 || o.padded_offsets[d] != 0 || fb.strides[d] != ob.strides[d]) return false;
+    if (d > 0 && (f.dims[d] != o.dims[d] || f.padded_dims[d] != o.padded_dims[d])) return false;
+  }
+  if (fb.inner_nblks != ob.inner_nblks) return false;
+  for (int i = 0; i < fb.inner_nblks; ++i)
+    if (fb.inner_blks[i] != ob.inner_blks[i] || fb.inner_idxs[i] != ob.inner_idxs[i]) return false;
+  return f.padded_dims[0] == N && full.get_size() == size_t(N) * one.get_size();
+}
+
+std::unique_ptr<Lane> make_lane(const Plan& plan, const SplitKernel& k, const dnnl::engine& eng) {
+  auto lane = std::make_unique<Lane>();
+  lane->strm = dnnl::stream(eng);
+  for (int r = 0; r < 3; ++r) {
+    lane->user_mem[r] = memory(plan.user[r], eng, DNNL_MEMORY_NONE);
+    lane->inner_mem[r] = plan.reorder[r] ? memory(plan.chosen[r], eng, DNNL_MEMORY_NONE) : lane->user_mem[r];
+    lane->args[k.arg[r]] = lane->inner_mem[r];
+  }
+  if (plan.bias_mem) {
+    lane->bias_mem = memory(plan.bias, eng, DNNL_MEMORY_NONE);
+    lane->args[k.bias_arg] = lane->bias_mem;
+  }
+  if (plan.scratch_mem) {
+    lane->scratch_mem = memory(plan.scratch, eng, DNNL_MEMORY_NONE);
+    lane->args[DNNL_ARG_SCRATCHPAD] = lane->scratch_mem;
+  }
+  return lane;
+}
+
+void run_split(const SplitKernel& k, const Plan& full, Plan& sp, const Tensor (&t)[3], const Tensor& vec,
+               const ConvCaches& caches, Buffer& wei_buffer, OperandCacheStats& stats) {
+  const int out = k.out;
+  const int lanes = int(sp.lanes.size());
+  const int64_t N = t[kSrc].shape()[0];
+  ConvOperandCache* const cache[3] = {caches.src, nullptr, caches.dst};
+  float* base[3] = {t[0].data<float>(), t[1].data<float>(), t[2].data<float>()};
+  int64_t plain[3] = {0, 0, 0}, blocked[3] = {0, 0, 0};  // elements per image
+  float* cached[3] = {nullptr, nullptr, nullptr};
+  std::unique_ptr<BlockedCopy> made[3];
+  for (int r : {kSrc, kDst}) {
+    const Shape& sh = t[r].shape();
+    plain[r] = sh[1] * sh[2] * sh[3];
+    blocked[r] = int64_t(sp.chosen_bytes[r] / 4);
+    if (r == out || !cache[r] || !sp.reorder[r]) continue;
+    if (BlockedCopy* copy = find_copy(*cache[r], full.chosen[r])) {
+      cached[r] = copy->buffer.data<float>();
+      ++stats.copies_reused;
+      continue;
+    }
+    made[r] = std::make_unique<BlockedCopy>();
+    made[r]->md = full.chosen[r];
+    made[r]->buffer = uninitialized({int64_t((full.chosen[r].get_size() + 3) / 4)});
+    cached[r] = made[r]->buffer.data<float>();
+  }
+  void* wei = sp.reorder[kWei] ? wei_buffer.get(sp.chosen_bytes[kWei]) : nullptr;
+  for (auto& lane : sp.lanes) {
+    lane->user_mem[kWei].set_data_handle(base[kWei]);
+    if (wei) lane->inner_mem[kWei].set_data_handle(wei);
+    if (lane->bias_mem) lane->bias_mem.set_data_handle(vec.data<float>());
+    if (lane->scratch_mem) lane->scratch_mem.set_data_handle(lane->scratch.get(sp.scratch_bytes));
+  }
+  const float* bias = k.bias_after && vec.defined() ? vec.data<float>() : nullptr;
+  const int64_t bias_hw = t[kSrc].shape()[2] * t[kSrc].shape()[3];
+  std::exception_ptr error;
+  std::atomic<bool> failed{false};
+  // No exception may leave the parallel region: the first one is kept and rethrown after it.
+  auto guarded = [&](auto&& f) {
+    if (failed.load()) return;
+    try {
+      f();
+    } catch (...) {
+#pragma omp critical(convgrad_onednn_split_error)
+      if (!error) error = std::current_exception();
+      failed = true;
+    }
+  };
+#pragma omp parallel num_threads(lanes)
+  {
+    const int id = omp_get_thread_num();
+    Lane& lane = *sp.lanes[id];
+#pragma omp single
+    if (wei) guarded([&] { sp.reorders[kWei].execute(lane.strm, lane.user_mem[kWei], lane.inner_mem[kWei]); });
+    guarded([&] {
+      for (int64_t n = N * id / lanes; n < N * (id + 1) / lanes; ++n) {
+        for (int r : {kSrc, kDst}) {
+          lane.user_mem[r].set_data_handle(base[r] + n * plain[r]);
+          if (!sp.reorder[r]) continue;
+          if (cached[r]) {
+            lane.inner_mem[r].set_data_handle(cached[r] + n * blocked[r]);
+            if (made[r]) sp.reorders[r].execute(lane.strm, lane.user_mem[r], lane.inner_mem[r]);
+          } else {
+            lane.inner_mem[r].set_data_handle(lane.buffers[r].get(sp.chosen_bytes[r]));
+            if (r != out) sp.reorders[r].execute(lane.strm, lane.user_mem[r], lane.inner_mem[r]);
+          }
+        }
+        sp.prim.execute(lane.strm, lane.args);
+        if (sp.reorder[out]) sp.reorders[out].execute(lane.strm, lane.inner_mem[out], lane.user_mem[out]);
+        if (bias) {  // a transposed convolution's bias, as add_channel_bias would add it
+          float* d = base[kSrc] + n * plain[kSrc];
+          for (int64_t c = 0; c < plain[kSrc] / bias_hw; ++c)
+            for (int64_t i = 0; i < bias_hw; ++i) d[c * bias_hw + i] += bias[c];
+        }
+      }
+      lane.strm.wait();
+    });
+  }
+  if (error) std::rethrow_exception(error);
+  for (int r : {kSrc, kDst})
+    if (made[r]) {
+      cache[r]->entries().push_back(std::move(made[r]));
+      ++stats.copies_made;
+    }
+}
+
+}  // namespace convgrad::onednn

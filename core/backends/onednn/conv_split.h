@@ -1,0 +1,44 @@
+// Batch-split execution (docs/backends.md, "Batch split"): a call's batch is cut among the threads of
+// ONE OpenMP region; each thread runs reorder-in, convolution and reorder-out image by image with a
+// plan built for one image and one thread (oneDNN runs single-threaded inside a parallel region), so
+// the converted image is still in that core's L2 when the next step reads it, and a call forks once
+// instead of three times. conv.cpp decides when (want_split) and builds the plans (split_plan).
+#pragma once
+
+#include <cstdint>
+#include <dnnl.hpp>
+#include <memory>
+
+#include "core/backend.h"
+#include "core/backends/onednn/conv.h"
+#include "core/backends/onednn/plan_cache.h"
+#include "core/tensor.h"
+
+namespace convgrad::onednn {
+
+/// How one kernel binds the roles of the conv view (0 src, 1 weights, 2 dst): its DNNL_ARG_* per role,
+/// the role it writes, its bias argument (DNNL_ARG_BIAS / DNNL_ARG_DIFF_BIAS), and whether its bias is
+/// added to the output after the primitive instead (backward-data).
+struct SplitKernel {
+  int arg[3];
+  int out;
+  int bias_arg;
+  bool bias_after;
+};
+
+/// Whether the batch-N layout `full` is the batch-1 layout `one` repeated N times, image after image
+/// (so image n of a full-size blocked copy starts at n * one.get_size()).
+bool images_end_to_end(const memory::desc& full, const memory::desc& one, int64_t N);
+
+/// One thread's own memory objects, argument map and stream for the one-image plan `plan`.
+std::unique_ptr<Lane> make_lane(const Plan& plan, const SplitKernel& k, const dnnl::engine& eng);
+
+/// Runs a call (tensors by role `t`, bias `vec`) batch-split on the lanes of the one-image plan `sp`:
+/// thread i of sp.lanes.size() takes images [N i / lanes, N (i + 1) / lanes). An input with an operand
+/// cache is converted into a copy in the layout of the full-batch plan `full`, image n at its offset
+/// (the caller checked that the layouts fit, images_end_to_end), which later unsplit calls find; the
+/// copy joins the cache only when the call succeeds. The weights are converted once, into `wei_buffer`.
+void run_split(const SplitKernel& k, const Plan& full, Plan& sp, const Tensor (&t)[3], const Tensor& vec,
+               const ConvCaches& caches, Buffer& wei_buffer, OperandCacheStats& stats);
+
+}  // namespace convgrad::onednn
