@@ -1,5 +1,6 @@
-// The oneDNN backend's batch-split execution (docs/backends.md, "Batch split"): conv_forward and
-// conv_backward_data run image by image inside one parallel region. Forced on (set_batch_split(1)), it
+// The oneDNN backend's batch-split execution (docs/backends.md, "Batch split"): conv_forward,
+// conv_backward_data and conv_backward_weights (per-thread partial sums) run image by image inside one
+// parallel region. Forced on (set_batch_split(1)), it
 // must match the oracle and the unsplit path for every batch size (N below, equal to and not divisible
 // by the thread count), with and without bias, at 1 and 2 threads, with NaN-prefilled outputs, and
 // keep the operand-cache contract: a copy it converts is the one an unsplit call reads, and back.
@@ -130,6 +131,44 @@ TEST_CASE("batch split: forward and backward-data match the oracle and the unspl
         }
 }
 
+TEST_CASE("batch split: backward-weights matches the oracle and the unsplit path") {
+  Scope scope;
+  Generator gen(65);
+  for (int threads : {1, 2})
+    for (const Config& c : kConfigs)
+      for (int64_t N : {1, 2, 3, 5})
+        for (bool with_bias : {false, true})
+          for (bool with_caches : {false, true}) {
+            INFO(std::string(c.name) << ", N " << N << ", " << threads << " threads, bias " << with_bias
+                                     << ", caches " << with_caches);
+            set_num_threads(threads);
+            const Shape src = batch(c.src, N), dst = batch(c.dst, N);
+            Tensor x = uniform(src, -1.f, 1.f, gen), w = uniform(c.wei, -1.f, 1.f, gen);
+            Tensor dy = uniform(dst, -1.f, 1.f, gen);
+            Oracle want(ConvShapes{src, c.wei, dst, c.p}, x.to_vector(), w.to_vector(), dy.to_vector());
+            std::vector<double> db_want(size_t(c.wei[0]), 0.0);
+            const std::vector<float> dyv = dy.to_vector();
+            for (int64_t i = 0; i < int64_t(dyv.size()); ++i) db_want[(i / (dst[2] * dst[3])) % dst[1]] += dyv[i];
+            Tensor dw[2], db[2];
+            for (int mode : {0, 1}) {
+              onednn::set_batch_split(mode);
+              ConvOperandCache xc, dyc;
+              const ConvCaches caches = with_caches ? ConvCaches{&xc, nullptr, &dyc} : ConvCaches{};
+              // Twice: the first call fills the caches (when given), the second reads them.
+              for (int call = 0; call < 2; ++call) {
+                dw[mode] = full(c.wei, NAN), db[mode] = with_bias ? full({c.wei[0]}, NAN) : Tensor();
+                conv_backward_weights(x, dy, dw[mode], db[mode], c.p, caches);
+                CHECK(scope.splits() == mode);
+                check_close(dw[mode], want.dw, mode ? "split dw" : "unsplit dw");
+                if (with_bias) check_close(db[mode], db_want, mode ? "split db" : "unsplit db");
+              }
+              if (with_caches) CHECK(xc.size() + dyc.size() >= 1);
+            }
+            check_close(dw[1], as_double(dw[0]), "split vs unsplit dw", 1e-5, 1e-6);
+            if (with_bias) check_close(db[1], as_double(db[0]), "split vs unsplit db", 1e-5, 1e-6);
+          }
+}
+
 TEST_CASE("batch split: operand caches filled by a split call are read by unsplit ones, and back") {
   Scope scope;
   Generator gen(62);
@@ -156,11 +195,29 @@ TEST_CASE("batch split: operand caches filled by a split call are read by unspli
     CHECK(scope.splits() == 2);
     CHECK(xc.size() == 1);
     CHECK(dyc.size() == 1);
+    onednn::set_batch_split(0);
     conv_backward_weights(x, dy, dw, db, c.p, {&xc, nullptr, &dyc});
-    CHECK(scope.splits() == 0);  // backward-weights never splits
+    CHECK(scope.splits() == 0);
+    // A split backward-weights reads them too (and fills fresh ones image by image, read by an unsplit one).
+    onednn::set_batch_split(1);
+    Tensor dw_s = full(c.wei, NAN), db_s = full({c.wei[0]}, NAN);
+    conv_backward_weights(x, dy, dw_s, db_s, c.p, {&xc, nullptr, &dyc});
+    CHECK(scope.splits() == 1);
+    check_close(dw_s, as_double(dw0), "split dw from the caches", 1e-5, 1e-6);
+    check_close(db_s, as_double(db0), "split db from the caches", 1e-5, 1e-6);
+    ConvOperandCache xc3, dyc3;
+    conv_backward_weights(x, dy, dw_s, db_s, c.p, {&xc3, nullptr, &dyc3});
+    CHECK(scope.splits() == 1);
+    CHECK(xc3.size() == 1);
+    CHECK(dyc3.size() == 1);
+    onednn::set_batch_split(0);
+    Tensor dw_u = full(c.wei, NAN);
+    conv_backward_weights(x, dy, dw_u, Tensor(), c.p, {&xc3, nullptr, &dyc3});
+    check_equal(dw_u, dw0, "unsplit dw from the split-filled caches");
+    onednn::set_batch_split(1);
     const onednn::OperandCacheStats s1 = onednn::operand_cache_stats();
-    CHECK(s1.copies_made - s0.copies_made == 2);
-    CHECK(s1.copies_reused - s0.copies_reused == 2);
+    CHECK(s1.copies_made - s0.copies_made == 4);
+    CHECK(s1.copies_reused - s0.copies_reused == 6);
     check_close(y, as_double(y0), "y", 1e-6, 0);
     check_close(dx, as_double(dx0), "dx", 1e-6, 0);
     check_equal(dw, dw0, "dw from the split-filled caches");
@@ -204,7 +261,7 @@ TEST_CASE("batch split: an autograd node gives the same gradients split and unsp
     Tensor y = conv2d(x1, w1, b1, Conv2dFuncOptions().stride(2).padding(1));
     Tensor yt = conv_transpose2d(xt1, w1, bt1, ConvTranspose2dFuncOptions().stride(2).padding(1));
     (sum(y) + sum(mul(yt, yt))).backward();
-    CHECK(scope.splits() == (mode ? 4 : 0));  // y, dx of y; yt, dx of yt (== conv_forward)
+    CHECK(scope.splits() == (mode ? 6 : 0));  // y, dx, dw of y; yt, dx (== conv_forward), dw of yt
     got[mode] = {as_double(y), as_double(yt), as_double(x1.grad()), as_double(w1.grad()), as_double(b1.grad()),
                  as_double(xt1.grad()), as_double(bt1.grad())};
   }
@@ -233,13 +290,16 @@ TEST_CASE("batch split: chosen per call when automatic") {
     conv_forward(x, w, Tensor(), uninitialized({N, 64, 28, 28}), p);
     CHECK(scope.splits() == (N >= 2 ? 1 : 0));
   }
-  // Small images (the tutorial's sizes), a batch of 3 on 2 threads and backward-weights are not split.
+  // Small images (the tutorial's sizes) and a batch of 3 on 2 threads are not split.
   Tensor xs = uniform({4, 16, 8, 8}, -1.f, 1.f, gen), ws = uniform({16, 16, 3, 3}, -1.f, 1.f, gen);
   conv_forward(xs, ws, Tensor(), uninitialized({4, 16, 8, 8}), p);
   Tensor x = uniform({2, 64, 28, 28}, -1.f, 1.f, gen), x3 = uniform({3, 64, 28, 28}, -1.f, 1.f, gen);
   conv_forward(x3, w, Tensor(), uninitialized({3, 64, 28, 28}), p);
-  conv_backward_weights(x, x, uninitialized(wei), Tensor(), p);
+  conv_backward_weights(x3, x3, uninitialized(wei), Tensor(), p);
   CHECK(scope.splits() == 0);
+  // Backward-weights follows the same rules.
+  conv_backward_weights(x, x, uninitialized(wei), Tensor(), p);
+  CHECK(scope.splits() == 1);
   // At one thread any batch is split (the gain is mostly locality, not parallelism).
   set_num_threads(1);
   conv_forward(x3, w, Tensor(), uninitialized({3, 64, 28, 28}), p);

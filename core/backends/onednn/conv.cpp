@@ -237,20 +237,25 @@ std::atomic<int>& split_mode() {
 // An image must be worth a primitive call of its own (a few microseconds of set-up per image).
 constexpr double kSplitImageFlops = 3e6;
 
-// Whether a call whose full-batch plan is `full` runs batch-split. Backward-weights never does (its
-// result is a sum over the batch), nor a call with a weight cache, nor a tiny call. Automatically: at
+// Whether a call whose full-batch plan is `full` runs batch-split (backward-weights too: each thread
+// sums its images' gradients, run_split adds the partials). Never a call with a weight cache, nor a
+// tiny call. Automatically: at
 // least one image per thread, a batch that divides evenly among them (or is large enough that the
 // remainder does not matter), big images, and a layout conversion to keep in cache. (It pays at one
 // thread too: the locality is the larger part of the gain.)
-bool want_split(Kind kind, const Tensor (&t)[3], const ConvCaches& caches, const Plan& full, int threads) {
+bool want_split(const Tensor (&t)[3], const ConvCaches& caches, const Plan& full, int threads) {
   const int mode = split_mode().load(std::memory_order_relaxed);
   // A tiny call (one-thread plan while more threads are set) keeps its one-thread path.
-  if (mode == 0 || kind == Kind::BackwardWeights || caches.wei || full.threads < threads) return false;
+  if (mode == 0 || caches.wei || full.threads < threads) return false;
   if (mode == 1) return true;
   const int64_t N = t[kSrc].shape()[0];
   return N >= threads && (N % threads == 0 || N >= 4 * threads) &&
          call_flops(t) / double(N) >= kSplitImageFlops && (full.reorder[kSrc] || full.reorder[kDst]);
 }
+
+// Images per primitive call of a batch-split backward-weights (at most; a divisor of the batch). One
+// measured best: 4 (fewer partial sums to add) lost the locality and ran slower than unsplit.
+constexpr int64_t kWeightsSplitImages = 1;
 
 // How `kind` binds the roles, for the batch-split code (conv_split.h).
 SplitKernel split_kernel(Kind kind) {
@@ -264,13 +269,19 @@ SplitKernel split_kernel(Kind kind) {
 Plan* split_plan(Runtime& rt, Kind kind, const Key& key, Plan& full, const Tensor (&t)[3], bool has_vec,
                  const ConvParams& p) {
   if (full.split_fits < 0) return nullptr;
+  // Backward-weights gives the primitive several images at a time (fewer partial sums to add).
+  const int64_t N = t[kSrc].shape()[0];
+  int64_t B = 1;
+  if (kind == Kind::BackwardWeights)
+    for (int64_t b = kWeightsSplitImages; b > 1 && B == 1; --b)
+      if (N % b == 0 && N / b >= key.threads) B = b;
   Key k = key;
-  k.dims[kSrc * 4] = k.dims[kDst * 4] = 1;
+  k.dims[kSrc * 4] = k.dims[kDst * 4] = B;
   k.threads = -key.threads;
   Plan* sp = rt.cache.find(k);
   if (!sp) {
     Shape src = t[kSrc].shape(), dst = t[kDst].shape();
-    src[0] = dst[0] = 1;
+    src[0] = dst[0] = B;
     Plan made;
     try {
       ThreadScope scope(1);
@@ -360,13 +371,14 @@ void run(Kind kind, const Tensor (&t)[3], const Tensor& vec, const ConvParams& p
       fallback();
     return;
   }
-  if (want_split(kind, t, caches, *plan, key.threads)) {
+  if (want_split(t, caches, *plan, key.threads)) {
     try {
       if (Plan* sp = split_plan(rt, kind, key, *plan, t, vec.defined(), p)) {
         run_split(split_kernel(kind), *plan, *sp, t, vec, caches, rt.buffers[kWei], rt.stats);
         if (verbose())
-          verbose_log(fmt::format("convgrad: onednn {}: {} [batch split, {} threads]{}", describe(kind, shapes()),
-                                  sp->impl, sp->lanes.size(), cached ? " (cached)" : ""));
+          verbose_log(fmt::format("convgrad: onednn {}: {} [batch split, {} thread{}]{}", describe(kind, shapes()),
+                                  sp->impl, sp->lanes.size(), sp->lanes.size() == 1 ? "" : "s",
+                                  cached ? " (cached)" : ""));
         return;
       }
     } catch (const dnnl::error& e) {

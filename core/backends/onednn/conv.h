@@ -30,7 +30,7 @@ struct OperandCacheStats {
 /// The counts so far.
 OperandCacheStats operand_cache_stats();
 
-/// Batch-split execution of conv_forward and conv_backward_data (docs/backends.md): -1 decides per call
+/// Batch-split execution of the three kernels (docs/backends.md): -1 decides per call
 /// (the default), 0 never splits, 1 splits every call it can (for tests and A/B measurements). The
 /// environment variable CONVGRAD_BATCH_SPLIT=0/1 sets the initial mode.
 void set_batch_split(int mode);

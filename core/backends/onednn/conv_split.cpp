@@ -1,10 +1,11 @@
-// Batch-split execution of the oneDNN backend's forward and backward-data kernels (docs/backends.md,
+// Batch-split execution of the oneDNN backend's three convolution kernels (docs/backends.md,
 // "Batch split"): one parallel region in which each thread converts, convolves and converts back its
 // own images, one at a time, with a one-image, one-thread primitive.
 #include "core/backends/onednn/conv_split.h"
 
 #include <omp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <exception>
 
@@ -17,6 +18,7 @@ constexpr int kSrc = 0, kWei = 1, kDst = 2;  // roles in the conv view, as in co
 }  // namespace
 
 bool images_end_to_end(const memory::desc& full, const memory::desc& one, int64_t N) {
+  const int64_t B = one.data.ndims == 4 ? one.data.padded_dims[0] : 0;  // images per one-plan call
   const dnnl_memory_desc_t &f = full.data, &o = one.data;
   if (f.format_kind != dnnl_blocked || o.format_kind != dnnl_blocked || f.ndims != 4 || o.ndims != 4) return false;
   if (f.offset0 != 0 || o.offset0 != 0 || f.extra.flags != 0 || o.extra.flags != 0) return false;
@@ -28,7 +30,7 @@ bool images_end_to_end(const memory::desc& full, const memory::desc& one, int64_
   if (fb.inner_nblks != ob.inner_nblks) return false;
   for (int i = 0; i < fb.inner_nblks; ++i)
     if (fb.inner_blks[i] != ob.inner_blks[i] || fb.inner_idxs[i] != ob.inner_idxs[i]) return false;
-  return f.padded_dims[0] == N && full.get_size() == size_t(N) * one.get_size();
+  return B > 0 && N % B == 0 && f.padded_dims[0] == N && full.get_size() == size_t(N / B) * one.get_size();
 }
 
 std::unique_ptr<Lane> make_lane(const Plan& plan, const SplitKernel& k, const dnnl::engine& eng) {
@@ -54,7 +56,8 @@ void run_split(const SplitKernel& k, const Plan& full, Plan& sp, const Tensor (&
                const ConvCaches& caches, Buffer& wei_buffer, OperandCacheStats& stats) {
   const int out = k.out;
   const int lanes = int(sp.lanes.size());
-  const int64_t N = t[kSrc].shape()[0];
+  // The plan runs B images per call (1 but for backward-weights): the loops below go by B-image units.
+  const int64_t B = sp.user[kSrc].dims()[0], N = t[kSrc].shape()[0] / B;
   ConvOperandCache* const cache[3] = {caches.src, nullptr, caches.dst};
   float* base[3] = {t[0].data<float>(), t[1].data<float>(), t[2].data<float>()};
   int64_t plain[3] = {0, 0, 0}, blocked[3] = {0, 0, 0};  // elements per image
@@ -62,7 +65,7 @@ void run_split(const SplitKernel& k, const Plan& full, Plan& sp, const Tensor (&
   std::unique_ptr<BlockedCopy> made[3];
   for (int r : {kSrc, kDst}) {
     const Shape& sh = t[r].shape();
-    plain[r] = sh[1] * sh[2] * sh[3];
+    plain[r] = B * sh[1] * sh[2] * sh[3];
     blocked[r] = int64_t(sp.chosen_bytes[r] / 4);
     if (r == out || !cache[r] || !sp.reorder[r]) continue;
     if (BlockedCopy* copy = find_copy(*cache[r], full.chosen[r])) {
@@ -75,13 +78,33 @@ void run_split(const SplitKernel& k, const Plan& full, Plan& sp, const Tensor (&
     made[r]->buffer = uninitialized({int64_t((full.chosen[r].get_size() + 3) / 4)});
     cached[r] = made[r]->buffer.data<float>();
   }
+  // Backward-weights (out == kWei): each thread sums its images' dw / db into its partials (the
+  // primitive overwrites its outputs), then the partials are summed into `wei` (or dw itself when the
+  // plan computes in OIHW) and converted once.
+  const bool sum = out == kWei;
   void* wei = sp.reorder[kWei] ? wei_buffer.get(sp.chosen_bytes[kWei]) : nullptr;
-  for (auto& lane : sp.lanes) {
+  const int64_t wei_n = int64_t(sp.chosen_bytes[kWei] / 4), bias_n = vec.defined() ? vec.numel() : 0;
+  float* partial_w[64] = {};
+  float* partial_b[64] = {};
+  check(lanes <= 64, "onednn batch split: {} threads, at most 64 supported", lanes);
+  for (int i = 0; i < lanes; ++i) {
+    Lane* lane = sp.lanes[i].get();
     lane->user_mem[kWei].set_data_handle(base[kWei]);
-    if (wei) lane->inner_mem[kWei].set_data_handle(wei);
-    if (lane->bias_mem) lane->bias_mem.set_data_handle(vec.data<float>());
+    if (sum) {
+      partial_w[i] = static_cast<float*>(lane->partial_w.get(sp.chosen_bytes[kWei]));
+      if (bias_n) partial_b[i] = static_cast<float*>(lane->partial_b.get(size_t(bias_n) * 4));
+    } else if (wei) {
+      lane->inner_mem[kWei].set_data_handle(wei);
+    }
+    if (lane->bias_mem && !sum) lane->bias_mem.set_data_handle(vec.data<float>());
     if (lane->scratch_mem) lane->scratch_mem.set_data_handle(lane->scratch.get(sp.scratch_bytes));
   }
+  // The lanes that get an image (a batch below the thread count leaves some with none, and no partial).
+  const float* used_w[64] = {};
+  const float* used_b[64] = {};
+  int used = 0;
+  for (int i = 0; i < lanes; ++i)
+    if (N * (i + 1) / lanes > N * i / lanes) used_w[used] = partial_w[i], used_b[used++] = partial_b[i];
   const float* bias = k.bias_after && vec.defined() ? vec.data<float>() : nullptr;
   const int64_t bias_hw = t[kSrc].shape()[2] * t[kSrc].shape()[3];
   std::exception_ptr error;
@@ -102,9 +125,10 @@ void run_split(const SplitKernel& k, const Plan& full, Plan& sp, const Tensor (&
     const int id = omp_get_thread_num();
     Lane& lane = *sp.lanes[id];
 #pragma omp single
-    if (wei) guarded([&] { sp.reorders[kWei].execute(lane.strm, lane.user_mem[kWei], lane.inner_mem[kWei]); });
+    if (wei && !sum) guarded([&] { sp.reorders[kWei].execute(lane.strm, lane.user_mem[kWei], lane.inner_mem[kWei]); });
     guarded([&] {
-      for (int64_t n = N * id / lanes; n < N * (id + 1) / lanes; ++n) {
+      const int64_t first = N * id / lanes;
+      for (int64_t n = first; n < N * (id + 1) / lanes; ++n) {
         for (int r : {kSrc, kDst}) {
           lane.user_mem[r].set_data_handle(base[r] + n * plain[r]);
           if (!sp.reorder[r]) continue;
@@ -116,7 +140,26 @@ void run_split(const SplitKernel& k, const Plan& full, Plan& sp, const Tensor (&
             if (r != out) sp.reorders[r].execute(lane.strm, lane.user_mem[r], lane.inner_mem[r]);
           }
         }
+        float* image_w = nullptr;
+        float* image_b = nullptr;
+        if (sum) {  // the first image writes the partials, the next ones a buffer added to them
+          image_w = n == first ? partial_w[id] : static_cast<float*>(lane.buffers[kWei].get(sp.chosen_bytes[kWei]));
+          lane.inner_mem[kWei].set_data_handle(image_w);
+          if (bias_n) {
+            image_b = n == first ? partial_b[id] : static_cast<float*>(lane.image_b.get(size_t(bias_n) * 4));
+            lane.bias_mem.set_data_handle(image_b);
+          }
+        }
         sp.prim.execute(lane.strm, lane.args);
+        if (sum) {
+          if (n == first) continue;
+          float* __restrict pw = partial_w[id];
+          const float* __restrict iw = image_w;
+#pragma omp simd
+          for (int64_t i = 0; i < wei_n; ++i) pw[i] += iw[i];
+          for (int64_t i = 0; i < bias_n; ++i) partial_b[id][i] += image_b[i];
+          continue;
+        }
         if (sp.reorder[out]) sp.reorders[out].execute(lane.strm, lane.inner_mem[out], lane.user_mem[out]);
         if (bias) {  // a transposed convolution's bias, as add_channel_bias would add it
           float* d = base[kSrc] + n * plain[kSrc];
@@ -126,6 +169,33 @@ void run_split(const SplitKernel& k, const Plan& full, Plan& sp, const Tensor (&
       }
       lane.strm.wait();
     });
+    if (sum) {
+#pragma omp barrier
+      guarded([&] {
+        float* to = wei ? static_cast<float*>(wei) : base[kWei];
+        const int64_t begin = wei_n * id / lanes / 16 * 16;
+        const int64_t end = id + 1 == lanes ? wei_n : wei_n * (id + 1) / lanes / 16 * 16;
+        for (int64_t i = begin; i < end; ++i) {
+          float s = used_w[0][i];
+          for (int l = 1; l < used; ++l) s += used_w[l][i];
+          to[i] = s;
+        }
+      });
+#pragma omp barrier
+#pragma omp single
+      guarded([&] {
+        for (int64_t i = 0; i < bias_n; ++i) {
+          float s = used_b[0][i];
+          for (int l = 1; l < used; ++l) s += used_b[l][i];
+          vec.data<float>()[i] = s;
+        }
+        if (wei) {
+          lane.inner_mem[kWei].set_data_handle(wei);
+          sp.reorders[kWei].execute(lane.strm, lane.inner_mem[kWei], lane.user_mem[kWei]);
+          lane.strm.wait();
+        }
+      });
+    }
   }
   if (error) std::rethrow_exception(error);
   for (int r : {kSrc, kDst})

@@ -26,15 +26,16 @@ struct SplitKernel {
   bool bias_after;
 };
 
-/// Whether the batch-N layout `full` is the batch-1 layout `one` repeated N times, image after image
-/// (so image n of a full-size blocked copy starts at n * one.get_size()).
+/// Whether the batch-N layout `full` is the batch-B layout `one` repeated N / B times, image after
+/// image (so images [n B, n B + B) of a full-size blocked copy start at n * one.get_size()).
 bool images_end_to_end(const memory::desc& full, const memory::desc& one, int64_t N);
 
 /// One thread's own memory objects, argument map and stream for the one-image plan `plan`.
 std::unique_ptr<Lane> make_lane(const Plan& plan, const SplitKernel& k, const dnnl::engine& eng);
 
-/// Runs a call (tensors by role `t`, bias `vec`) batch-split on the lanes of the one-image plan `sp`:
-/// thread i of sp.lanes.size() takes images [N i / lanes, N (i + 1) / lanes). An input with an operand
+/// Runs a call (tensors by role `t`, bias `vec`) batch-split on the lanes of the B-image plan `sp` (B
+/// is 1 but for backward-weights): thread i of sp.lanes.size() takes units of B images
+/// [U i / lanes, U (i + 1) / lanes), U = N / B. An input with an operand
 /// cache is converted into a copy in the layout of the full-batch plan `full`, image n at its offset
 /// (the caller checked that the layouts fit, images_end_to_end), which later unsplit calls find; the
 /// copy joins the cache only when the call succeeds. The weights are converted once, into `wei_buffer`.

@@ -67,6 +67,9 @@ struct Lane {
   std::unordered_map<int, memory> args;
   dnnl::stream strm;
   Buffer buffers[3], scratch;
+  /// Backward-weights: this thread's sum over its images of dw (in the plan's layout) and of db, and
+  /// the per-image db the primitive overwrites (buffers[1] holds its per-image dw).
+  Buffer partial_w, partial_b, image_b;
 };
 
 /// A ready-to-run primitive: the layouts it chose, the reorders from/to the caller's plain tensors,
