@@ -20,6 +20,7 @@
 #include "layers/loss.h"
 #include "layers/lr_scheduler.h"
 #include "layers/module.h"
+#include "layers/module_list.h"
 #include "layers/optim.h"
 #include "layers/pooling.h"
 #include "layers/sequential.h"
