@@ -12,12 +12,6 @@ void ModuleList::extend(const std::vector<std::shared_ptr<Module>>& modules) {
   for (const auto& m : modules) push_back(m);
 }
 
-void ModuleList::extend(const ModuleList& other) {
-  // A copy first: extending a list with itself must not iterate while it grows.
-  const std::vector<std::shared_ptr<Module>> items(other.begin(), other.end());
-  extend(items);
-}
-
 std::shared_ptr<Module> ModuleList::operator[](size_t i) const {
   check(i < modules_.size(), "ModuleList[{}]: index out of range for a ModuleList of {} modules", i,
         modules_.size());

@@ -3,6 +3,7 @@
 // elements itself (for (auto& m : *blocks) x = m->forward(x);).
 #pragma once
 
+#include <concepts>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -33,8 +34,14 @@ class ModuleList : public Module {
   }
   /// Appends every module of `modules`, continuing the numbering.
   void extend(const std::vector<std::shared_ptr<Module>>& modules);
-  /// Appends the modules of `other` (they are then shared by both lists).
-  void extend(const ModuleList& other);
+  /// Appends the modules of `other` (they are then shared by both lists). A template only so that
+  /// extend({a, b}) picks the vector overload.
+  template <class List>
+    requires std::same_as<List, ModuleList>
+  void extend(const List& other) {
+    // A copy first: extending a list with itself must not iterate while it grows.
+    extend(std::vector<std::shared_ptr<Module>>(other.begin(), other.end()));
+  }
 
   /// Number of modules.
   size_t size() const { return modules_.size(); }

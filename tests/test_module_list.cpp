@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/factory.h"
 #include "core/random.h"
 #include "layers/activation.h"
 #include "layers/linear.h"
