@@ -100,3 +100,12 @@ TEST_CASE("Conv2d padding_mode: printing, state-dict keys and errors") {
   Conv2d wide(Conv2dOptions(1, 1, 3).padding(3).padding_mode(ConvPaddingMode::Reflect));
   CHECK_THROWS_AS(wide.forward(zeros({1, 1, 3, 3})), Error);
 }
+
+TEST_CASE("Conv2d padding_mode: the example of docs/padding-and-pooling.md") {
+  // [doc:conv]
+  Conv2d conv(Conv2dOptions(3, 16, 3).padding(1).padding_mode(ConvPaddingMode::Reflect));
+  Tensor y = conv.forward(randn({1, 3, 8, 8}));  // (1, 16, 8, 8), borders mirrored instead of zero
+  // [/doc]
+  CHECK(y.shape() == Shape{1, 16, 8, 8});
+  CHECK(to_string(conv) == "Conv2d(3, 16, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), padding_mode=reflect)");
+}

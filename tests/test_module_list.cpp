@@ -96,3 +96,39 @@ TEST_CASE("Sequential from a vector of modules") {
   h = seq[6]->forward(h);
   CHECK(seq.forward(x).to_vector<float>() == h.to_vector<float>());
 }
+
+namespace {
+
+// [doc:module_list]
+// A stack of blocks held in a ModuleList, like `self.blocks = nn.ModuleList([...])`.
+class Stack : public Module {
+ public:
+  explicit Stack(int depth) {
+    blocks = register_module("blocks", std::make_shared<ModuleList>());
+    for (int i = 0; i < depth; ++i) blocks->push_back(std::make_shared<Linear>(LinearOptions(4, 4)));  // "0", "1", ...
+    blocks->extend({std::make_shared<ReLU>()});
+  }
+  Tensor forward(const Tensor& x) override {  // ModuleList has no forward of its own
+    Tensor h = x;
+    for (const auto& m : *blocks) h = m->forward(h);
+    return h;
+  }
+  std::shared_ptr<ModuleList> blocks;
+};
+// state_dict keys: blocks.0.weight, blocks.0.bias, blocks.1.weight, ...
+// [/doc]
+
+}  // namespace
+
+TEST_CASE("ModuleList: the example of docs/padding-and-pooling.md") {
+  Stack s(2);
+  CHECK(keys(s) == std::vector<std::string>{"blocks.0.weight", "blocks.0.bias", "blocks.1.weight", "blocks.1.bias"});
+  CHECK(s.blocks->size() == 3);
+  // [doc:sequential]
+  std::vector<std::shared_ptr<Module>> layers;
+  for (int i = 0; i < 3; ++i) layers.push_back(std::make_shared<Linear>(LinearOptions(4, 4)));
+  Sequential seq(layers);  // children "0", "1", "2", like nn.Sequential(*layers)
+  // [/doc]
+  CHECK(seq.size() == 3);
+  CHECK(s.forward(zeros({2, 4})).shape() == Shape{2, 4});
+}

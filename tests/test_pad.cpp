@@ -124,3 +124,15 @@ TEST_CASE("pad: errors name the op, the mode and the shapes") {
   CHECK_THROWS_AS(pad(zeros({1, 2}, DType::Int64), {1, 1}, PadMode::Reflect), Error);
   CHECK_THROWS_AS(pad(Tensor(), {1, 1}, PadMode::Replicate), Error);
 }
+
+TEST_CASE("pad: the example of docs/padding-and-pooling.md") {
+  // [doc:pad]
+  Tensor x = from_vector(std::vector<float>{0, 1, 2, 3}, {1, 1, 4});
+  Tensor r = pad(x, {2, 1}, PadMode::Reflect);                          // 2 1 0 1 2 3 2
+  Tensor c = pad(x, PadFuncOptions({1, -1}).mode(PadMode::Circular));  // 2 0 1 2: crop, then wrap
+  Tensor k = pad(x, {1, 1}, 9.f);                                       // 9 0 1 2 3 9
+  // [/doc]
+  CHECK(r.to_vector<float>() == std::vector<float>{2, 1, 0, 1, 2, 3, 2});
+  CHECK(c.to_vector<float>() == std::vector<float>{2, 0, 1, 2});
+  CHECK(k.to_vector<float>() == std::vector<float>{9, 0, 1, 2, 3, 9});
+}

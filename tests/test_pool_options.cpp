@@ -142,3 +142,16 @@ TEST_CASE("pool options: defaults, legacy overloads and printing") {
   CHECK_THROWS_AS(avg_pool2d(x, AvgPool2dOptions(2).divisor_override(0)), Error);
   CHECK_THROWS_AS(max_pool2d(x, MaxPool2dOptions(2).stride(0)), Error);
 }
+
+TEST_CASE("pool options: the example of docs/padding-and-pooling.md") {
+  Tensor x = from_vector(std::vector<float>{1, 2, 3, 4, 5, 6}, {1, 1, 1, 6});
+  // [doc:pool]
+  auto o = AvgPool2dOptions(Pair{1, 3}).stride(Pair{1, 2}).padding(Pair{0, 1}).ceil_mode(true);
+  Tensor a = avg_pool2d(x, o);                                // 1 3 5 3: 4 windows, the last 6 / 2
+  Tensor b = avg_pool2d(x, o.count_include_pad(false));      // 1.5 3 5 6
+  Tensor m = max_pool2d(x, MaxPool2dOptions(Pair{1, 2}).ceil_mode(true));  // 2 4 6
+  // [/doc]
+  CHECK(a.to_vector<float>() == std::vector<float>{1.f, 3.f, 5.f, 3.f});
+  CHECK(b.to_vector<float>() == std::vector<float>{1.5f, 3.f, 5.f, 6.f});
+  CHECK(m.to_vector<float>() == std::vector<float>{2.f, 4.f, 6.f});
+}
