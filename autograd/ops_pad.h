@@ -22,10 +22,16 @@ class PadFuncOptions {
   explicit PadFuncOptions(std::vector<int64_t> pad) : pad_(std::move(pad)) {}
   const std::vector<int64_t>& pad() const { return pad_; }
   /// Padding mode (default Constant).
-  PadFuncOptions& mode(PadMode m) { mode_ = m; return *this; }
+  PadFuncOptions& mode(PadMode m) {
+    mode_ = m;
+    return *this;
+  }
   PadMode mode() const { return mode_; }
   /// Fill value of Constant mode (default 0); the other modes take none.
-  PadFuncOptions& value(double v) { value_ = v; return *this; }
+  PadFuncOptions& value(double v) {
+    value_ = v;
+    return *this;
+  }
   double value() const { return value_; }
 
  private:

@@ -10,13 +10,14 @@ namespace {
 
 void require_input(const char* op, const Tensor& x) {
   check(x.defined(), "{}: input is an undefined tensor", op);
-  check(x.dtype() == DType::Float32, "{}: input must be float32, got {} of shape {}", op, dtype_name(x.dtype()),
-        shape_str(x.shape()));
+  check(x.dtype() == DType::Float32, "{}: input must be float32, got {} of shape {}", op,
+        dtype_name(x.dtype()), shape_str(x.shape()));
 }
 
 // PyTorch rejects a stride of 0 in the options (the legacy Pair overloads read 0 as "the kernel").
 void require_stride(const char* op, Pair stride) {
-  check(stride[0] > 0 && stride[1] > 0, "{}: stride must be positive, got ({}, {})", op, stride[0], stride[1]);
+  check(stride[0] > 0 && stride[1] > 0, "{}: stride must be positive, got ({}, {})", op, stride[0],
+        stride[1]);
 }
 
 }  // namespace

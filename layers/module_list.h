@@ -37,7 +37,7 @@ class ModuleList : public Module {
   /// Appends the modules of `other` (they are then shared by both lists). A template only so that
   /// extend({a, b}) picks the vector overload.
   template <class List>
-    requires std::same_as<List, ModuleList>
+  requires std::same_as<List, ModuleList>
   void extend(const List& other) {
     // A copy first: extending a list with itself must not iterate while it grows.
     extend(std::vector<std::shared_ptr<Module>>(other.begin(), other.end()));
@@ -53,7 +53,8 @@ class ModuleList : public Module {
   template <class M>
   std::shared_ptr<M> at(size_t i) const {
     auto typed = std::dynamic_pointer_cast<M>((*this)[i]);
-    check(typed != nullptr, "ModuleList::at: module {} is a {}, not the requested type", i, (*this)[i]->name());
+    check(typed != nullptr, "ModuleList::at: module {} is a {}, not the requested type", i,
+          (*this)[i]->name());
     return typed;
   }
   /// Iteration over the modules in order.

@@ -31,8 +31,8 @@ inline Tensor leaf(const Tensor& t) {
 inline void check_close(const Tensor& a, const Tensor& b, const std::string& what, double rtol = 1e-5,
                         double atol = 1e-6) {
   REQUIRE_MESSAGE(a.defined(), what << " is undefined");
-  REQUIRE_MESSAGE(a.shape() == b.shape(),
-                  what << ": shape " << convgrad::shape_str(a.shape()) << " vs " << convgrad::shape_str(b.shape()));
+  REQUIRE_MESSAGE(a.shape() == b.shape(), what << ": shape " << convgrad::shape_str(a.shape()) << " vs "
+                                               << convgrad::shape_str(b.shape()));
   const auto va = a.to_vector<double>(), vb = b.to_vector<double>();
   for (size_t i = 0; i < va.size(); ++i) {
     const double err = std::abs(va[i] - vb[i]);
@@ -44,6 +44,8 @@ inline void check_close(const Tensor& a, const Tensor& b, const std::string& wha
 }
 
 /// The int64 array `key` of a golden as a vector.
-inline std::vector<int64_t> ints(const Golden& g, const std::string& key) { return g.at(key).to_vector<int64_t>(); }
+inline std::vector<int64_t> ints(const Golden& g, const std::string& key) {
+  return g.at(key).to_vector<int64_t>();
+}
 
 }  // namespace padpool

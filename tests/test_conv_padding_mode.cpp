@@ -76,7 +76,8 @@ TEST_CASE("Conv2d padding_mode equals pad followed by an unpadded convolution") 
 
 TEST_CASE("Conv2d padding_mode: gradcheck through the padding") {
   Generator gen(4);
-  for (ConvPaddingMode mode : {ConvPaddingMode::Reflect, ConvPaddingMode::Replicate, ConvPaddingMode::Circular}) {
+  for (ConvPaddingMode mode :
+       {ConvPaddingMode::Reflect, ConvPaddingMode::Replicate, ConvPaddingMode::Circular}) {
     INFO(conv_padding_mode_name(mode));
     Conv2d conv(Conv2dOptions(2, 2, 3).stride(2).padding(Pair{2, 1}).padding_mode(mode), gen);
     Tensor x = leaf(randn({1, 2, 4, 5}, gen));
@@ -107,5 +108,6 @@ TEST_CASE("Conv2d padding_mode: the example of docs/padding-and-pooling.md") {
   Tensor y = conv.forward(randn({1, 3, 8, 8}));  // (1, 16, 8, 8), borders mirrored instead of zero
   // [/doc]
   CHECK(y.shape() == Shape{1, 16, 8, 8});
-  CHECK(to_string(conv) == "Conv2d(3, 16, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), padding_mode=reflect)");
+  CHECK(to_string(conv) ==
+        "Conv2d(3, 16, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), padding_mode=reflect)");
 }

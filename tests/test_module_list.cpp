@@ -73,7 +73,8 @@ TEST_CASE("ModuleList inside a model: dotted state-dict keys like PyTorch") {
                                             "blocks.1.bias", "blocks.2.weight", "blocks.2.bias"});
   Generator gen(1);
   Tensor x = randn({3, 2}, gen);
-  Tensor expected = t.blocks->at<Linear>(2)->forward(t.blocks->at<Linear>(1)->forward(t.blocks->at<Linear>(0)->forward(x)));
+  Tensor expected =
+      t.blocks->at<Linear>(2)->forward(t.blocks->at<Linear>(1)->forward(t.blocks->at<Linear>(0)->forward(x)));
   CHECK(t.forward(x).to_vector<float>() == expected.to_vector<float>());
 }
 
@@ -86,7 +87,8 @@ TEST_CASE("Sequential from a vector of modules") {
   Sequential seq(layers);
   REQUIRE(seq.size() == 6);
   CHECK(seq.named_children()[5].first == "5");
-  CHECK(keys(seq) == std::vector<std::string>{"0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"});
+  CHECK(keys(seq) ==
+        std::vector<std::string>{"0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"});
   seq.extend({std::make_shared<Linear>(LinearOptions(2, 1))});
   CHECK(keys(seq).back() == "6.bias");
   Generator gen(2);
@@ -105,7 +107,8 @@ class Stack : public Module {
  public:
   explicit Stack(int depth) {
     blocks = register_module("blocks", std::make_shared<ModuleList>());
-    for (int i = 0; i < depth; ++i) blocks->push_back(std::make_shared<Linear>(LinearOptions(4, 4)));  // "0", "1", ...
+    for (int i = 0; i < depth; ++i)
+      blocks->push_back(std::make_shared<Linear>(LinearOptions(4, 4)));  // "0", "1", ...
     blocks->extend({std::make_shared<ReLU>()});
   }
   Tensor forward(const Tensor& x) override {  // ModuleList has no forward of its own
@@ -122,7 +125,8 @@ class Stack : public Module {
 
 TEST_CASE("ModuleList: the example of docs/padding-and-pooling.md") {
   Stack s(2);
-  CHECK(keys(s) == std::vector<std::string>{"blocks.0.weight", "blocks.0.bias", "blocks.1.weight", "blocks.1.bias"});
+  CHECK(keys(s) ==
+        std::vector<std::string>{"blocks.0.weight", "blocks.0.bias", "blocks.1.weight", "blocks.1.bias"});
   CHECK(s.blocks->size() == 3);
   // [doc:sequential]
   std::vector<std::shared_ptr<Module>> layers;

@@ -64,7 +64,8 @@ TEST_CASE("pad rejects what PyTorch rejects") {
     const std::string key = "e" + std::to_string(j) + ".";
     const auto args = ints(gd, key + "args");
     const auto shape_v = ints(gd, key + "shape");
-    INFO("error case " << j << ": " << describe(args) << " input " << shape_str(Shape(shape_v.begin(), shape_v.end())));
+    INFO("error case " << j << ": " << describe(args) << " input "
+                       << shape_str(Shape(shape_v.begin(), shape_v.end())));
     Tensor x = zeros(Shape(shape_v.begin(), shape_v.end()));
     CHECK_THROWS_AS(pad(x, decode(args)), Error);
   }
@@ -128,9 +129,9 @@ TEST_CASE("pad: errors name the op, the mode and the shapes") {
 TEST_CASE("pad: the example of docs/padding-and-pooling.md") {
   // [doc:pad]
   Tensor x = from_vector(std::vector<float>{0, 1, 2, 3}, {1, 1, 4});
-  Tensor r = pad(x, {2, 1}, PadMode::Reflect);                          // 2 1 0 1 2 3 2
+  Tensor r = pad(x, {2, 1}, PadMode::Reflect);                         // 2 1 0 1 2 3 2
   Tensor c = pad(x, PadFuncOptions({1, -1}).mode(PadMode::Circular));  // 2 0 1 2: crop, then wrap
-  Tensor k = pad(x, {1, 1}, 9.f);                                       // 9 0 1 2 3 9
+  Tensor k = pad(x, {1, 1}, 9.f);                                      // 9 0 1 2 3 9
   // [/doc]
   CHECK(r.to_vector<float>() == std::vector<float>{2, 1, 0, 1, 2, 3, 2});
   CHECK(c.to_vector<float>() == std::vector<float>{2, 0, 1, 2});

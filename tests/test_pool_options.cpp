@@ -24,7 +24,10 @@ namespace {
 
 // [kh, kw, sh, sw, ph, pw, ceil_mode, count_include_pad, divisor_override]
 MaxPool2dOptions max_options(const std::vector<int64_t>& a) {
-  return MaxPool2dOptions(Pair{a[0], a[1]}).stride(Pair{a[2], a[3]}).padding(Pair{a[4], a[5]}).ceil_mode(a[6] != 0);
+  return MaxPool2dOptions(Pair{a[0], a[1]})
+      .stride(Pair{a[2], a[3]})
+      .padding(Pair{a[4], a[5]})
+      .ceil_mode(a[6] != 0);
 }
 
 AvgPool2dOptions avg_options(const std::vector<int64_t>& a) {
@@ -38,8 +41,8 @@ AvgPool2dOptions avg_options(const std::vector<int64_t>& a) {
 }
 
 std::string describe(const std::vector<int64_t>& a) {
-  return fmt::format("k=({}, {}) s=({}, {}) p=({}, {}) ceil_mode={} count_include_pad={} divisor_override={}", a[0],
-                     a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+  return fmt::format("k=({}, {}) s=({}, {}) p=({}, {}) ceil_mode={} count_include_pad={} divisor_override={}",
+                     a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
 }
 
 // 0, 1, ..., n - 1 shuffled: values without ties.
@@ -79,17 +82,22 @@ void check_grid(const std::string& file, const Op& op, int64_t min_cases) {
 }  // namespace
 
 TEST_CASE("max_pool2d with ceil_mode matches PyTorch over a grid") {
-  check_grid("maxpool_grid", [](const Tensor& x, const auto& a) { return max_pool2d(x, max_options(a)); }, 50);
+  check_grid(
+      "maxpool_grid", [](const Tensor& x, const auto& a) { return max_pool2d(x, max_options(a)); }, 50);
 }
 
 TEST_CASE("avg_pool2d matches PyTorch over a grid of ceil_mode, count_include_pad and divisor_override") {
-  check_grid("avgpool_grid", [](const Tensor& x, const auto& a) { return avg_pool2d(x, avg_options(a)); }, 120);
+  check_grid(
+      "avgpool_grid", [](const Tensor& x, const auto& a) { return avg_pool2d(x, avg_options(a)); }, 120);
 }
 
 TEST_CASE("MaxPool2d and AvgPool2d layers run the same grid") {
-  check_grid("maxpool_grid", [](const Tensor& x, const auto& a) { return MaxPool2d(max_options(a)).forward(x); }, 50);
-  check_grid("avgpool_grid", [](const Tensor& x, const auto& a) { return AvgPool2d(avg_options(a)).forward(x); },
-             120);
+  check_grid(
+      "maxpool_grid", [](const Tensor& x, const auto& a) { return MaxPool2d(max_options(a)).forward(x); },
+      50);
+  check_grid(
+      "avgpool_grid", [](const Tensor& x, const auto& a) { return AvgPool2d(avg_options(a)).forward(x); },
+      120);
 }
 
 TEST_CASE("avg_pool2d divisors by hand: 1x5 row, kernel 3, stride 2, padding 1, ceil_mode") {
@@ -112,15 +120,18 @@ TEST_CASE("pool options: gradcheck with ceil_mode and each divisor rule") {
   Generator gen(11);
   Tensor x = leaf(randn({2, 2, 6, 5}, gen));
   auto base = AvgPool2dOptions(3).stride(2).padding(1).ceil_mode(true);
-  for (auto o : {base, AvgPool2dOptions(base).count_include_pad(false), AvgPool2dOptions(base).divisor_override(5)}) {
+  for (auto o :
+       {base, AvgPool2dOptions(base).count_include_pad(false), AvgPool2dOptions(base).divisor_override(5)}) {
     auto r = gradcheck([&](const std::vector<Tensor>& in) { return avg_pool2d(in[0], o); }, {x});
     CHECK_MESSAGE(r.ok, r.report);
   }
   // A permutation has no ties, so the max is differentiable everywhere.
   Tensor p = leaf(from_vector(randperm_values(60, gen), {1, 3, 4, 5}));
-  auto r = gradcheck([&](const std::vector<Tensor>& in) {
-    return max_pool2d(in[0], MaxPool2dOptions(2).stride(2).padding(1).ceil_mode(true));
-  }, {p});
+  auto r = gradcheck(
+      [&](const std::vector<Tensor>& in) {
+        return max_pool2d(in[0], MaxPool2dOptions(2).stride(2).padding(1).ceil_mode(true));
+      },
+      {p});
   CHECK_MESSAGE(r.ok, r.report);
 }
 
@@ -137,7 +148,8 @@ TEST_CASE("pool options: defaults, legacy overloads and printing") {
   CHECK(to_string(MaxPool2d(MaxPool2dOptions(3).stride(2).ceil_mode(true))) ==
         "MaxPool2d(kernel_size=(3, 3), stride=(2, 2), padding=(0, 0), ceil_mode=True)");
   CHECK(to_string(AvgPool2d(AvgPool2dOptions(2).count_include_pad(false).divisor_override(3))) ==
-        "AvgPool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0), count_include_pad=False, divisor_override=3)");
+        "AvgPool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0), count_include_pad=False, "
+        "divisor_override=3)");
   CHECK_THROWS_AS(AvgPool2d(AvgPool2dOptions(2).divisor_override(0)), Error);
   CHECK_THROWS_AS(avg_pool2d(x, AvgPool2dOptions(2).divisor_override(0)), Error);
   CHECK_THROWS_AS(max_pool2d(x, MaxPool2dOptions(2).stride(0)), Error);
@@ -147,8 +159,8 @@ TEST_CASE("pool options: the example of docs/padding-and-pooling.md") {
   Tensor x = from_vector(std::vector<float>{1, 2, 3, 4, 5, 6}, {1, 1, 1, 6});
   // [doc:pool]
   auto o = AvgPool2dOptions(Pair{1, 3}).stride(Pair{1, 2}).padding(Pair{0, 1}).ceil_mode(true);
-  Tensor a = avg_pool2d(x, o);                                // 1 3 5 3: 4 windows, the last 6 / 2
-  Tensor b = avg_pool2d(x, o.count_include_pad(false));      // 1.5 3 5 6
+  Tensor a = avg_pool2d(x, o);                           // 1 3 5 3: 4 windows, the last 6 / 2
+  Tensor b = avg_pool2d(x, o.count_include_pad(false));  // 1.5 3 5 6
   Tensor m = max_pool2d(x, MaxPool2dOptions(Pair{1, 2}).ceil_mode(true));  // 2 4 6
   // [/doc]
   CHECK(a.to_vector<float>() == std::vector<float>{1.f, 3.f, 5.f, 3.f});

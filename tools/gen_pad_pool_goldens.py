@@ -119,7 +119,8 @@ def pool_grid(out):
     edges = [
         ((1, 1, 1, 1), (2, 2), (2, 2), (0, 0), True),   # kernel larger than the input: ceil gives 1
         ((1, 1, 1, 1), (2, 2), (2, 2), (0, 0), False),  # ... floor gives 0: an error
-        ((1, 1, 5, 5), (3, 3), (2, 2), (1, 1), True),   # a last window starting in the right padding is dropped
+        ((1, 1, 5, 5), (2, 2), (2, 2), (1, 1), True),   # a 4th window would start in the right padding: dropped
+        ((1, 1, 5, 5), (3, 3), (2, 2), (1, 1), True),   # ceil and floor agree
         ((1, 1, 6, 6), (3, 3), (2, 2), (1, 1), True),   # the last window hangs past the right padding
         ((1, 2, 4, 7), (3, 2), (2, 3), (1, 1), True),   # asymmetric kernel, stride and padding
         ((1, 2, 4, 7), (2, 3), (3, 2), (1, 0), False),

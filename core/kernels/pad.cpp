@@ -51,49 +51,52 @@ int64_t source_row(const PadView& v, const std::vector<PadMap>& maps, int64_t ro
 
 const char* pad_mode_name(PadMode mode) {
   switch (mode) {
-    case PadMode::Constant: return "constant";
-    case PadMode::Reflect: return "reflect";
-    case PadMode::Replicate: return "replicate";
-    case PadMode::Circular: return "circular";
+    case PadMode::Constant:
+      return "constant";
+    case PadMode::Reflect:
+      return "reflect";
+    case PadMode::Replicate:
+      return "replicate";
+    case PadMode::Circular:
+      return "circular";
   }
   return "?";
 }
 
 PadMap pad_axis_map(PadMode mode, int64_t size, int64_t before, int64_t after) {
+  // In 128 bits: pads near +-2^63 with a small output are valid, and o - before must not wrap.
+  using Wide = __int128;
   const int64_t out = size + before + after;
   PadMap map(static_cast<size_t>(std::max<int64_t>(out, 0)));
   // Circular wraps the input left after cropping: [crop_lo, size - crop_hi).
-  const int64_t crop_lo = std::max<int64_t>(-before, 0);
-  const int64_t kept = size - crop_lo - std::max<int64_t>(-after, 0);
-  const int64_t lead = std::max<int64_t>(before, 0);
+  const Wide crop_lo = std::max<Wide>(-Wide{before}, 0);
+  const Wide kept = Wide{size} - crop_lo - std::max<Wide>(-Wide{after}, 0);
+  const Wide lead = std::max<Wide>(before, 0);
   for (int64_t o = 0; o < out; ++o) {
-    int64_t i = o - before;
+    Wide i = Wide{o} - before;
     switch (mode) {
       case PadMode::Constant:
         if (i < 0 || i >= size) i = -1;
         break;
       case PadMode::Reflect:
         if (i < 0) i = -i;
-        if (i >= size) i = 2 * (size - 1) - i;
+        if (i >= size) i = 2 * Wide{size - 1} - i;
         break;
       case PadMode::Replicate:
-        i = std::clamp<int64_t>(i, 0, size - 1);
+        i = std::clamp<Wide>(i, 0, size - 1);
         break;
       case PadMode::Circular:
-        i = crop_lo + (((o - lead) % kept) + kept) % kept;
+        i = crop_lo + (((Wide{o} - lead) % kept) + kept) % kept;
         break;
     }
-    map[static_cast<size_t>(o)] = i;
+    map[static_cast<size_t>(o)] = static_cast<int64_t>(i);
   }
   return map;
 }
 
-Tensor pad_forward(const Tensor& x, const std::vector<PadMap>& maps, float value) {
+void pad_forward(const Tensor& x, const std::vector<PadMap>& maps, float value, Tensor& out) {
   Tensor xc = x.is_contiguous() ? x : clone_data(x);
-  Shape out_shape = x.shape();
-  const size_t r = out_shape.size(), k = maps.size();
-  for (size_t d = 0; d < k; ++d) out_shape[r - k + d] = static_cast<int64_t>(maps[d].size());
-  Tensor out = empty(out_shape);
+  const size_t k = maps.size();
   const PadView v = pad_view(x.shape(), maps);
   const PadMap& last = maps[k - 1];
   const int64_t width = v.out[k - 1];
@@ -115,7 +118,6 @@ Tensor pad_forward(const Tensor& x, const std::vector<PadMap>& maps, float value
       }
     }
   }
-  return out;
 }
 
 Tensor pad_backward(const Tensor& grad_out, const Shape& input_shape, const std::vector<PadMap>& maps) {

@@ -23,9 +23,10 @@ using PadMap = std::vector<int64_t>;
 /// cropped input, as PyTorch does. The caller has validated the sizes.
 PadMap pad_axis_map(PadMode mode, int64_t size, int64_t before, int64_t after);
 
-/// Pads the trailing maps.size() dimensions of the float32 `x` (any layout): output dimension
-/// d has maps[d].size() elements and reads x through maps[d]; -1 entries take `value`.
-Tensor pad_forward(const Tensor& x, const std::vector<PadMap>& maps, float value);
+/// Pads the trailing maps.size() dimensions of the float32 `x` (any layout) into the contiguous
+/// float32 `out`, whose trailing dimension d has maps[d].size() elements and reads x through
+/// maps[d]; -1 entries take `value`. Every element of `out` is written.
+void pad_forward(const Tensor& x, const std::vector<PadMap>& maps, float value, Tensor& out);
 
 /// The adjoint of pad_forward: sums every output gradient into the input element it was read
 /// from (constant positions contribute nothing). `input_shape` is the forward's input shape.

@@ -30,11 +30,13 @@ float divisor(const Span& y, const Span& x, AvgPoolDivisor div) {
 // PyTorch's pooling_output_shape: floor or ceil of the window count, and with ceil_mode the last
 // window must start inside the input or the leading padding.
 int64_t pooled_size(int64_t size, int64_t k, int64_t s, int64_t pad, bool ceil_mode) {
-  const int64_t span = size + 2 * pad - k + (ceil_mode ? s - 1 : 0);
-  // Floor division (span may be negative when the kernel is larger than the padded input).
-  int64_t out = (span >= 0 ? span / s : -((-span + s - 1) / s)) + 1;
-  if (ceil_mode && (out - 1) * s >= size + pad) --out;
-  return out;
+  // In 128 bits: a stride or kernel near 2^63 must not wrap around. Floor division, as the span
+  // is negative when the kernel is larger than the padded input.
+  using Wide = __int128;
+  const Wide span = Wide{size} + 2 * Wide{pad} - k + (ceil_mode ? Wide{s} - 1 : 0);
+  Wide out = (span >= 0 ? span / s : -((-span + s - 1) / s)) + 1;
+  if (ceil_mode && (out - 1) * s >= Wide{size} + pad) --out;
+  return static_cast<int64_t>(out);  // |out| <= |span| / s + 1 fits in 64 bits
 }
 
 Span window(int64_t o, int64_t stride, int64_t pad, int64_t k, int64_t size) {
