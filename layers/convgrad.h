@@ -4,6 +4,7 @@
 #include "autograd/ops.h"
 #include "core/backend.h"
 #include "core/factory.h"
+#include "core/image_io.h"
 #include "core/npy.h"
 #include "core/print.h"
 #include "core/random.h"
