@@ -196,6 +196,10 @@ TEST_CASE("missing, empty, truncated, corrupt and non-image files throw errors n
   write_all(dir / "no_iend.png", png.substr(0, png.size() - 12));
   write_all(dir / "half.jpg", jpg.substr(0, jpg.size() / 2));
   write_all(dir / "header_only.jpg", jpg.substr(0, 200));
+  // Cut inside the entropy-coded data: libjpeg would pad with grey and merely warn.
+  write_all(dir / "cut_scan.jpg", jpg.substr(0, jpg.size() - 100));
+  std::string progressive = read_all(kImages + "rgb_progressive.jpg");
+  write_all(dir / "cut_scan_progressive.jpg", progressive.substr(0, progressive.size() - 100));
   write_all(dir / "text.png", "hello, I am not a picture\n");
   write_all(dir / "text.jpg", "hello, I am not a picture\n");
   std::string flipped = png;
@@ -209,6 +213,8 @@ TEST_CASE("missing, empty, truncated, corrupt and non-image files throw errors n
   for (const Case& c : {Case{dir / "missing.png", "cannot open"}, Case{dir / "empty.png", "empty"},
                         Case{dir / "half.png", "invalid PNG"}, Case{dir / "no_iend.png", "invalid PNG"},
                         Case{dir / "half.jpg", "invalid JPEG"}, Case{dir / "header_only.jpg", "invalid JPEG"},
+                        Case{dir / "cut_scan.jpg", "invalid JPEG"},
+                        Case{dir / "cut_scan_progressive.jpg", "invalid JPEG"},
                         Case{dir / "text.png", "not a PNG, JPEG or .npy"},
                         Case{dir / "text.jpg", "not a PNG, JPEG or .npy"}, Case{dir / "flipped.png", "invalid PNG"},
                         Case{dir / "magic_only.png", "invalid PNG"}, Case{dir / "magic_only.jpg", "invalid JPEG"},
