@@ -22,6 +22,7 @@
 #include "layers/lr_scheduler.h"
 #include "layers/module.h"
 #include "layers/optim.h"
+#include "layers/pixel_shuffle.h"
 #include "layers/pooling.h"
 #include "layers/sequential.h"
 #include "layers/upsample.h"
