@@ -5,6 +5,7 @@
 #include "core/backend.h"
 #include "core/factory.h"
 #include "core/image_io.h"
+#include "core/image_ops.h"
 #include "core/npy.h"
 #include "core/print.h"
 #include "core/random.h"
