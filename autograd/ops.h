@@ -11,4 +11,5 @@
 #include "autograd/ops_nn.h"
 #include "autograd/ops_shuffle.h"
 #include "autograd/ops_activation.h"
+#include "autograd/ops_interpolate.h"
 #include "autograd/gradcheck.h"

@@ -14,6 +14,7 @@
 #include "layers/activation.h"
 #include "layers/batchnorm.h"
 #include "layers/checkpoint.h"
+#include "layers/clip_grad.h"
 #include "layers/conv.h"
 #include "layers/dropout.h"
 #include "layers/flatten.h"
