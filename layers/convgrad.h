@@ -23,6 +23,7 @@
 #include "layers/loss.h"
 #include "layers/lr_scheduler.h"
 #include "layers/module.h"
+#include "layers/module_list.h"
 #include "layers/optim.h"
 #include "layers/pixel_shuffle.h"
 #include "layers/pooling.h"
