@@ -9,6 +9,9 @@
 #include "autograd/ops_shape.h"
 #include "autograd/ops_conv.h"
 #include "autograd/ops_nn.h"
+#include "autograd/ops_shuffle.h"
+#include "autograd/ops_activation.h"
+#include "autograd/ops_interpolate.h"
 // pad(x, {left, right, top, bottom, ...}, PadMode::Constant|Reflect|Replicate|Circular, value),
 // PadFuncOptions: F.pad with PyTorch's rules (negative pads crop).
 #include "autograd/ops_pad.h"
