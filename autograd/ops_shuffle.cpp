@@ -26,10 +26,11 @@ void check_input(const char* op, const Tensor& x, int64_t factor, const char* fa
 Tensor pixel_shuffle(const Tensor& x, int64_t upscale_factor) {
   check_input("pixel_shuffle", x, upscale_factor, "upscale_factor");
   const int64_t r = upscale_factor, c = x.size(-3);
-  check(c % r == 0 && (c / r) % r == 0,
+  // r * r is formed only once r is known to be small enough for it not to overflow.
+  check(r <= kMaxSide && c % r == 0 && (c / r) % r == 0,
         "pixel_shuffle: the channel dim (-3) of input {} has {} channels, not divisible by "
-        "upscale_factor^2 = {}; use a channel count that is a multiple of {}",
-        shape_str(x.shape()), c, r * r, r * r);
+        "upscale_factor^2 (upscale_factor = {}); use a channel count that is a multiple of upscale_factor^2",
+        shape_str(x.shape()), c, r);
   check(x.size(-2) <= kMaxSide / r && x.size(-1) <= kMaxSide / r,
         "pixel_shuffle: upscale_factor {} makes the output of input {} too large", r, shape_str(x.shape()));
   Tensor y = kernels::pixel_shuffle_forward(x, r);
