@@ -13,6 +13,7 @@
 #include "layers/batchnorm.h"
 #include "layers/checkpoint.h"
 #include "layers/conv.h"
+#include "layers/data/data.h"
 #include "layers/dropout.h"
 #include "layers/flatten.h"
 #include "layers/init.h"
