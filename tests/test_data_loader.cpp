@@ -85,6 +85,14 @@ TEST_CASE("the same seed gives the same batches with 0, 1, 2 or 3 workers") {
   CHECK(other.indices != std::vector<std::vector<int64_t>>(ref.indices.begin(), ref.indices.begin() + 6));
   CHECK(std::vector<std::vector<int64_t>>(ref.indices.begin(), ref.indices.begin() + 6) !=
         std::vector<std::vector<int64_t>>(ref.indices.begin() + 6, ref.indices.begin() + 12));
+  // Leaving an epoch early and choosing epochs out of order changes nothing either.
+  DataLoader jumpy(ds, opts(2));
+  jumpy.set_epoch(2);
+  CHECK(jumpy.begin()->indices == ref.indices[12]);  // epoch 2's first batch, read alone
+  jumpy.set_epoch(1);
+  std::vector<std::vector<int64_t>> epoch1;
+  for (Batch& b : jumpy) epoch1.push_back(b.indices);
+  CHECK(epoch1 == std::vector<std::vector<int64_t>>(ref.indices.begin() + 6, ref.indices.begin() + 12));
   // Labels travel with their samples: TensorDataset's label i is sample i.
   for (size_t b = 0; b < ref.indices.size(); ++b) CHECK(ref.labels[b] == ref.indices[b]);
 }
@@ -205,6 +213,22 @@ TEST_CASE("workers run their kernels on one thread and load at most the prefetch
   }
   CHECK(get_num_threads() == 2);  // the consumer's setting is its own
   set_num_threads(1);
+}
+
+TEST_CASE("workers load the next epoch's first batches while the consumer finishes this one") {
+  auto p = std::make_shared<Probe>();
+  p->n = 3;
+  DataLoader loader(p, DataLoaderOptions().batch_size(2).num_workers(2).prefetch_factor(2));
+  int64_t batches = 0;
+  for (Batch& b : loader) batches += b.size() > 0;
+  CHECK(batches == 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK(p->calls.load() == 9);  // epoch 0 (3 samples), then a window of 4 batches: 3 + 3 + 3
+  for (int e = 1; e < 4; ++e) {
+    std::vector<int64_t> seen;
+    for (Batch& b : loader) seen.insert(seen.end(), b.indices.begin(), b.indices.end());
+    CHECK(seen == std::vector<int64_t>{0, 1, 2});
+  }
 }
 
 TEST_CASE("destroying the loader mid-epoch stops and joins its workers") {

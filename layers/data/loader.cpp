@@ -15,41 +15,45 @@
 #include "core/threading.h"
 
 namespace convgrad::data {
-
-/// One epoch's plan and the workers filling it.
-struct DataLoader::Epoch {
-  struct Result {
-    std::optional<Batch> batch;  // nullopt: every sample of the batch was skipped
-    std::exception_ptr error;
-  };
-  std::vector<std::vector<int64_t>> plan;  // dataset indices of each batch
-  int64_t number = 0;
-  std::mutex mutex;
-  std::condition_variable work_cv, ready_cv;
-  int64_t next_issue = 0, next_deliver = 0;  // guarded by mutex
-  std::map<int64_t, Result> results;         // guarded by mutex
-  std::atomic<bool> stop{false};
-  std::atomic<int64_t> delivered_samples{0}, skipped_samples{0};
-  std::vector<std::thread> workers;
-};
-
 namespace {
 
-DataLoader::Epoch::Result load_batch(const Dataset& dataset, DataLoader::Epoch& epoch, uint64_t seed, int64_t b) {
-  DataLoader::Epoch::Result r;
+struct Result {
+  std::optional<Batch> batch;  // nullopt: every sample of the batch was skipped
+  int64_t skipped = 0;
+  std::exception_ptr error;
+};
+
+// Sample order of one epoch: shuffled by Fisher-Yates from (seed, epoch), apart from every sample's
+// stream (index -1 is never a sample), or the index order.
+std::vector<int64_t> epoch_order(int64_t n, const DataLoaderOptions& o, int64_t epoch) {
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  if (o.shuffle()) {
+    Generator gen(sample_seed(o.seed(), epoch, -1));
+    for (int64_t i = n - 1; i > 0; --i) std::swap(order[static_cast<size_t>(i)], order[gen.randint(0, i + 1)]);
+  }
+  return order;
+}
+
+// Loads batch `b` of `epoch`, whose samples are order[b * bs, b * bs + bs). Never throws: an error is
+// returned, worded with the sample it came from. Stops early, returning nothing, once `stop` is set.
+Result load_batch(const Dataset& dataset, const std::vector<int64_t>& order, const DataLoaderOptions& o,
+                  int64_t epoch, int64_t b, const std::atomic<bool>* stop) {
+  Result r;
   std::vector<Example> examples;
   std::vector<int64_t> indices;
+  const int64_t bs = o.batch_size(), n = static_cast<int64_t>(order.size());
   int64_t index = -1;
   try {
-    for (int64_t i : epoch.plan[static_cast<size_t>(b)]) {
-      if (epoch.stop) return r;
-      index = i;
-      Generator gen(sample_seed(seed, epoch.number, i));
+    for (int64_t k = b * bs; k < std::min(n, b * bs + bs); ++k) {
+      if (stop && *stop) return r;
+      index = order[static_cast<size_t>(k)];
+      Generator gen(sample_seed(o.seed(), epoch, index));
       try {
-        examples.push_back(dataset.get(i, gen));
-        indices.push_back(i);
+        examples.push_back(dataset.get(index, gen));
+        indices.push_back(index);
       } catch (const SampleSkipped&) {
-        ++epoch.skipped_samples;
+        ++r.skipped;
       }
     }
     index = -1;
@@ -63,41 +67,61 @@ DataLoader::Epoch::Result load_batch(const Dataset& dataset, DataLoader::Epoch& 
     if (index >= 0) {
       const std::string name = dataset.describe(index);
       if (what.find(name) == std::string::npos) what = name + ": " + what;
-      what = fmt::format("DataLoader: sample {} (batch {} of epoch {}): {}", index, b, epoch.number, what);
+      what = fmt::format("DataLoader: sample {} (batch {} of epoch {}): {}", index, b, epoch, what);
     } else {
-      what = fmt::format("DataLoader: batch {} of epoch {}: {}", b, epoch.number, what);
+      what = fmt::format("DataLoader: batch {} of epoch {}: {}", b, epoch, what);
     }
     r.error = std::make_exception_ptr(Error(what));
   }
   return r;
 }
 
-void worker_loop(const Dataset& dataset, DataLoader::Epoch& epoch, uint64_t seed, int64_t window) {
-  // Workers decode and augment with one kernel thread each, leaving the cores to the training step.
-  set_num_threads(1);
-  NoGradGuard no_grad;
-  const auto batches = static_cast<int64_t>(epoch.plan.size());
-  for (;;) {
-    int64_t b = 0;
-    {
-      std::unique_lock<std::mutex> lock(epoch.mutex);
-      epoch.work_cv.wait(lock, [&] {
-        return epoch.stop || epoch.next_issue >= batches || epoch.next_issue < epoch.next_deliver + window;
-      });
-      if (epoch.stop || epoch.next_issue >= batches) return;
-      b = epoch.next_issue++;
-    }
-    auto result = load_batch(dataset, epoch, seed, b);
-    if (epoch.stop) return;
-    {
-      std::lock_guard<std::mutex> lock(epoch.mutex);
-      epoch.results[b] = std::move(result);
-    }
-    epoch.ready_cv.notify_all();
-  }
-}
-
 }  // namespace
+
+/// Batches numbered 0, 1, ... across epochs from `first_epoch` on: number g is batch g % per_epoch
+/// of epoch first_epoch + g / per_epoch. Workers take numbers in order, at most `window` past the
+/// one the consumer waits for; the consumer takes results in order, so their order never depends on
+/// which worker finished first.
+struct DataLoader::Stream {
+  const Dataset* dataset = nullptr;
+  DataLoaderOptions options;
+  int64_t first_epoch = 0, per_epoch = 1, window = 1;
+  std::mutex mutex;
+  std::condition_variable work_cv, ready_cv;
+  int64_t next_issue = 0, next_deliver = 0;                      // guarded by mutex
+  std::map<int64_t, Result> results;                              // guarded by mutex
+  std::map<int64_t, std::shared_ptr<std::vector<int64_t>>> orders;  // per epoch, guarded by mutex
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> workers;
+
+  void run() {
+    // Workers decode and augment with one kernel thread each, leaving the cores to the training step.
+    set_num_threads(1);
+    NoGradGuard no_grad;
+    for (;;) {
+      int64_t g = 0;
+      std::shared_ptr<std::vector<int64_t>> order;
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        work_cv.wait(lock, [&] { return stop || next_issue < next_deliver + window; });
+        if (stop) return;
+        g = next_issue++;
+        const int64_t epoch = first_epoch + g / per_epoch;
+        auto& slot = orders[epoch];
+        if (!slot) slot = std::make_shared<std::vector<int64_t>>(epoch_order(dataset->size(), options, epoch));
+        order = slot;
+        orders.erase(orders.begin(), orders.lower_bound(epoch - 1));
+      }
+      Result r = load_batch(*dataset, *order, options, first_epoch + g / per_epoch, g % per_epoch, &stop);
+      if (stop) return;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        results[g] = std::move(r);
+      }
+      ready_cv.notify_all();
+    }
+  }
+};
 
 DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions options)
     : dataset_(std::move(dataset)), options_(options) {
@@ -108,7 +132,7 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions
         options_.prefetch_factor());
 }
 
-DataLoader::~DataLoader() { stop_epoch(); }
+DataLoader::~DataLoader() { stop_stream(); }
 
 int64_t DataLoader::size() const {
   const int64_t n = dataset_->size(), bs = options_.batch_size();
@@ -120,74 +144,74 @@ void DataLoader::set_epoch(int64_t epoch) {
   next_epoch_ = epoch;
 }
 
-void DataLoader::stop_epoch() {
-  if (!current_) return;
+void DataLoader::stop_stream() {
+  if (!stream_) return;
   {
-    std::lock_guard<std::mutex> lock(current_->mutex);
-    current_->stop = true;
+    std::lock_guard<std::mutex> lock(stream_->mutex);
+    stream_->stop = true;
   }
-  current_->work_cv.notify_all();
-  for (auto& t : current_->workers) t.join();
-  current_.reset();
+  stream_->work_cv.notify_all();
+  for (auto& t : stream_->workers) t.join();
+  stream_.reset();
 }
 
 void DataLoader::start_epoch() {
-  stop_epoch();
   epoch_ = next_epoch_++;
-  auto e = std::make_unique<Epoch>();
-  e->number = epoch_;
-  const int64_t n = dataset_->size(), bs = options_.batch_size();
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  std::iota(order.begin(), order.end(), 0);
-  if (options_.shuffle()) {
-    // Fisher-Yates from a generator of (seed, epoch), apart from every sample's stream.
-    Generator gen(sample_seed(options_.seed(), epoch_, -1));
-    for (int64_t i = n - 1; i > 0; --i) std::swap(order[static_cast<size_t>(i)], order[gen.randint(0, i + 1)]);
+  batch_ = delivered_ = skipped_ = 0;
+  active_ = true;
+  const int64_t per_epoch = size();
+  if (options_.num_workers() == 0) {
+    order_ = epoch_order(dataset_->size(), options_, epoch_);
+    return;
   }
-  for (int64_t start = 0; start < n; start += bs) {
-    const int64_t end = std::min(n, start + bs);
-    if (end - start < bs && options_.drop_last()) break;
-    e->plan.emplace_back(order.begin() + start, order.begin() + end);
-  }
-  current_ = std::move(e);
-  const int64_t window = options_.num_workers() * options_.prefetch_factor();
-  for (int64_t w = 0; w < options_.num_workers(); ++w)
-    current_->workers.emplace_back(worker_loop, std::cref(*dataset_), std::ref(*current_), options_.seed(), window);
+  // The running workers carry on when this epoch is the one they are already loading.
+  if (stream_ && stream_->per_epoch == per_epoch && epoch_ >= stream_->first_epoch &&
+      stream_->next_deliver == (epoch_ - stream_->first_epoch) * per_epoch)
+    return;
+  stop_stream();
+  if (per_epoch == 0) return;
+  stream_ = std::make_unique<Stream>();
+  stream_->dataset = dataset_.get();
+  stream_->options = options_;
+  stream_->first_epoch = epoch_;
+  stream_->per_epoch = per_epoch;
+  stream_->window = options_.num_workers() * options_.prefetch_factor();
+  for (int64_t w = 0; w < options_.num_workers(); ++w) stream_->workers.emplace_back([s = stream_.get()] { s->run(); });
 }
 
 std::optional<Batch> DataLoader::next() {
-  while (current_) {
-    Epoch& e = *current_;
-    const auto batches = static_cast<int64_t>(e.plan.size());
-    if (e.next_deliver >= batches) {
-      const bool all_skipped = e.delivered_samples == 0 && e.skipped_samples > 0;
-      stop_epoch();
-      check(!all_skipped, "DataLoader: every sample of epoch {} was skipped as a bad file; see the warnings above",
-            epoch_);
-      return std::nullopt;
-    }
-    Epoch::Result r;
-    if (e.workers.empty()) {
-      r = load_batch(*dataset_, e, options_.seed(), e.next_deliver);
-      ++e.next_deliver;
+  while (active_ && batch_ < size()) {
+    Result r;
+    if (!stream_) {
+      r = load_batch(*dataset_, order_, options_, epoch_, batch_, nullptr);
     } else {
-      std::unique_lock<std::mutex> lock(e.mutex);
-      e.ready_cv.wait(lock, [&] { return e.results.count(e.next_deliver) > 0; });
-      auto it = e.results.find(e.next_deliver);
+      Stream& s = *stream_;
+      const int64_t g = (epoch_ - s.first_epoch) * s.per_epoch + batch_;
+      std::unique_lock<std::mutex> lock(s.mutex);
+      s.ready_cv.wait(lock, [&] { return s.results.count(g) > 0; });
+      auto it = s.results.find(g);
       r = std::move(it->second);
-      e.results.erase(it);
-      ++e.next_deliver;
+      s.results.erase(it);
+      s.next_deliver = g + 1;
       lock.unlock();
-      e.work_cv.notify_all();
+      s.work_cv.notify_all();
     }
+    ++batch_;
+    skipped_ += r.skipped;
     if (r.error) {
-      stop_epoch();
+      active_ = false;
+      stop_stream();
       std::rethrow_exception(r.error);
     }
     if (r.batch) {
-      e.delivered_samples += r.batch->size();
+      delivered_ += r.batch->size();
       return r.batch;
     }
+  }
+  if (active_) {
+    active_ = false;
+    check(!(delivered_ == 0 && skipped_ > 0),
+          "DataLoader: every sample of epoch {} was skipped as a bad file; see the warnings above", epoch_);
   }
   return std::nullopt;
 }

@@ -67,7 +67,9 @@ Batch collate(const std::vector<Example>& examples);
 ///
 /// Each begin() starts the next epoch (0, 1, ...; set_epoch chooses it). Sample i of epoch e is
 /// loaded with Generator(sample_seed(seed, e, i)), so the same seed gives the same batches, in the
-/// same order, whatever num_workers is. A sample the dataset skips (SampleSkipped) leaves its batch
+/// same order, whatever num_workers is. Workers run on into the following epoch, so an epoch's first
+/// batches are ready when it starts (a dataset smaller than a few batches never stalls the step);
+/// a new epoch that does not follow the last one read to its end (set_epoch, a break) restarts them. A sample the dataset skips (SampleSkipped) leaves its batch
 /// one smaller, and a batch left empty is not produced. Any other exception from a worker stops the
 /// epoch and is thrown from the iteration as convgrad::Error naming the sample. Destroying the loader,
 /// or starting a new epoch, stops the workers and joins them.
@@ -103,7 +105,7 @@ class DataLoader {
   Iterator begin();
   Iterator end() { return Iterator(); }
 
-  /// Stops any epoch in progress and starts the next one (what begin() does).
+  /// Starts the next epoch (what begin() does); batches left unread in the last one are dropped.
   void start_epoch();
   /// The next batch of the current epoch, or nullopt when it is over (or none was started).
   std::optional<Batch> next();
@@ -116,16 +118,21 @@ class DataLoader {
   const Dataset& dataset() const { return *dataset_; }
   const DataLoaderOptions& options() const { return options_; }
 
- /// One epoch's plan, workers and results; defined in loader.cpp.
-  struct Epoch;
+ /// The workers' state: batches numbered across epochs, results waiting for the consumer; defined in
+  /// loader.cpp.
+  struct Stream;
 
  private:
-  void stop_epoch();
+  void stop_stream();
 
   std::shared_ptr<const Dataset> dataset_;
   DataLoaderOptions options_;
   int64_t epoch_ = -1, next_epoch_ = 0;
-  std::unique_ptr<Epoch> current_;
+  // The epoch being consumed: whether it is open, its next batch, and what it delivered and skipped.
+  bool active_ = false;
+  int64_t batch_ = 0, delivered_ = 0, skipped_ = 0;
+  std::vector<int64_t> order_;  // the epoch's sample order, when there are no workers
+  std::unique_ptr<Stream> stream_;
 };
 
 }  // namespace convgrad::data
