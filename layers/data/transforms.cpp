@@ -96,10 +96,11 @@ Normalize::Normalize(std::vector<float> mean, std::vector<float> std) : mean_(st
 }
 
 Example Normalize::operator()(Example ex, Generator&) const {
+  const std::string name = example_name(ex);
   auto norm = [&](const Tensor& t) {
     const auto c = static_cast<int64_t>(mean_.size());
     check(t.dtype() == DType::Float32 && t.dim() >= 3 && t.size(-3) == c,
-          "Normalize: {} has shape {}; expected float32 (..., {}, H, W) for {} mean/std values", example_name(ex),
+          "Normalize: {} has shape {}; expected float32 (..., {}, H, W) for {} mean/std values", name,
           shape_str(t.shape()), c, c);
     Tensor src = t.is_contiguous() ? t : clone_data(t), out = uninitialized(src.shape());
     const int64_t plane = src.size(-1) * src.size(-2), n = src.numel();
