@@ -64,6 +64,13 @@ class Probe : public Dataset {
   }
 };
 
+// Waits (up to 10 s, a guard for a busy machine) until `count` reaches `at_least`, then a little more
+// so that anything that would overshoot has had the time to.
+void settle(const std::atomic<int64_t>& count, int64_t at_least) {
+  for (int i = 0; i < 1000 && count.load() < at_least; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+}
+
 }  // namespace
 
 TEST_CASE("the same seed gives the same batches with 0, 1, 2 or 3 workers") {
@@ -201,7 +208,7 @@ TEST_CASE("workers run their kernels on one thread and load at most the prefetch
     DataLoader loader(p, DataLoaderOptions().batch_size(2).num_workers(2).prefetch_factor(2));
     auto it = loader.begin();
     REQUIRE(it->size() == 2);
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    settle(p->calls, 10);
     // Batch 0 taken, so batches 1..4 (window 2 workers x 2) may be loaded: 10 samples at most.
     CHECK(p->calls.load() <= 10);
     CHECK(p->calls.load() >= 6);  // and they were: the workers run ahead
@@ -222,7 +229,7 @@ TEST_CASE("workers load the next epoch's first batches while the consumer finish
   int64_t batches = 0;
   for (Batch& b : loader) batches += b.size() > 0;
   CHECK(batches == 2);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  settle(p->calls, 9);
   CHECK(p->calls.load() == 9);  // epoch 0 (3 samples), then a window of 4 batches: 3 + 3 + 3
   for (int e = 1; e < 4; ++e) {
     std::vector<int64_t> seen;
