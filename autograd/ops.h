@@ -9,4 +9,6 @@
 #include "autograd/ops_shape.h"
 #include "autograd/ops_conv.h"
 #include "autograd/ops_nn.h"
+#include "autograd/ops_shuffle.h"
+#include "autograd/ops_activation.h"
 #include "autograd/gradcheck.h"

@@ -25,7 +25,7 @@ constexpr size_t kMaxHeaderLen = 1 << 20;  // real headers are < 200 bytes; NumP
 constexpr size_t kMaxDims = 64;
 
 // The element types a file may hold, and what they load as.
-enum class FileType { F32, F64, I32, I64 };
+enum class FileType { F32, F64, I32, I64, U8 };
 
 struct Header {
   FileType type;
@@ -99,17 +99,20 @@ FileType file_type(const std::string& descr, const std::string& what) {
   if (descr == "<f8") return FileType::F64;
   if (descr == "<i4") return FileType::I32;
   if (descr == "<i8") return FileType::I64;
+  if (descr == "|u1" || descr == "<u1") return FileType::U8;
   if (descr.find('O') != std::string::npos)
     fail("{}: object arrays ('{}') are not supported (they need pickle); save a numeric array instead", what,
          descr);
   if (!descr.empty() && descr[0] == '>')
     fail("{}: big-endian data ('{}') is not supported; convert with arr.astype('<{}')", what, descr,
          descr.substr(1));
-  fail("{}: unsupported dtype '{}' (expected '<f4', '<f8', '<i4' or '<i8'); convert with arr.astype(np.float32) "
-       "or arr.astype(np.int64)", what, descr);
+  fail("{}: unsupported dtype '{}' (expected '<f4', '<f8', '<i4', '<i8' or '|u1'); convert with "
+       "arr.astype(np.float32) or arr.astype(np.int64)", what, descr);
 }
 
-size_t file_type_size(FileType t) { return t == FileType::F32 || t == FileType::I32 ? 4 : 8; }
+size_t file_type_size(FileType t) {
+  return t == FileType::U8 ? 1 : t == FileType::F32 || t == FileType::I32 ? 4 : 8;
+}
 
 uint32_t read_le(std::string_view b, size_t pos, size_t n) {
   uint32_t v = 0;
@@ -233,6 +236,11 @@ Tensor parse_npy(std::string_view bytes, const std::string& what) {
       }
       break;
     }
+    case FileType::U8: {
+      int64_t* dst = out.data<int64_t>();
+      for (int64_t i = 0; i < numel; ++i) dst[i] = static_cast<unsigned char>(src[i]);
+      break;
+    }
   }
   return out;
 }
@@ -276,6 +284,8 @@ void save_npy(const std::string& path, const Tensor& t) {
 }
 
 namespace detail {
+
+std::string npy_descr(std::string_view bytes, const std::string& what) { return parse_header(bytes, what).descr; }
 
 std::string read_file(const std::string& path, const char* op) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

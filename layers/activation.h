@@ -1,6 +1,7 @@
 // Activation layers: thin modules over the elementwise ops, so they fit in a Sequential.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "layers/module.h"
@@ -37,6 +38,38 @@ class LeakyReLU : public Module {
 
  private:
   LeakyReLUOptions options_;
+};
+
+/// Options of PReLU: PReLUOptions().num_parameters(64).init(0.25).
+class PReLUOptions {
+ public:
+  /// Number of learned slopes: 1 (shared by every element) or the input's channel count (dim 1).
+  PReLUOptions& num_parameters(int64_t n) { num_parameters_ = n; return *this; }
+  int64_t num_parameters() const { return num_parameters_; }
+  /// Initial value of every slope (default 0.25).
+  PReLUOptions& init(float value) { init_ = value; return *this; }
+  float init() const { return init_; }
+
+ private:
+  int64_t num_parameters_ = 1;
+  float init_ = 0.25f;
+};
+
+/// x for x > 0, a * x otherwise with a learned slope `a` per channel or shared, like nn.PReLU.
+/// Its parameter is `weight` of shape (num_parameters,).
+class PReLU : public Module {
+ public:
+  explicit PReLU(const PReLUOptions& options = {});
+  Tensor forward(const Tensor& x) override;
+  std::string name() const override { return "PReLU"; }
+  std::string extra_repr() const override;
+  /// The options this layer was built with.
+  const PReLUOptions& options() const { return options_; }
+
+  Tensor weight;
+
+ private:
+  PReLUOptions options_;
 };
 
 /// 1 / (1 + e^-x).

@@ -2,8 +2,6 @@
 
 #include <cmath>
 
-#include "autograd/ops_nn.h"
-
 namespace convgrad {
 
 Upsample::Upsample(const UpsampleOptions& options) : options_(options) {
@@ -16,27 +14,29 @@ Upsample::Upsample(const UpsampleOptions& options) : options_(options) {
     check((*options.scale_factor())[0] > 0 && (*options.scale_factor())[1] > 0,
           "Upsample: scale_factor ({}, {}) must be positive", (*options.scale_factor())[0],
           (*options.scale_factor())[1]);
+  const bool interpolating = options.mode() == InterpolateMode::Bilinear || options.mode() == InterpolateMode::Bicubic;
+  check(!options.align_corners() || interpolating,
+        "Upsample: align_corners can only be set for the bilinear and bicubic modes, not '{}'",
+        interpolate_mode_name(options.mode()));
+  interp_.mode(options.mode());
+  if (options.size()) interp_.size(*options.size());
+  if (options.scale_factor()) interp_.scale_factor(*options.scale_factor());
+  if (options.align_corners()) interp_.align_corners(*options.align_corners());
+  if (options.recompute_scale_factor()) interp_.recompute_scale_factor(*options.recompute_scale_factor());
 }
 
 Tensor Upsample::forward(const Tensor& x) {
   check(x.dim() == 4, "Upsample: expected a 4-D input (N, C, H, W), got {}", shape_str(x.shape()));
-  Pair size;
-  if (options_.size()) {
-    size = *options_.size();
-  } else {
-    const auto& f = *options_.scale_factor();
-    size = {static_cast<int64_t>(std::floor(static_cast<double>(x.size(2)) * f[0])),
-            static_cast<int64_t>(std::floor(static_cast<double>(x.size(3)) * f[1]))};
-    check(size[0] > 0 && size[1] > 0, "Upsample: scale_factor ({}, {}) turns input {} into an empty output",
-          f[0], f[1], shape_str(x.shape()));
-  }
-  return upsample_bilinear2d(x, size);
+  return interpolate(x, interp_);
 }
 
 std::string Upsample::extra_repr() const {
-  if (options_.size()) return fmt::format("size=({}, {}), mode='bilinear'", (*options_.size())[0], (*options_.size())[1]);
-  return fmt::format("scale_factor=({}, {}), mode='bilinear'", (*options_.scale_factor())[0],
-                     (*options_.scale_factor())[1]);
+  std::string s = options_.size() ? fmt::format("size=({}, {})", (*options_.size())[0], (*options_.size())[1])
+                                  : fmt::format("scale_factor=({}, {})", (*options_.scale_factor())[0],
+                                                (*options_.scale_factor())[1]);
+  s += fmt::format(", mode='{}'", interpolate_mode_name(options_.mode()));
+  if (options_.align_corners()) s += fmt::format(", align_corners={}", *options_.align_corners() ? "True" : "False");
+  return s;
 }
 
 }  // namespace convgrad

@@ -1,4 +1,5 @@
-// Upsample: fixed bilinear resizing, the baseline a learned ConvTranspose2d is compared with.
+// Upsample: fixed resizing (every interpolate mode), the baseline a learned ConvTranspose2d is
+// compared with.
 #pragma once
 
 #include <array>
@@ -6,11 +7,13 @@
 #include <string>
 
 #include "autograd/ops_conv.h"
+#include "autograd/ops_interpolate.h"
 #include "layers/module.h"
 
 namespace convgrad {
 
-/// Options of Upsample: UpsampleOptions().scale_factor(2) or UpsampleOptions().size({64, 64}).
+/// Options of Upsample: UpsampleOptions().scale_factor(2).mode(InterpolateMode::Bicubic) or
+/// UpsampleOptions().size({64, 64}).
 class UpsampleOptions {
  public:
   /// A fixed output (H, W).
@@ -20,15 +23,27 @@ class UpsampleOptions {
   UpsampleOptions& scale_factor(double f) { return scale_factor(std::array<double, 2>{f, f}); }
   UpsampleOptions& scale_factor(std::array<double, 2> f) { scale_ = f; size_.reset(); return *this; }
   const std::optional<std::array<double, 2>>& scale_factor() const { return scale_; }
+  /// The interpolation (default Bilinear; nn.Upsample's default is nearest).
+  UpsampleOptions& mode(InterpolateMode m) { mode_ = m; return *this; }
+  InterpolateMode mode() const { return mode_; }
+  /// Bilinear and bicubic only, as interpolate's.
+  UpsampleOptions& align_corners(bool a) { align_corners_ = a; return *this; }
+  const std::optional<bool>& align_corners() const { return align_corners_; }
+  /// As interpolate's: map positions with the size ratio instead of scale_factor.
+  UpsampleOptions& recompute_scale_factor(bool r) { recompute_ = r; return *this; }
+  const std::optional<bool>& recompute_scale_factor() const { return recompute_; }
 
  private:
   std::optional<Pair> size_;
   std::optional<std::array<double, 2>> scale_;
+  InterpolateMode mode_ = InterpolateMode::Bilinear;
+  std::optional<bool> align_corners_;
+  std::optional<bool> recompute_;
 };
 
-/// Bilinear upsampling of (N, C, H, W) like nn.Upsample(mode="bilinear", align_corners=False).
-/// With scale_factor, the interpolation uses the ratio of the sizes (PyTorch's
-/// recompute_scale_factor=True); for integer factors this equals PyTorch's default exactly.
+/// Resizing of (N, C, H, W) like nn.Upsample: interpolate with the options' size or scale_factor,
+/// mode, align_corners and recompute_scale_factor (positions mapped with the factor unless
+/// recomputed, as in PyTorch; for integer factors both are the same).
 class Upsample : public Module {
  public:
   explicit Upsample(const UpsampleOptions& options);
@@ -40,6 +55,7 @@ class Upsample : public Module {
 
  private:
   UpsampleOptions options_;
+  InterpolateOptions interp_;
 };
 
 }  // namespace convgrad

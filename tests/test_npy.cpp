@@ -79,12 +79,21 @@ TEST_CASE("unsupported NumPy files give an error naming the file and the problem
   CHECK(err("fortran_2x3.npy").find("Fortran") != std::string::npos);
   CHECK(err("fortran_2x3.npy").find("fortran_2x3.npy") != std::string::npos);
   CHECK(err("bigendian_f4.npy").find("big-endian data ('>f4')") != std::string::npos);
-  CHECK(err("u8_3.npy").find("unsupported dtype '|u1'") != std::string::npos);
+  CHECK_THROWS_WITH_AS(parse_npy(make_npy("{'descr': '<u2', 'fortran_order': False, 'shape': (1,), }", "ab"), "u2"),
+                       doctest::Contains("unsupported dtype '<u2'"), Error);
   CHECK(err("object.npy").find("object arrays") != std::string::npos);
   CHECK(err("structured.npy").find("structured") != std::string::npos);
   CHECK(err("missing.npy").find("cannot open") != std::string::npos);
   CHECK(err("").find("is not a regular file") != std::string::npos);  // the folder itself
   CHECK(err("stored.npz").find("use load_npz") != std::string::npos);
+}
+
+TEST_CASE("uint8 arrays load as int64 (label maps, images)") {
+  Tensor t = load_npy(kData + "u8_3.npy");
+  CHECK(t.dtype() == DType::Int64);
+  CHECK(t.to_vector<int64_t>() == std::vector<int64_t>{1, 2, 3});
+  Tensor high = parse_npy(make_npy("{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }", "\xff\x80"), "u1");
+  CHECK(high.to_vector<int64_t>() == std::vector<int64_t>{255, 128});
 }
 
 TEST_CASE("npy round trips keep shape, dtype and values, views included") {

@@ -3,7 +3,7 @@
 # apt-get update runs first when anything is missing; sudo is used when not root.
 set -euo pipefail
 # `--checks` adds what the sanitizer and fuzzing targets need (clang and its runtimes).
-packages=(cmake g++ make libdnnl-dev ocl-icd-opencl-dev libfmt-dev doctest-dev libcli11-dev libpng-dev zlib1g-dev)
+packages=(cmake g++ make libdnnl-dev ocl-icd-opencl-dev libfmt-dev doctest-dev libcli11-dev libpng-dev libjpeg-dev zlib1g-dev)
 [ "${1:-}" = "--checks" ] && packages+=(clang libclang-rt-14-dev libomp-14-dev)
 missing=()
 for p in "${packages[@]}"; do

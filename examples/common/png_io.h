@@ -1,4 +1,4 @@
-// PNG files through libpng: write the examples' pictures, read them back (tests, --eval checks).
+// PNG files of the examples' pictures, through the library's write_png / read_image (core/image_io.h).
 #pragma once
 
 #include <string>
@@ -7,11 +7,11 @@
 
 namespace convgrad::example {
 
-/// Writes `image` as an 8-bit RGB PNG; throws convgrad::Error naming the path on failure
+/// Writes `image` as an 8-bit RGB PNG (atomically); throws convgrad::Error naming the path on failure
 /// (missing folder, no permission, disk full).
 void write_png(const std::string& path, const Image& image);
-/// Reads any PNG libpng understands, converted to 8-bit RGB; throws convgrad::Error naming the
-/// path when the file is missing or not a valid PNG.
+/// Reads a PNG or JPEG file as 8-bit RGB; throws convgrad::Error naming the path when the file is
+/// missing or not a valid image.
 Image read_png(const std::string& path);
 
 }  // namespace convgrad::example
