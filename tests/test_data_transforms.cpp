@@ -2,6 +2,7 @@
 // definitions written out, the 8 dihedral symmetries, paired crops and the random streams.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <vector>
@@ -170,4 +171,58 @@ TEST_CASE("Normalize subtracts the mean and divides by the std per channel") {
   CHECK(values(out.target) == want);
   CHECK_THROWS_AS(Normalize({0.f, 0.f, 0.f}, {1.f, 1.f, 1.f})(ex, g), Error);  // 2 channels, 3 values
   CHECK_THROWS_AS(Normalize({0.f}, {0.f}), Error);
+}
+
+TEST_CASE("Resize and MakeLowResPair: sizes as torchvision, values as F.interpolate") {
+  Generator g(2);
+  Example ex;
+  ex.input = rand({3, 30, 40}, g);
+  // torchvision: the short edge becomes 20, the long one int(20 * 40 / 30) = 26.
+  CHECK(Resize(20)(ex, g).input.shape() == Shape{3, 20, 26});
+  CHECK(Resize(12, 7)(ex, g).input.shape() == Shape{3, 12, 7});
+  // Area downscaling by an integer factor is the box average.
+  CHECK(max_abs_diff(Resize(15, 20).mode(InterpolateMode::Area)(ex, g).input, box_down(ex.input, 2)) <= 1e-6);
+  // A pair keeps its scale: the target goes to twice the new input size.
+  Example pair;
+  pair.input = rand({1, 6, 8}, g);
+  pair.target = rand({1, 12, 16}, g);
+  Example r = Resize(3, 4)(pair, g);
+  CHECK(r.input.shape() == Shape{1, 3, 4});
+  CHECK(r.target.shape() == Shape{1, 6, 8});
+  // F.interpolate(x, size=(2, 2), mode="bicubic", antialias=True) on x = arange(16) / 15, x[0, 0] = 1,
+  // from PyTorch 1.13.
+  std::vector<float> v(16);
+  for (int i = 0; i < 16; ++i) v[static_cast<size_t>(i)] = static_cast<float>(i) / 15.f;
+  v[0] = 1.f;
+  Example photo;
+  photo.input = from_vector(v, {1, 4, 4});
+  Example lr = MakeLowResPair(2)(photo, g);
+  CHECK(lr.target.to_vector<float>() == v);
+  const std::vector<float> torch_bicubic{0.4059775471687317f, 0.3002970814704895f, 0.6655863523483276f,
+                                         0.8057908415794373f};
+  CHECK(max_abs_diff(lr.input, from_vector(torch_bicubic, {1, 2, 2})) <= 1e-6);
+  const std::vector<float> torch_bilinear{0.4217687249183655f, 0.34285715222358704f, 0.6571428775787354f,
+                                          0.761904776096344f};
+  CHECK(max_abs_diff(MakeLowResPair(2).mode(InterpolateMode::Bilinear)(photo, g).input,
+                     from_vector(torch_bilinear, {1, 2, 2})) <= 1e-6);
+  // Odd sizes lose their last row / column first ("modcrop"); the area pair is the exact box average.
+  Example odd;
+  odd.input = rand({3, 11, 13}, g);
+  Example p = MakeLowResPair(2).mode(InterpolateMode::Area)(odd, g);
+  CHECK(p.target.to_vector<float>() == crop(odd.input, 0, 0, 10, 12).to_vector<float>());
+  CHECK(max_abs_diff(p.input, box_down(p.target, 2)) <= 1e-6);
+  // Bicubic overshoot is clamped to [0, 1] unless asked otherwise.
+  Example edge;
+  edge.input = from_vector(std::vector<float>{0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1}, {1, 4, 4});
+  Tensor clamped = MakeLowResPair(2).antialias(false)(edge, g).input;
+  Tensor raw = MakeLowResPair(2).antialias(false).clamp(false)(edge, g).input;
+  const auto cv = clamped.to_vector<float>(), rv = raw.to_vector<float>();
+  CHECK(*std::min_element(rv.begin(), rv.end()) < 0.f);  // the cubic kernel overshoots at a step
+  CHECK(*std::min_element(cv.begin(), cv.end()) == 0.f);
+  CHECK_THROWS_AS(MakeLowResPair(2)(lr, g), Error);  // already a pair
+  // int64 maps resize with nearest only.
+  Tensor labels = from_vector(std::vector<int64_t>{0, 1, 2, 3}, {2, 2});
+  CHECK(resize(labels, 4, 4, InterpolateMode::Nearest).to_vector<int64_t>() ==
+        std::vector<int64_t>{0, 0, 1, 1, 0, 0, 1, 1, 2, 2, 3, 3, 2, 2, 3, 3});
+  CHECK_THROWS_AS(resize(labels, 4, 4, InterpolateMode::Bilinear), Error);
 }

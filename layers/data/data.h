@@ -5,4 +5,5 @@
 #include "layers/data/functional.h"
 #include "layers/data/image_folder.h"
 #include "layers/data/loader.h"
+#include "layers/data/resize.h"
 #include "layers/data/transforms.h"

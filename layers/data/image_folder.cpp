@@ -8,7 +8,6 @@
 #include <mutex>
 #include <new>
 
-#include "core/npy.h"
 
 namespace convgrad::data {
 namespace fs = std::filesystem;
@@ -96,7 +95,10 @@ ImageFolder::ImageFolder(std::string root, ImageFolderOptions options)
     }
   }
   check(!samples_.empty(), "ImageFolder: no file ending in {} below '{}'", extension_list(extensions), root_);
-  if (!options_.loader()) options_.loader(load_npy);
+  if (!options_.loader())
+    options_.loader([mode = options_.mode()](const std::string& path) {
+      return read_image(path, ImageReadOptions().mode(mode));
+    });
   state_->cache.resize(samples_.size());
   state_->bad.resize(samples_.size(), 0);
 }

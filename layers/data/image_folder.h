@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/image_io.h"
 #include "layers/data/dataset.h"
 
 namespace convgrad::data {
@@ -37,7 +38,11 @@ class ImageFolderOptions {
   /// Applied to each decoded sample (Example{image, no target, label, path}); default none.
   ImageFolderOptions& transform(Transform t) { transform_ = std::move(t); return *this; }
   const Transform& transform() const { return transform_; }
-  /// Decodes one file into a (C, H, W) float32 tensor; default read_image (core/image_io.h).
+  /// The channels the default loader returns (read_image's ImageMode; default RGB, as torchvision's
+  /// loader converts every image to RGB so that grey, RGB and RGBA files batch together).
+  ImageFolderOptions& mode(ImageMode m) { mode_ = m; return *this; }
+  ImageMode mode() const { return mode_; }
+  /// Decodes one file into a (C, H, W) float32 tensor; default read_image(path, mode()).
   ImageFolderOptions& loader(std::function<Tensor(const std::string&)> l) { loader_ = std::move(l); return *this; }
   const std::function<Tensor(const std::string&)>& loader() const { return loader_; }
 
@@ -45,6 +50,7 @@ class ImageFolderOptions {
   std::vector<std::string> extensions_{".png", ".jpg", ".jpeg", ".npy"};
   bool cache_ = false, class_folders_ = true;
   BadFile bad_ = BadFile::Error;
+  ImageMode mode_ = ImageMode::RGB;
   Transform transform_;
   std::function<Tensor(const std::string&)> loader_;
 };
