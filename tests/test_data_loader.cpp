@@ -219,6 +219,16 @@ TEST_CASE("workers run their kernels on one thread and load at most the prefetch
     else MESSAGE("OMP_NUM_THREADS=1: the workers' thread count cannot be told from the default here");
   }
   CHECK(get_num_threads() == 2);  // the consumer's setting is its own
+  // Without workers the consumer's thread loads on one kernel thread, then gets its setting back.
+  auto q = std::make_shared<Probe>();
+  DataLoader inline_loader(q, DataLoaderOptions().batch_size(4));
+  int64_t n = 0;
+  for (Batch& b : inline_loader) {
+    n += b.size();
+    CHECK(get_num_threads() == 2);
+  }
+  CHECK(n == 20);
+  CHECK(q->max_threads.load() == 1);
   set_num_threads(1);
 }
 

@@ -76,6 +76,23 @@ Result load_batch(const Dataset& dataset, const std::vector<int64_t>& order, con
   return r;
 }
 
+// Loading runs on one kernel thread: the per-sample work is small, and parallel regions on it cost
+// more than they save (and, on a busy machine, far more). Restores the caller's setting when done.
+class OneKernelThread {
+ public:
+  OneKernelThread() : saved_(get_num_threads()) {
+    if (saved_ != 1) set_num_threads(1);
+  }
+  ~OneKernelThread() {
+    if (saved_ != 1) set_num_threads(saved_);
+  }
+  OneKernelThread(const OneKernelThread&) = delete;
+  OneKernelThread& operator=(const OneKernelThread&) = delete;
+
+ private:
+  int saved_;
+};
+
 }  // namespace
 
 /// Batches numbered 0, 1, ... across epochs from `first_epoch` on: number g is batch g % per_epoch
@@ -183,6 +200,7 @@ std::optional<Batch> DataLoader::next() {
   while (active_ && batch_ < size()) {
     Result r;
     if (!stream_) {
+      OneKernelThread one;
       r = load_batch(*dataset_, order_, options_, epoch_, batch_, nullptr);
     } else {
       Stream& s = *stream_;

@@ -26,7 +26,8 @@ class DataLoaderOptions {
   DataLoaderOptions& drop_last(bool d) { drop_last_ = d; return *this; }
   bool drop_last() const { return drop_last_; }
   /// Threads loading batches ahead of the consumer; 0 loads each batch in the consumer's thread when
-  /// it is asked for (default 0).
+  /// it is asked for (default 0). Loading always runs on one kernel thread (set_num_threads(1) in a
+  /// worker; in the consumer's thread the setting is restored after each batch).
   DataLoaderOptions& num_workers(int64_t n) { num_workers_ = n; return *this; }
   int64_t num_workers() const { return num_workers_; }
   /// Seeds the shuffle and every sample's random stream (default 0).
