@@ -1,11 +1,12 @@
 // loaderbench: does the DataLoader stall the training step? A small x2 super-resolution model is
 // trained on random crops of PNG files (decode, RandomCrop, RandomDihedral, bicubic downscale for the
 // input) fed three ways: batches made before the clock starts ("preloaded"), the DataLoader with no
-// workers (loading in the step's thread), and the DataLoader with worker threads. One JSON line each
-// with the mean step time, the time waiting for a batch included, and its ratio to the preloaded one.
+// workers (loading in the step's thread), and the DataLoader with worker threads, taking turns in
+// blocks of --steps timed steps for --rounds rounds. One JSON line per feed: the mean step time (the
+// wait for its batch included), its ratio to the preloaded mean, and the median of the per-round ratios.
 //
-//   OMP_NUM_THREADS=2 build/bin/loaderbench [--threads 2] [--workers 2] [--batch 16] [--steps 40]
-//                                          [--images 64] [--size 128] [--crop 48]
+//   OMP_NUM_THREADS=2 build/bin/loaderbench [--threads 2] [--workers 2] [--batch 16] [--steps 10]
+//                                          [--warmup 2] [--rounds 4] [--images 64] [--size 128] [--crop 48]
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,7 +28,7 @@ namespace {
 
 struct Options {
   int threads = 2;
-  int64_t workers = 2, batch = 16, steps = 40, warmup = 5, images = 64, size = 128, crop = 48;
+  int64_t workers = 2, batch = 16, steps = 10, warmup = 2, rounds = 4, images = 64, size = 128, crop = 48;
 };
 
 Options parse(int argc, char** argv) {
@@ -36,7 +37,7 @@ Options parse(int argc, char** argv) {
     const std::string a = argv[i];
     if (i + 1 >= argc || a.rfind("--", 0) != 0) {
       std::fprintf(stderr, "usage: loaderbench [--threads N] [--workers N] [--batch N] [--steps N] [--warmup N] "
-                           "[--images N] [--size N] [--crop N]\n");
+                           "[--rounds N] [--images N] [--size N] [--crop N]\n");
       std::exit(2);
     }
     const long long v = std::atoll(argv[++i]);
@@ -45,6 +46,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--batch") o.batch = v;
     else if (a == "--steps") o.steps = v;
     else if (a == "--warmup") o.warmup = v;
+    else if (a == "--rounds") o.rounds = v;
     else if (a == "--images") o.images = v;
     else if (a == "--size") o.size = v;
     else if (a == "--crop") o.crop = v;
@@ -53,7 +55,8 @@ Options parse(int argc, char** argv) {
       std::exit(2);
     }
   }
-  if (o.threads < 1 || o.workers < 1 || o.batch < 1 || o.steps < 1 || o.crop < 2 || o.crop % 2 || o.size < o.crop) {
+  if (o.threads < 1 || o.workers < 1 || o.batch < 1 || o.steps < 1 || o.rounds < 1 || o.warmup < 0 || o.crop < 2 ||
+      o.crop % 2 || o.size < o.crop) {
     std::fprintf(stderr, "loaderbench: invalid option value\n");
     std::exit(2);
   }
@@ -93,21 +96,15 @@ struct Model {
   }
 };
 
-// Mean and median ms of `steps` steps after `warmup`, each fed by `next_batch` inside the clock.
-std::pair<double, double> time_steps(const Options& o, const std::function<cd::Batch()>& next_batch) {
-  Generator gen(1);
-  Model m(gen);
-  std::vector<double> ms;
-  for (int64_t s = 0; s < o.warmup + o.steps; ++s) {
-    const auto t0 = Clock::now();
-    m.step(next_batch());
-    const double dt = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-    if (s >= o.warmup) ms.push_back(dt);
-  }
+double mean(const std::vector<double>& v) {
   double total = 0;
-  for (double v : ms) total += v;
-  std::sort(ms.begin(), ms.end());
-  return {total / ms.size(), ms[ms.size() / 2]};
+  for (double x : v) total += x;
+  return total / static_cast<double>(v.size());
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
 }
 
 }  // namespace
@@ -139,20 +136,46 @@ int main(int argc, char** argv) {
       auto next = endless(loader);
       for (int64_t s = 0; s < o.warmup + o.steps; ++s) ready.push_back(next());
     }
-    size_t k = 0;
-    const auto pre = time_steps(o, [&] { return ready[k++ % ready.size()]; });
-    auto report = [&](const char* feed, int64_t workers, std::pair<double, double> t) {
-      std::printf("{\"feed\": \"%s\", \"workers\": %lld, \"threads\": %d, \"batch\": %lld, \"crop\": %lld, "
-                  "\"steps\": %lld, \"step_ms\": %.2f, \"median_step_ms\": %.2f, \"vs_preloaded\": %.3f}\n",
-                  feed, (long long)workers, get_num_threads(), (long long)o.batch, (long long)o.crop,
-                  (long long)o.steps, t.first, t.second, t.first / pre.first);
-      std::fflush(stdout);
-    };
-    report("preloaded", 0, pre);
-    for (int64_t w : {int64_t{0}, o.workers}) {
-      cd::DataLoader loader(folder, options(w));
-      report("loader", w, time_steps(o, endless(loader)));
+    // The feeds take turns in blocks (the order rotating every round), so that a machine whose load
+    // drifts slows all of them alike. Each block starts a fresh loader: its workers get no head start
+    // from the other blocks, and the block pays for its first batch.
+    const int64_t feeds[3] = {-1, 0, o.workers};  // -1: preloaded
+    std::vector<double> ms[3], ratio[3];
+    Generator gen(1);
+    Model models[3] = {Model(gen), Model(gen), Model(gen)};
+    for (int64_t round = 0; round < o.rounds; ++round) {
+      double block_mean[3] = {0, 0, 0};
+      for (int k = 0; k < 3; ++k) {
+        const int f = static_cast<int>((k + round) % 3);
+        std::unique_ptr<cd::DataLoader> loader;
+        std::function<cd::Batch()> next;
+        size_t i = 0;
+        if (feeds[f] < 0) {
+          next = [&] { return ready[i++ % ready.size()]; };
+        } else {
+          loader = std::make_unique<cd::DataLoader>(folder, options(feeds[f]));
+          loader->set_epoch(round);
+          next = endless(*loader);
+        }
+        std::vector<double> block;
+        for (int64_t s = 0; s < o.warmup + o.steps; ++s) {
+          const auto t0 = Clock::now();
+          models[f].step(next());
+          const double dt = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+          if (s >= o.warmup) block.push_back(dt);
+        }
+        ms[f].insert(ms[f].end(), block.begin(), block.end());
+        block_mean[f] = mean(block);
+      }
+      for (int f = 0; f < 3; ++f) ratio[f].push_back(block_mean[f] / block_mean[0]);
     }
+    for (int f = 0; f < 3; ++f)
+      std::printf("{\"feed\": \"%s\", \"workers\": %lld, \"threads\": %d, \"batch\": %lld, \"crop\": %lld, "
+                  "\"rounds\": %lld, \"steps\": %lld, \"step_ms\": %.2f, \"median_step_ms\": %.2f, "
+                  "\"vs_preloaded\": %.3f, \"median_round_ratio\": %.3f}\n",
+                  f == 0 ? "preloaded" : "loader", (long long)std::max<int64_t>(feeds[f], 0), get_num_threads(),
+                  (long long)o.batch, (long long)o.crop, (long long)o.rounds, (long long)ms[f].size(), mean(ms[f]),
+                  median(ms[f]), mean(ms[f]) / mean(ms[0]), median(ratio[f]));
   } catch (const Error& e) {
     std::fprintf(stderr, "loaderbench: %s\n", e.what());
     fs::remove_all(dir);
