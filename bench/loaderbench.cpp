@@ -3,7 +3,8 @@
 // input) fed three ways: batches made before the clock starts ("preloaded"), the DataLoader with no
 // workers (loading in the step's thread), and the DataLoader with worker threads, taking turns in
 // blocks of --steps timed steps for --rounds rounds. One JSON line per feed: the mean step time (the
-// wait for its batch included), its ratio to the preloaded mean, and the median of the per-round ratios.
+// wait for its batch included), the mean wait for the batch alone, the ratio of the mean step to the
+// preloaded one, and the median of the per-round ratios.
 //
 //   OMP_NUM_THREADS=2 build/bin/loaderbench [--threads 2] [--workers 2] [--batch 16] [--steps 10]
 //                                          [--warmup 2] [--rounds 4] [--images 64] [--size 128] [--crop 48]
@@ -140,7 +141,7 @@ int main(int argc, char** argv) {
     // drifts slows all of them alike. Each block starts a fresh loader: its workers get no head start
     // from the other blocks, and the block pays for its first batch.
     const int64_t feeds[3] = {-1, 0, o.workers};  // -1: preloaded
-    std::vector<double> ms[3], ratio[3];
+    std::vector<double> ms[3], wait[3], ratio[3];
     Generator gen(1);
     Model models[3] = {Model(gen), Model(gen), Model(gen)};
     for (int64_t round = 0; round < o.rounds; ++round) {
@@ -160,9 +161,14 @@ int main(int argc, char** argv) {
         std::vector<double> block;
         for (int64_t s = 0; s < o.warmup + o.steps; ++s) {
           const auto t0 = Clock::now();
-          models[f].step(next());
+          cd::Batch b = next();
+          const auto t1 = Clock::now();
+          models[f].step(b);
           const double dt = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-          if (s >= o.warmup) block.push_back(dt);
+          if (s >= o.warmup) {
+            block.push_back(dt);
+            wait[f].push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+          }
         }
         ms[f].insert(ms[f].end(), block.begin(), block.end());
         block_mean[f] = mean(block);
@@ -172,10 +178,10 @@ int main(int argc, char** argv) {
     for (int f = 0; f < 3; ++f)
       std::printf("{\"feed\": \"%s\", \"workers\": %lld, \"threads\": %d, \"batch\": %lld, \"crop\": %lld, "
                   "\"rounds\": %lld, \"steps\": %lld, \"step_ms\": %.2f, \"median_step_ms\": %.2f, "
-                  "\"vs_preloaded\": %.3f, \"median_round_ratio\": %.3f}\n",
+                  "\"wait_ms\": %.2f, \"vs_preloaded\": %.3f, \"median_round_ratio\": %.3f}\n",
                   f == 0 ? "preloaded" : "loader", (long long)std::max<int64_t>(feeds[f], 0), get_num_threads(),
                   (long long)o.batch, (long long)o.crop, (long long)o.rounds, (long long)ms[f].size(), mean(ms[f]),
-                  median(ms[f]), mean(ms[f]) / mean(ms[0]), median(ratio[f]));
+                  median(ms[f]), mean(wait[f]), mean(ms[f]) / mean(ms[0]), median(ratio[f]));
   } catch (const Error& e) {
     std::fprintf(stderr, "loaderbench: %s\n", e.what());
     fs::remove_all(dir);
