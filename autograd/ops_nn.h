@@ -8,8 +8,10 @@
 namespace convgrad {
 
 /// Max pooling over (N, C, H, W) like F.max_pool2d (stride defaults to the kernel; padding pads with -inf).
+/// ceil_mode: the MaxPool2dOptions overload in autograd/ops_pool.h.
 Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride = {0, 0}, Pair padding = {0, 0});
-/// Average pooling like F.avg_pool2d with count_include_pad=true.
+/// Average pooling like F.avg_pool2d with count_include_pad=true. ceil_mode, count_include_pad and
+/// divisor_override: the AvgPool2dOptions overload in autograd/ops_pool.h.
 Tensor avg_pool2d(const Tensor& x, Pair kernel, Pair stride = {0, 0}, Pair padding = {0, 0});
 /// Batch norm over (N, C, H, W) or (N, C). In training it normalises with the batch statistics and
 /// updates running_mean/var in place (unbiased variance, like PyTorch); otherwise it uses them.

@@ -21,9 +21,11 @@ std::vector<uint8_t> encode_png_8bit(const uint8_t* pixels, int64_t height, int6
 
 /// (C, H, W) float32 from interleaved H x W x C samples, each divided by `scale`.
 template <class T>
-Tensor planar_from_interleaved(const T* samples, int64_t height, int64_t width, int64_t channels, float scale);
+Tensor planar_from_interleaved(const T* samples, int64_t height, int64_t width, int64_t channels,
+                               float scale);
 
 /// The error for an image whose header declares more than `max_pixels` pixels.
-[[noreturn]] void fail_too_many_pixels(const std::string& what, int64_t width, int64_t height, int64_t max_pixels);
+[[noreturn]] void fail_too_many_pixels(const std::string& what, int64_t width, int64_t height,
+                                       int64_t max_pixels);
 
 }  // namespace convgrad::detail

@@ -17,20 +17,24 @@ namespace convgrad {
 namespace detail {
 
 template <class T>
-Tensor planar_from_interleaved(const T* samples, int64_t height, int64_t width, int64_t channels, float scale) {
+Tensor planar_from_interleaved(const T* samples, int64_t height, int64_t width, int64_t channels,
+                               float scale) {
   Tensor out = uninitialized({channels, height, width});
   float* dst = out.data<float>();
   int64_t plane = height * width;
   for (int64_t p = 0; p < plane; ++p)
-    for (int64_t c = 0; c < channels; ++c) dst[c * plane + p] = static_cast<float>(samples[p * channels + c]) / scale;
+    for (int64_t c = 0; c < channels; ++c)
+      dst[c * plane + p] = static_cast<float>(samples[p * channels + c]) / scale;
   return out;
 }
 template Tensor planar_from_interleaved(const uint8_t*, int64_t, int64_t, int64_t, float);
 template Tensor planar_from_interleaved(const uint16_t*, int64_t, int64_t, int64_t, float);
 
 void fail_too_many_pixels(const std::string& what, int64_t width, int64_t height, int64_t max_pixels) {
-  fail("{}: the image is {}x{} (WxH) = {} pixels, more than the limit of {}; raise "
-       "ImageReadOptions().max_pixels(n) if the file is trusted", what, width, height, width * height, max_pixels);
+  fail(
+      "{}: the image is {}x{} (WxH) = {} pixels, more than the limit of {}; raise "
+      "ImageReadOptions().max_pixels(n) if the file is trusted",
+      what, width, height, width * height, max_pixels);
 }
 
 }  // namespace detail
@@ -54,10 +58,11 @@ Tensor npy_image(std::string_view bytes, const std::string& what, int64_t max_pi
     for (size_t i = 0; i < samples.size(); ++i) samples[i] = static_cast<uint8_t>(src[i]);
     return detail::planar_from_interleaved(samples.data(), h, w, c, 255.0f);
   }
-  check(descr == "<f4", "{}: a .npy image must be uint8 (H, W[, C]) or float32 (C, H, W), got dtype '{}'", what,
-        descr);
+  check(descr == "<f4", "{}: a .npy image must be uint8 (H, W[, C]) or float32 (C, H, W), got dtype '{}'",
+        what, descr);
   check(s.size() == 3 && s[0] >= 1 && s[0] <= 4 && s[1] >= 1 && s[2] >= 1,
-        "{}: a float32 .npy image must have shape (C, H, W) with C in {{1, 2, 3, 4}}, got {}", what, shape_str(s));
+        "{}: a float32 .npy image must have shape (C, H, W) with C in {{1, 2, 3, 4}}, got {}", what,
+        shape_str(s));
   if (s[1] * s[2] > max_pixels) detail::fail_too_many_pixels(what, s[2], s[1], max_pixels);
   return t;
 }
@@ -102,8 +107,11 @@ Tensor decode_image(std::string_view bytes, const std::string& name, ImageReadOp
     std::string head;
     for (size_t i = 0; i < std::min<size_t>(bytes.size(), 8); ++i)
       head += fmt::format("{}{:02x}", i ? " " : "", static_cast<unsigned char>(bytes[i]));
-    fail("{}: not a PNG, JPEG or .npy file (it starts with bytes {}); the format is detected from the content, "
-         "not the name", what, head);
+    fail(
+        "{}: not a PNG, JPEG or .npy file (it starts with bytes {}); the format is detected from the "
+        "content, "
+        "not the name",
+        what, head);
   }
   return convert(image, options.mode());
 }
@@ -114,11 +122,12 @@ Tensor read_image(const std::string& path, ImageReadOptions options) {
 
 std::vector<uint8_t> encode_png(const Tensor& image) {
   check(image.defined(), "encode_png: the image tensor is undefined");
-  check(image.dtype() == DType::Float32, "encode_png: expected a float32 image, got an int64 tensor of shape {}",
-        shape_str(image.shape()));
+  check(image.dtype() == DType::Float32,
+        "encode_png: expected a float32 image, got an int64 tensor of shape {}", shape_str(image.shape()));
   const Shape& s = image.shape();
   check(s.size() == 2 || (s.size() == 3 && s[0] >= 1 && s[0] <= 4),
-        "encode_png: expected an image of shape (C, H, W) with C in {{1, 2, 3, 4}} or (H, W), got {}", shape_str(s));
+        "encode_png: expected an image of shape (C, H, W) with C in {{1, 2, 3, 4}} or (H, W), got {}",
+        shape_str(s));
   int64_t c = s.size() == 3 ? s[0] : 1, h = s[s.size() - 2], w = s[s.size() - 1];
   check(h >= 1 && w >= 1, "encode_png: cannot encode an empty image of shape {}", shape_str(s));
   std::vector<float> v = image.to_vector<float>();

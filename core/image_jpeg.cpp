@@ -5,9 +5,10 @@
 // destructible locals (a longjmp over a live C++ object is undefined behaviour) and return a status.
 // Warnings about corrupt data (a truncated file, a bad Huffman code) are errors too: libjpeg would
 // otherwise fill the missing part with grey and return a silently wrong image.
+// clang-format off
 #include <cstdio>  // jpeglib.h needs FILE and size_t declared first
-
 #include <jpeglib.h>
+// clang-format on
 
 #include <csetjmp>
 #include <cstring>
@@ -109,8 +110,10 @@ Tensor decode_jpeg(std::string_view bytes, const std::string& what, int64_t max_
                   static_cast<unsigned long>(bytes.size()));
   if (!ok) fail("{}: invalid JPEG: {}", what, s.message);
   if (s.too_big) fail_too_many_pixels(what, d.cinfo.image_width, d.cinfo.image_height, max_pixels);
-  check(!s.cmyk, "{}: CMYK / YCCK JPEG files are not supported; convert the file to RGB first "
-        "(e.g. `convert in.jpg -colorspace sRGB out.png`)", what);
+  check(!s.cmyk,
+        "{}: CMYK / YCCK JPEG files are not supported; convert the file to RGB first "
+        "(e.g. `convert in.jpg -colorspace sRGB out.png`)",
+        what);
   int64_t width = d.cinfo.output_width, height = d.cinfo.output_height, channels = d.cinfo.output_components;
   check(channels == 1 || channels == 3, "{}: unexpected JPEG output of {} components", what, channels);
   size_t stride = static_cast<size_t>(width * channels);

@@ -101,8 +101,8 @@ Tensor decode_png(std::string_view bytes, const std::string& what, int64_t max_p
   int bytes_per_sample = s.bit_depth == 16 ? 2 : 1;
   check((s.bit_depth == 8 || s.bit_depth == 16) && s.channels >= 1 && s.channels <= 4 &&
             s.rowbytes == static_cast<size_t>(width * s.channels * bytes_per_sample),
-        "{}: unexpected PNG layout after expansion ({} channels of {} bits, {} bytes per row)", what, s.channels,
-        s.bit_depth, s.rowbytes);
+        "{}: unexpected PNG layout after expansion ({} channels of {} bits, {} bytes per row)", what,
+        s.channels, s.bit_depth, s.rowbytes);
   std::vector<unsigned char> pixels(s.rowbytes * static_cast<size_t>(height));
   std::vector<png_bytep> rows(static_cast<size_t>(height));
   for (int64_t y = 0; y < height; ++y) rows[y] = pixels.data() + static_cast<size_t>(y) * s.rowbytes;
@@ -140,8 +140,8 @@ void on_write(png_structp png, png_bytep data, size_t n) {
 
 void on_flush(png_structp) {}
 
-bool write_all(png_structp png, png_infop info, PngWrite* s, png_uint_32 width, png_uint_32 height, int colour,
-               png_bytepp rows) {
+bool write_all(png_structp png, png_infop info, PngWrite* s, png_uint_32 width, png_uint_32 height,
+               int colour, png_bytepp rows) {
   if (setjmp(png_jmpbuf(png))) return false;
   png_set_write_fn(png, s, on_write, on_flush);
   png_set_IHDR(png, info, width, height, 8, colour, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
@@ -176,7 +176,8 @@ std::vector<uint8_t> encode_png_8bit(const uint8_t* pixels, int64_t height, int6
   check(w.info != nullptr, "{}: libpng could not allocate its writer", what);
   std::vector<png_bytep> rows(static_cast<size_t>(height));
   size_t stride = static_cast<size_t>(width * channels);
-  for (int64_t y = 0; y < height; ++y) rows[y] = const_cast<png_bytep>(pixels) + static_cast<size_t>(y) * stride;
+  for (int64_t y = 0; y < height; ++y)
+    rows[y] = const_cast<png_bytep>(pixels) + static_cast<size_t>(y) * stride;
   if (!write_all(w.png, w.info, &s, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height),
                  kColour[channels - 1], rows.data()))
     fail("{}: PNG encoding failed: {}", what, s.message);

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "autograd/ops_pad.h"
 #include "core/factory.h"
 #include "layers/init.h"
 
@@ -47,7 +48,43 @@ std::string common_repr(const Options& o) {
   return s;
 }
 
+// PyTorch's _reversed_padding_repeated_twice: {left, right, top, bottom} for F.pad.
+std::vector<int64_t> explicit_pads(const Conv2dOptions& o) {
+  const Conv2dFuncOptions& f = o.func_options();
+  if (f.padding_mode() == PaddingMode::Same) {
+    std::vector<int64_t> pads;
+    for (int d = 1; d >= 0; --d) {
+      const int64_t total = o.dilation()[d] * (o.kernel_size()[d] - 1);
+      pads.push_back(total / 2);
+      pads.push_back(total - total / 2);
+    }
+    return pads;
+  }
+  const Pair& p = f.padding();  // zeros for "valid"
+  return {p[1], p[1], p[0], p[0]};
+}
+
+PadMode to_pad_mode(ConvPaddingMode m) {
+  switch (m) {
+    case ConvPaddingMode::Reflect: return PadMode::Reflect;
+    case ConvPaddingMode::Replicate: return PadMode::Replicate;
+    case ConvPaddingMode::Circular: return PadMode::Circular;
+    case ConvPaddingMode::Zeros: break;
+  }
+  return PadMode::Constant;
+}
+
 }  // namespace
+
+const char* conv_padding_mode_name(ConvPaddingMode mode) {
+  switch (mode) {
+    case ConvPaddingMode::Zeros: return "zeros";
+    case ConvPaddingMode::Reflect: return "reflect";
+    case ConvPaddingMode::Replicate: return "replicate";
+    case ConvPaddingMode::Circular: return "circular";
+  }
+  return "?";
+}
 
 Conv2d::Conv2d(const Conv2dOptions& options, Generator& gen) : options_(options) {
   check_common("Conv2d", options);
@@ -63,13 +100,20 @@ Conv2d::Conv2d(const Conv2dOptions& options, Generator& gen) : options_(options)
 
 void Conv2d::reset_parameters(Generator& gen) { default_init(weight, bias, gen); }
 
-Tensor Conv2d::forward(const Tensor& x) { return conv2d(x, weight, bias, options_.func_options()); }
+Tensor Conv2d::forward(const Tensor& x) {
+  if (options_.padding_mode() == ConvPaddingMode::Zeros) return conv2d(x, weight, bias, options_.func_options());
+  Conv2dFuncOptions unpadded = options_.func_options();
+  unpadded.padding(Pair{0, 0});
+  return conv2d(pad(x, explicit_pads(options_), to_pad_mode(options_.padding_mode())), weight, bias, unpadded);
+}
 
 std::string Conv2d::extra_repr() const {
   std::string s = common_repr(options_);
   PaddingMode mode = options_.func_options().padding_mode();
   if (mode == PaddingMode::Same) s += ", padding=same";
   if (mode == PaddingMode::Valid) s += ", padding=valid";
+  if (options_.padding_mode() != ConvPaddingMode::Zeros)
+    s += fmt::format(", padding_mode={}", conv_padding_mode_name(options_.padding_mode()));
   return s;
 }
 

@@ -10,6 +10,13 @@
 
 namespace convgrad {
 
+/// What Conv2d pads with, like PyTorch's padding_mode: Zeros pads inside the convolution; the other
+/// modes pad explicitly with pad() (PadMode Reflect / Replicate / Circular) and convolve unpadded.
+enum class ConvPaddingMode { Zeros, Reflect, Replicate, Circular };
+
+/// PyTorch's spelling of `mode` ("zeros", "reflect", "replicate", "circular").
+const char* conv_padding_mode_name(ConvPaddingMode mode);
+
 /// Options of Conv2d: Conv2dOptions(10, 20, 5).stride(3).padding(1).bias(false).
 class Conv2dOptions {
  public:
@@ -50,13 +57,17 @@ class Conv2dOptions {
   /// Whether a learned bias is added (default true).
   Conv2dOptions& bias(bool b) { bias_ = b; return *this; }
   bool bias() const { return bias_; }
-  /// The functional options these map to.
+  /// What the padding holds (default Zeros); works with numeric padding and padding "same".
+  Conv2dOptions& padding_mode(ConvPaddingMode m) { padding_mode_ = m; return *this; }
+  ConvPaddingMode padding_mode() const { return padding_mode_; }
+  /// The functional options these map to (their padding is zeros; see padding_mode).
   const Conv2dFuncOptions& func_options() const { return func_; }
 
  private:
   int64_t in_, out_;
   Pair kernel_;
   bool bias_ = true;
+  ConvPaddingMode padding_mode_ = ConvPaddingMode::Zeros;
   Conv2dFuncOptions func_;
 };
 
@@ -119,7 +130,9 @@ class Conv2d : public Module {
   explicit Conv2d(const Conv2dOptions& options, Generator& gen = default_generator());
   /// Re-draws the parameters with PyTorch's default initialisation.
   void reset_parameters(Generator& gen = default_generator());
-  /// x (N, in, H, W) or (in, H, W) -> (N, out, H', W').
+  /// x (N, in, H, W) or (in, H, W) -> (N, out, H', W'). A non-zeros padding_mode pads x with pad()
+  /// first ({left, right, top, bottom} from the padding; "same" splits it like PyTorch, the extra
+  /// row or column at the end) and convolves without padding.
   Tensor forward(const Tensor& x) override;
   std::string name() const override { return "Conv2d"; }
   std::string extra_repr() const override;

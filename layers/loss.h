@@ -3,7 +3,10 @@
 
 #include <cstdint>
 
+#include <string>
+
 #include "core/tensor.h"
+#include "layers/module.h"
 
 namespace convgrad {
 
@@ -48,6 +51,68 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction =
 /// which broadcasts against input (e.g. shape (C) for the last dim). Differentiable in input and target.
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
                                         Reduction reduction = Reduction::Mean, const Tensor& pos_weight = Tensor());
+
+/// Absolute error |input - target| of two float32 tensors of one shape, like F.l1_loss. The
+/// gradient is sign(input - target) (0 where they are equal); differentiable in both arguments.
+Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
+
+/// Huber-style loss like F.smooth_l1_loss: with d = |input - target|, 0.5 d^2 / beta where d < beta,
+/// else d - 0.5 beta; beta < 0 is an error. beta = 0 gives l1_loss's values, and PyTorch 1.13's
+/// gradient: where input == target both derivatives are -1 (l1_loss's are 0).
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean,
+                      double beta = 1.0);
+
+/// Options of L1Loss: L1LossOptions().reduction(Reduction::Sum).
+class L1LossOptions {
+ public:
+  L1LossOptions& reduction(Reduction r) { reduction_ = r; return *this; }
+  Reduction reduction() const { return reduction_; }
+
+ private:
+  Reduction reduction_ = Reduction::Mean;
+};
+
+/// l1_loss as a module, like nn.L1Loss: loss(input, target).
+class L1Loss : public Module {
+ public:
+  explicit L1Loss(const L1LossOptions& options = {}) : options_(options) {}
+  Tensor forward(const Tensor& input, const Tensor& target);
+  Tensor operator()(const Tensor& input, const Tensor& target) { return forward(input, target); }
+  std::string name() const override { return "L1Loss"; }
+  std::string extra_repr() const override;
+  const L1LossOptions& options() const { return options_; }
+
+ private:
+  L1LossOptions options_;
+};
+
+/// Options of SmoothL1Loss: SmoothL1LossOptions().beta(0.5).reduction(Reduction::Sum).
+class SmoothL1LossOptions {
+ public:
+  SmoothL1LossOptions& reduction(Reduction r) { reduction_ = r; return *this; }
+  Reduction reduction() const { return reduction_; }
+  /// Where the quadratic part ends (default 1; 0 gives the L1 loss).
+  SmoothL1LossOptions& beta(double b) { beta_ = b; return *this; }
+  double beta() const { return beta_; }
+
+ private:
+  Reduction reduction_ = Reduction::Mean;
+  double beta_ = 1.0;
+};
+
+/// smooth_l1_loss as a module, like nn.SmoothL1Loss: loss(input, target).
+class SmoothL1Loss : public Module {
+ public:
+  explicit SmoothL1Loss(const SmoothL1LossOptions& options = {}) : options_(options) {}
+  Tensor forward(const Tensor& input, const Tensor& target);
+  Tensor operator()(const Tensor& input, const Tensor& target) { return forward(input, target); }
+  std::string name() const override { return "SmoothL1Loss"; }
+  std::string extra_repr() const override;
+  const SmoothL1LossOptions& options() const { return options_; }
+
+ private:
+  SmoothL1LossOptions options_;
+};
 
 /// "none" / "mean" / "sum".
 const char* reduction_name(Reduction r);

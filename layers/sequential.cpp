@@ -6,6 +6,12 @@ Sequential::Sequential(std::initializer_list<std::shared_ptr<Module>> modules) {
   for (const auto& m : modules) push_back(m);
 }
 
+Sequential::Sequential(const std::vector<std::shared_ptr<Module>>& modules) { extend(modules); }
+
+void Sequential::extend(const std::vector<std::shared_ptr<Module>>& modules) {
+  for (const auto& m : modules) push_back(m);
+}
+
 std::shared_ptr<Module> Sequential::operator[](size_t i) const {
   auto kids = named_children();
   check(i < kids.size(), "Sequential[{}]: index out of range for a Sequential of {} modules", i, kids.size());

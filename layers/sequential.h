@@ -4,6 +4,7 @@
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "layers/module.h"
 
@@ -17,6 +18,8 @@ class Sequential : public Module {
   Sequential() = default;
   /// A chain of `modules`: Sequential({std::make_shared<Conv2d>(...), std::make_shared<ReLU>()}).
   Sequential(std::initializer_list<std::shared_ptr<Module>> modules);
+  /// A chain of `modules`, in order, named "0", "1", ...: Sequential(layers) for a list built in a loop.
+  explicit Sequential(const std::vector<std::shared_ptr<Module>>& modules);
   /// A chain of modules of any types, so std::make_shared<Sequential>(conv, relu, ...) works.
   template <class... M>
     requires(sizeof...(M) > 0)
@@ -34,6 +37,9 @@ class Sequential : public Module {
   std::shared_ptr<M> push_back(const std::string& name, std::shared_ptr<M> module) {
     return register_module(name, std::move(module));
   }
+
+  /// Appends every module of `modules` under the next indices.
+  void extend(const std::vector<std::shared_ptr<Module>>& modules);
 
   /// Number of modules in the chain.
   size_t size() const { return named_children().size(); }

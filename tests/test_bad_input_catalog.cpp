@@ -186,6 +186,14 @@ std::vector<Case> catalog(World& W) {
          batch_norm(W.img, zeros({3}), ones({3}), Tensor(), Tensor(), false);
        }, {"running_mean", "[3]"}},
       {"upsample to size 0", [&] { upsample_bilinear2d(W.img, {0, 4}); }, {"(0, 4)"}},
+      {"reflect pad as wide as the input", [&] { pad(W.img, {5, 0, 0, 0}, PadMode::Reflect); },
+       {"reflect", "(5, 0)", "[1, 2, 5, 5]"}},
+      {"circular pad of an unbatched input", [&] { pad(zeros({2, 5, 5}), {1, 1, 1, 1}, PadMode::Circular); },
+       {"circular", "[2, 5, 5]"}},
+      {"avg_pool2d divisor_override 0", [&] { avg_pool2d(W.img, AvgPool2dOptions(2).divisor_override(0)); },
+       {"divisor_override"}},
+      {"max_pool2d kernel beyond the input", [&] { max_pool2d(W.img, MaxPool2dOptions(7).stride(1)); },
+       {"(7, 7)", "[1, 2, 5, 5]"}},
       // ---- losses ----
       {"cross_entropy with float targets", [&] { cross_entropy(ones({2, 3}), ones({2})); }, {"float32", "int64"}},
       {"cross_entropy target out of range", [] {
@@ -309,6 +317,7 @@ TEST_CASE("limits: sizes that overflow an index type or cannot be allocated give
        }, {"4611686018427387904"}},
       {"max_pool2d padding 2^62", [&] { max_pool2d(img, {3, 3}, {1, 1}, {kHuge, kHuge}); }, {"4611686018427387904"}},
       {"pad by 2^62", [&] { pad(img, {kHuge, kHuge}); }, {"4611686018427387904"}},
+      {"replicate pad by 2^62", [&] { pad(img, {kHuge, kHuge}, PadMode::Replicate); }, {"4611686018427387904"}},
       {"arange of 1e30 elements", [] { arange(0, 1e30); }, {"1e+30"}},
       {"arange to NaN", [] { arange(0, std::nan("")); }, {"nan"}},
       {"randint over 2^61 elements", [] { randint(0, 2, {int64_t{1} << 61}); }, {"[2305843009213693952]"}},

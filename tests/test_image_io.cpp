@@ -82,7 +82,8 @@ TEST_CASE("every PNG variant reads as the samples it was made from, 16-bit at fu
 
 TEST_CASE("JPEG (baseline, progressive, grey, colour) decodes as PIL / libjpeg-turbo does") {
   auto expected = load_npz(kImages + "expected.npz");
-  for (const char* name : {"rgb_baseline.jpg", "rgb_progressive.jpg", "grey_baseline.jpg", "grey_progressive.jpg"}) {
+  for (const char* name :
+       {"rgb_baseline.jpg", "rgb_progressive.jpg", "grey_baseline.jpg", "grey_progressive.jpg"}) {
     CAPTURE(name);
     const Tensor& want = expected.at(name);
     Tensor got = read_image(kImages + name);
@@ -119,7 +120,8 @@ TEST_CASE("modes convert channels as PIL's convert") {
   CHECK(grey.shape() == Shape{1, 5, 7});
   for (int64_t y = 0; y < 5; ++y)
     for (int64_t x = 0; x < 7; ++x) {
-      double luma = 0.299 * colour.at({0, y, x}) + 0.587 * colour.at({1, y, x}) + 0.114 * colour.at({2, y, x});
+      double luma =
+          0.299 * colour.at({0, y, x}) + 0.587 * colour.at({1, y, x}) + 0.114 * colour.at({2, y, x});
       CHECK(std::fabs(grey.at({0, y, x}) - luma) <= 1e-6);
     }
   Tensor g = read_image(kImages + "grey8.png");
@@ -152,12 +154,15 @@ TEST_CASE("write_png -> read_image round trips exactly, clamps and rounds") {
     write_png(path, img);
     CHECK(max_diff(read_image(path), img) == 0.0);
     CHECK(max_diff(decode_image(std::string_view(reinterpret_cast<const char*>(encode_png(img).data()),
-                                                 encode_png(img).size()), "memory"), img) == 0.0);
+                                                 encode_png(img).size()),
+                                "memory"),
+                   img) == 0.0);
   }
   write_png(dir / "hw.png", full({3, 4}, 0.5));
   CHECK(read_image(dir / "hw.png").shape() == Shape{1, 3, 4});
   // Clamped to [0, 1]; v * 255 rounded half up: 0.5/255 -> 1/255, just below -> 0.
-  Tensor edge = from_vector(std::vector<float>{-3.f, 7.f, 0.5f / 255, 0.499f / 255, 127.5f / 255, 1.0f}, {1, 1, 6});
+  Tensor edge =
+      from_vector(std::vector<float>{-3.f, 7.f, 0.5f / 255, 0.499f / 255, 127.5f / 255, 1.0f}, {1, 1, 6});
   write_png(dir / "edge.png", edge);
   std::vector<float> want = {0.f, 1.f, 1.f / 255, 0.f, 128.f / 255, 1.f};
   CHECK(read_image(dir / "edge.png").to_vector() == want);
@@ -165,7 +170,8 @@ TEST_CASE("write_png -> read_image round trips exactly, clamps and rounds") {
   write_png(dir / "edge.png", zeros({1, 2, 2}));
   CHECK(read_image(dir / "edge.png").shape() == Shape{1, 2, 2});
   int files = 0;
-  for (const auto& e : fs::directory_iterator(dir.path)) files += e.path().string().find(".tmp-") == std::string::npos;
+  for (const auto& e : fs::directory_iterator(dir.path))
+    files += e.path().string().find(".tmp-") == std::string::npos;
   CHECK(files == static_cast<int>(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator())));
 }
 
@@ -177,11 +183,14 @@ TEST_CASE("write_png refuses NaN, bad shapes and unwritable paths, naming them")
   CHECK(msg.find("NaN") != std::string::npos);
   CHECK(msg.find("nan.png") != std::string::npos);
   CHECK(!fs::exists(dir / "nan.png"));
-  CHECK(error_of([&] { write_png(dir / "x.png", zeros({5, 2, 2})); }).find("C in {1, 2, 3, 4}") != std::string::npos);
+  CHECK(error_of([&] {
+          write_png(dir / "x.png", zeros({5, 2, 2}));
+        }).find("C in {1, 2, 3, 4}") != std::string::npos);
   CHECK(error_of([&] { write_png(dir / "x.png", zeros({1, 3, 2, 2})); }).find("x.png") != std::string::npos);
   CHECK(error_of([&] { write_png(dir / "x.png", zeros({3, 0, 2})); }).find("empty") != std::string::npos);
-  CHECK(error_of([&] { write_png(dir / "x.png", zeros({3, 2, 2}, DType::Int64)); }).find("float32") !=
-        std::string::npos);
+  CHECK(error_of([&] {
+          write_png(dir / "x.png", zeros({3, 2, 2}, DType::Int64));
+        }).find("float32") != std::string::npos);
   std::string missing = dir / "no/such/folder/x.png";
   CHECK(error_of([&] { write_png(missing, zeros({3, 2, 2})); }).find(missing) != std::string::npos);
 }
@@ -210,15 +219,14 @@ TEST_CASE("missing, empty, truncated, corrupt and non-image files throw errors n
   struct Case {
     std::string file, what;
   };
-  for (const Case& c : {Case{dir / "missing.png", "cannot open"}, Case{dir / "empty.png", "empty"},
-                        Case{dir / "half.png", "invalid PNG"}, Case{dir / "no_iend.png", "invalid PNG"},
-                        Case{dir / "half.jpg", "invalid JPEG"}, Case{dir / "header_only.jpg", "invalid JPEG"},
-                        Case{dir / "cut_scan.jpg", "invalid JPEG"},
-                        Case{dir / "cut_scan_progressive.jpg", "invalid JPEG"},
-                        Case{dir / "text.png", "not a PNG, JPEG or .npy"},
-                        Case{dir / "text.jpg", "not a PNG, JPEG or .npy"}, Case{dir / "flipped.png", "invalid PNG"},
-                        Case{dir / "magic_only.png", "invalid PNG"}, Case{dir / "magic_only.jpg", "invalid JPEG"},
-                        Case{dir.path.string(), "not a regular file"}}) {
+  for (const Case& c :
+       {Case{dir / "missing.png", "cannot open"}, Case{dir / "empty.png", "empty"},
+        Case{dir / "half.png", "invalid PNG"}, Case{dir / "no_iend.png", "invalid PNG"},
+        Case{dir / "half.jpg", "invalid JPEG"}, Case{dir / "header_only.jpg", "invalid JPEG"},
+        Case{dir / "cut_scan.jpg", "invalid JPEG"}, Case{dir / "cut_scan_progressive.jpg", "invalid JPEG"},
+        Case{dir / "text.png", "not a PNG, JPEG or .npy"}, Case{dir / "text.jpg", "not a PNG, JPEG or .npy"},
+        Case{dir / "flipped.png", "invalid PNG"}, Case{dir / "magic_only.png", "invalid PNG"},
+        Case{dir / "magic_only.jpg", "invalid JPEG"}, Case{dir.path.string(), "not a regular file"}}) {
     CAPTURE(c.file);
     std::string msg = error_of([&] { read_image(c.file); });
     CHECK(msg.find(c.file) != std::string::npos);
@@ -230,7 +238,8 @@ TEST_CASE("images above the pixel limit are refused before decoding") {
   ImageReadOptions small = ImageReadOptions().max_pixels(34);  // the fixtures have 5 x 7 = 35 pixels
   for (const char* name : {"rgb8.png", "rgb16_trns.png", "u8_hwc.npy"}) {
     CAPTURE(name);
-    CHECK_THROWS_WITH_AS(read_image(kImages + name, small), doctest::Contains("more than the limit of 34"), Error);
+    CHECK_THROWS_WITH_AS(read_image(kImages + name, small), doctest::Contains("more than the limit of 34"),
+                         Error);
     CHECK(read_image(kImages + name, ImageReadOptions().max_pixels(35)).size(2) == 7);
   }
   CHECK_THROWS_WITH_AS(read_image(kImages + "rgb_progressive.jpg", small), doctest::Contains("32x24"), Error);

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build-fuzz}
 JOBS=${JOBS:-$(nproc)}
 SECS=${FUZZ_SECONDS:-60}
-TARGETS=${FUZZ_TARGETS:-"npy npz checkpoint"}
+TARGETS=${FUZZ_TARGETS:-"npy npz checkpoint image"}
 CXX_FUZZ=${FUZZ_CXX:-$(command -v clang++ || command -v clang++-14 || true)}
 if [ -z "$CXX_FUZZ" ]; then
   echo "fuzz: clang++ not found; install clang, libclang-rt-14-dev and libomp-14-dev (make deps)" >&2

@@ -20,6 +20,25 @@ struct Span {
   int64_t start, end, padded_extent;
 };
 
+// PyTorch's avg_pool2d divisor of one window.
+float divisor(const Span& y, const Span& x, AvgPoolDivisor div) {
+  if (div.divisor_override != 0) return static_cast<float>(div.divisor_override);
+  if (div.count_include_pad) return static_cast<float>(y.padded_extent * x.padded_extent);
+  return static_cast<float>((y.end - y.start) * (x.end - x.start));
+}
+
+// PyTorch's pooling_output_shape: floor or ceil of the window count, and with ceil_mode the last
+// window must start inside the input or the leading padding.
+int64_t pooled_size(int64_t size, int64_t k, int64_t s, int64_t pad, bool ceil_mode) {
+  // In 128 bits: a stride or kernel near 2^63 must not wrap around. Floor division, as the span
+  // is negative when the kernel is larger than the padded input.
+  using Wide = __int128;
+  const Wide span = Wide{size} + 2 * Wide{pad} - k + (ceil_mode ? Wide{s} - 1 : 0);
+  Wide out = (span >= 0 ? span / s : -((-span + s - 1) / s)) + 1;
+  if (ceil_mode && (out - 1) * s >= Wide{size} + pad) --out;
+  return static_cast<int64_t>(out);  // |out| <= |span| / s + 1 fits in 64 bits
+}
+
 Span window(int64_t o, int64_t stride, int64_t pad, int64_t k, int64_t size) {
   int64_t s = o * stride - pad;
   int64_t e = std::min(s + k, size + pad);
@@ -38,7 +57,8 @@ std::vector<Span> spans(int64_t count, int64_t stride, int64_t pad, int64_t k, i
 }  // namespace
 
 Pool2dGeometry pool2d_geometry(const char* op, const Shape& shape, std::array<int64_t, 2> kernel,
-                               std::array<int64_t, 2> stride, std::array<int64_t, 2> padding) {
+                               std::array<int64_t, 2> stride, std::array<int64_t, 2> padding,
+                               bool ceil_mode) {
   check(shape.size() == 3 || shape.size() == 4,
         "{}: expected a (N, C, H, W) or (C, H, W) input, got shape {}", op, shape_str(shape));
   for (int i = 0; i < 2; ++i) {
@@ -63,12 +83,13 @@ Pool2dGeometry pool2d_geometry(const char* op, const Shape& shape, std::array<in
   g.sw = stride[1] == 0 ? kernel[1] : stride[1];
   g.ph = padding[0];
   g.pw = padding[1];
-  check(g.h + 2 * g.ph >= g.kh && g.w + 2 * g.pw >= g.kw,
-        "{}: kernel ({}, {}) is larger than the padded input: input shape {} with padding ({}, {}); "
-        "use a smaller kernel or a larger input",
-        op, g.kh, g.kw, shape_str(shape), g.ph, g.pw);
-  g.oh = (g.h + 2 * g.ph - g.kh) / g.sh + 1;
-  g.ow = (g.w + 2 * g.pw - g.kw) / g.sw + 1;
+  g.oh = pooled_size(g.h, g.kh, g.sh, g.ph, ceil_mode);
+  g.ow = pooled_size(g.w, g.kw, g.sw, g.pw, ceil_mode);
+  check(g.oh >= 1 && g.ow >= 1,
+        "{}: kernel ({}, {}) with stride ({}, {}), padding ({}, {}) and ceil_mode={} gives an output "
+        "of ({}, {}) for input shape {}; the kernel is larger than the padded input: use a smaller "
+        "kernel, more padding or a larger input",
+        op, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, ceil_mode, g.oh, g.ow, shape_str(shape));
   return g;
 }
 
@@ -137,7 +158,7 @@ Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const 
   return grad_in;
 }
 
-Tensor avg_pool2d_forward(const Tensor& x, const Pool2dGeometry& g) {
+Tensor avg_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, AvgPoolDivisor div) {
   Tensor xc = dense(x);
   Tensor out = empty(pool2d_output_shape(x.shape(), g));
   const float* src = xc.data<float>();
@@ -154,14 +175,16 @@ Tensor avg_pool2d_forward(const Tensor& x, const Pool2dGeometry& g) {
         float sum = 0.f;
         for (int64_t y = sy.start; y < sy.end; ++y)
           for (int64_t xx = sx.start; xx < sx.end; ++xx) sum += in[y * g.w + xx];
-        o[oy * g.ow + ox] = sum / static_cast<float>(sy.padded_extent * sx.padded_extent);
+        // An empty window (possible only with ceil_mode) averages to 0, as in PyTorch.
+        o[oy * g.ow + ox] = sy.start >= sy.end || sx.start >= sx.end ? 0.f : sum / divisor(sy, sx, div);
       }
     }
   }
   return out;
 }
 
-Tensor avg_pool2d_backward(const Tensor& grad_out, const Shape& input_shape, const Pool2dGeometry& g) {
+Tensor avg_pool2d_backward(const Tensor& grad_out, const Shape& input_shape, const Pool2dGeometry& g,
+                           AvgPoolDivisor div) {
   Tensor gc = dense(grad_out);
   Tensor grad_in = zeros(input_shape);
   const float* go = gc.data<float>();
@@ -175,7 +198,7 @@ Tensor avg_pool2d_backward(const Tensor& grad_out, const Shape& input_shape, con
       Span sy = window(oy, g.sh, g.ph, g.kh, g.h);
       for (int64_t ox = 0; ox < g.ow; ++ox) {
         Span sx = window(ox, g.sw, g.pw, g.kw, g.w);
-        float share = o[oy * g.ow + ox] / static_cast<float>(sy.padded_extent * sx.padded_extent);
+        const float share = o[oy * g.ow + ox] / divisor(sy, sx, div);
         for (int64_t y = sy.start; y < sy.end; ++y)
           for (int64_t xx = sx.start; xx < sx.end; ++xx) in[y * g.w + xx] += share;
       }

@@ -19,10 +19,19 @@ struct Pool2dGeometry {
 };
 
 /// Validates the arguments of `op` (max_pool2d / avg_pool2d) for input `shape` ((N, C, H, W) or
-/// (C, H, W)) and computes the output size like PyTorch with ceil_mode=false. Throws Error naming
-/// the op, the shape and the offending argument.
+/// (C, H, W)) and computes the output size like PyTorch. With ceil_mode the size rounds up, but the
+/// last window must start inside the input or its left/top padding. Throws Error naming the op, the
+/// shape and the offending argument.
 Pool2dGeometry pool2d_geometry(const char* op, const Shape& shape, std::array<int64_t, 2> kernel,
-                               std::array<int64_t, 2> stride, std::array<int64_t, 2> padding);
+                               std::array<int64_t, 2> stride, std::array<int64_t, 2> padding,
+                               bool ceil_mode = false);
+
+/// The divisor of each average-pooling window, like PyTorch's avg_pool2d: divisor_override when
+/// non-zero; else the window clipped to the padded input (count_include_pad) or to the input.
+struct AvgPoolDivisor {
+  bool count_include_pad = true;
+  int64_t divisor_override = 0;  ///< 0: none (PyTorch rejects 0 as an override)
+};
 
 /// The output shape for `input_shape` under `g` (keeps the input's rank).
 Shape pool2d_output_shape(const Shape& input_shape, const Pool2dGeometry& g);
@@ -35,10 +44,11 @@ void max_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, Tensor& out, T
 Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const Shape& input_shape,
                            const Pool2dGeometry& g);
 
-/// Average pooling forward with count_include_pad=true (padding counts as zeros in the divisor).
-Tensor avg_pool2d_forward(const Tensor& x, const Pool2dGeometry& g);
+/// Average pooling forward: each window's sum over the real input divided by `div`'s divisor.
+Tensor avg_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, AvgPoolDivisor div = {});
 
-/// Average pooling backward: spreads each output gradient evenly over its window.
-Tensor avg_pool2d_backward(const Tensor& grad_out, const Shape& input_shape, const Pool2dGeometry& g);
+/// Average pooling backward: spreads each output gradient over its window, divided likewise.
+Tensor avg_pool2d_backward(const Tensor& grad_out, const Shape& input_shape, const Pool2dGeometry& g,
+                           AvgPoolDivisor div = {});
 
 }  // namespace convgrad::kernels

@@ -1,0 +1,116 @@
+// l1_loss and smooth_l1_loss: one pass forward (the loss and the derivative per element), the
+// backward scales the saved derivative by the upstream gradient.
+#include <cmath>
+
+#include "autograd/node.h"
+#include "core/factory.h"
+#include "layers/loss.h"
+
+namespace convgrad {
+
+namespace {
+
+Tensor contiguous(const Tensor& t) { return t.is_contiguous() ? t : clone_data(t); }
+
+// The shared body: `f(d, loss, di, dt)` gives the loss of one difference d = input - target and its
+// derivatives d loss / d input and d loss / d target (dt = -di except where PyTorch's rule differs).
+template <class F>
+Tensor pointwise_loss(const char* op, const Tensor& input, const Tensor& target, Reduction reduction, F f) {
+  for (auto [t, arg] : {std::pair{&input, "input"}, std::pair{&target, "target"}}) {
+    check(t->defined(), "{}: {} is undefined", op, arg);
+    check(t->dtype() == DType::Float32, "{}: {} must be float32, got {} (shape {})", op, arg,
+          dtype_name(t->dtype()), shape_str(t->shape()));
+  }
+  check(input.shape() == target.shape(), "{}: input shape {} and target shape {} must match", op,
+        shape_str(input.shape()), shape_str(target.shape()));
+  Tensor a = contiguous(input), b = contiguous(target);
+  const int64_t n = a.numel();
+  const bool want_target = target.requires_grad();
+  Tensor deriv = uninitialized(a.shape());
+  Tensor deriv_t = want_target ? uninitialized(a.shape()) : Tensor();
+  Tensor per = reduction == Reduction::None ? uninitialized(a.shape()) : Tensor();
+  const float* pa = a.data<float>();
+  const float* pb = b.data<float>();
+  float* pd = deriv.data<float>();
+  float* pdt = want_target ? deriv_t.data<float>() : nullptr;
+  float* pl = per.defined() ? per.data<float>() : nullptr;
+  double total = 0.0;  // summed in order, in double: the same bits for any thread count
+  for (int64_t i = 0; i < n; ++i) {
+    float loss, di, dt;
+    f(pa[i] - pb[i], loss, di, dt);
+    pd[i] = di;
+    if (pdt) pdt[i] = dt;
+    if (pl) pl[i] = loss;
+    total += loss;
+  }
+  Tensor out = per;
+  if (reduction != Reduction::None) {
+    // The mean over an empty tensor is 0, not 0/0, as for the other losses (docs/reliability.md).
+    if (reduction == Reduction::Mean) total = n == 0 ? 0.0 : total / static_cast<double>(n);
+    out = full({}, total);
+  }
+  const float scale = reduction == Reduction::Mean && n > 0 ? static_cast<float>(1.0 / static_cast<double>(n)) : 1.f;
+  return make_result(out, {input, target}, op, [deriv, deriv_t, reduction, scale](const Tensor& g) {
+    Tensor gi = uninitialized(deriv.shape());
+    Tensor up = reduction == Reduction::None ? contiguous(g) : Tensor();
+    const float* pu = up.defined() ? up.data<float>() : nullptr;
+    const float s = pu ? 1.f : g.item<float>() * scale;
+    const float* pd = deriv.data<float>();
+    float* po = gi.data<float>();
+    const int64_t n = deriv.numel();
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; ++i) po[i] = pd[i] * (pu ? pu[i] : s);
+    Tensor gt;
+    if (deriv_t.defined()) {
+      gt = uninitialized(deriv.shape());
+      const float* pdt = deriv_t.data<float>();
+      float* pt = gt.data<float>();
+      for (int64_t i = 0; i < n; ++i) pt[i] = pdt[i] * (pu ? pu[i] : s);
+    }
+    return std::vector<Tensor>{gi, gt};
+  });
+}
+
+float sign(float d) { return d > 0.f ? 1.f : d < 0.f ? -1.f : d; }  // NaN stays NaN
+
+}  // namespace
+
+Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  return pointwise_loss("l1_loss", input, target, reduction, [](float d, float& loss, float& di, float& dt) {
+    loss = std::fabs(d);
+    di = sign(d);
+    dt = -di;
+  });
+}
+
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduction, double beta) {
+  check(!(beta < 0.0) && std::isfinite(beta),
+        "smooth_l1_loss: beta must be a finite number >= 0, got {} (0 gives the L1 loss)", beta);
+  const float b = static_cast<float>(beta);
+  return pointwise_loss("smooth_l1_loss", input, target, reduction, [b](float d, float& loss, float& di, float& dt) {
+    const float z = std::fabs(d);
+    loss = z < b ? 0.5f * z * z / b : z - 0.5f * b;
+    // PyTorch's backward, for each argument with x = (that argument) - (the other):
+    // x <= -beta ? -1 : x >= beta ? 1 : x / beta. With beta = 0 both derivatives are -1 where
+    // input == target (not 0 as for l1_loss), and NaN stays NaN.
+    auto deriv = [b](float x) { return x <= -b ? -1.f : x >= b ? 1.f : x / b; };
+    di = deriv(d);
+    dt = deriv(-d);
+  });
+}
+
+Tensor L1Loss::forward(const Tensor& input, const Tensor& target) {
+  return l1_loss(input, target, options_.reduction());
+}
+
+std::string L1Loss::extra_repr() const { return fmt::format("reduction='{}'", reduction_name(options_.reduction())); }
+
+Tensor SmoothL1Loss::forward(const Tensor& input, const Tensor& target) {
+  return smooth_l1_loss(input, target, options_.reduction(), options_.beta());
+}
+
+std::string SmoothL1Loss::extra_repr() const {
+  return fmt::format("reduction='{}', beta={}", reduction_name(options_.reduction()), options_.beta());
+}
+
+}  // namespace convgrad
