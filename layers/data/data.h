@@ -1,7 +1,6 @@
 // The data pipeline, as torch.utils.data and torchvision: datasets, transforms, the loader.
 #pragma once
 
-#include "layers/data/color.h"
 #include "layers/data/dataset.h"
 #include "layers/data/functional.h"
 #include "layers/data/image_folder.h"

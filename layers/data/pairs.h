@@ -1,4 +1,5 @@
-// Helpers the transforms share for input/target pairs (see transforms.h for the pairing rule).
+// Helpers the transforms share for input/target pairs (see transforms.h for the pairing rule);
+// defined in transforms.cpp.
 #pragma once
 
 #include <cstdint>

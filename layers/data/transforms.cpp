@@ -3,11 +3,36 @@
 #include <cmath>
 #include <utility>
 
+#include "autograd/ops_shape.h"
 #include "core/factory.h"
+#include "core/image_ops.h"
 #include "layers/data/functional.h"
 #include "layers/data/pairs.h"
 
 namespace convgrad::data {
+
+std::string example_name(const Example& ex) { return ex.path.empty() ? std::string("the image") : ex.path; }
+
+int64_t pair_scale(const Example& ex, const char* op) {
+  check(ex.input.defined() && ex.input.dim() >= 2, "{}: {} has no input image (..., H, W); got {}", op,
+        example_name(ex), ex.input.defined() ? shape_str(ex.input.shape()) : std::string("an undefined tensor"));
+  if (!ex.target.defined()) return 0;
+  const int64_t h = ex.input.size(-2), w = ex.input.size(-1);
+  const int64_t th = ex.target.dim() >= 2 ? ex.target.size(-2) : 0, tw = ex.target.dim() >= 2 ? ex.target.size(-1) : 0;
+  const int64_t s = h > 0 ? th / h : 0;
+  check(s >= 1 && th == s * h && tw == s * w,
+        "{}: {}: the target {} must be the input {} times an integer factor in height and width (a "
+        "super-resolution pair) or the same size",
+        op, example_name(ex), shape_str(ex.target.shape()), shape_str(ex.input.shape()));
+  return s;
+}
+
+Example crop_pair(Example ex, int64_t scale, int64_t top, int64_t left, int64_t height, int64_t width) {
+  ex.input = crop(ex.input, top, left, height, width);
+  if (scale > 0) ex.target = crop(ex.target, scale * top, scale * left, scale * height, scale * width);
+  return ex;
+}
+
 
 Compose::Compose(std::initializer_list<Transform> transforms) : Compose(std::vector<Transform>(transforms)) {}
 
@@ -113,6 +138,42 @@ Example Normalize::operator()(Example ex, Generator&) const {
     return out;
   };
   return map_pair(std::move(ex), norm);
+}
+
+namespace {
+
+void check_colour(const std::string& name, const Tensor& t, const char* op, bool grey_ok) {
+  check(t.dtype() == DType::Float32 && t.dim() >= 3 && (t.size(-3) == 3 || (grey_ok && t.size(-3) == 1)),
+        "{}: {} has {} {}; expected a float32 RGB image (3, H, W){}", op, name, dtype_name(t.dtype()),
+        shape_str(t.shape()), grey_ok ? " or a grey one (1, H, W)" : "");
+}
+
+}  // namespace
+
+ToGrayscale::ToGrayscale(int64_t num_output_channels) : channels_(num_output_channels) {
+  check(channels_ == 1 || channels_ == 3, "ToGrayscale: num_output_channels must be 1 or 3, got {}", channels_);
+}
+
+Example ToGrayscale::operator()(Example ex, Generator&) const {
+  pair_scale(ex, "ToGrayscale");
+  const std::string name = example_name(ex);
+  return map_pair(std::move(ex), [&](const Tensor& t) {
+    check_colour(name, t, "ToGrayscale", true);
+    Tensor grey = t.size(-3) == 1 ? t : rgb_to_grayscale(t);
+    if (channels_ == 1) return grey;
+    Shape shape = grey.shape();
+    shape[shape.size() - 3] = 3;
+    return clone_data(expand(grey, shape));
+  });
+}
+
+Example RgbToY::operator()(Example ex, Generator&) const {
+  pair_scale(ex, "RgbToY");
+  const std::string name = example_name(ex);
+  return map_pair(std::move(ex), [&](const Tensor& t) {
+    check_colour(name, t, "RgbToY", false);
+    return rgb_to_y(t);
+  });
 }
 
 }  // namespace convgrad::data
