@@ -61,7 +61,8 @@ class ImageFolderOptions {
 /// sorted name order, and files directly in `root` are ignored, as torchvision does. A root with no
 /// sub-folders, or class_folders(false), gives unlabelled samples (label -1) of every image below it:
 /// the layout for super-resolution, where the picture is its own target. Finding no image, or a class
-/// folder without one, is an Error. Directory symlinks are not followed.
+/// folder without one, is an Error. The scan does not follow links to folders (a class folder may
+/// itself be one), so a link loop cannot trap it.
 class ImageFolder : public Dataset {
  public:
   explicit ImageFolder(std::string root, ImageFolderOptions options = {});
