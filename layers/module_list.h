@@ -20,7 +20,7 @@ class ModuleList : public Module {
 
   /// An empty list; add modules with push_back or extend.
   ModuleList() = default;
-  /// A list of `modules`: ModuleList({std::make_shared<Linear>(4, 4), std::make_shared<ReLU>()}).
+  /// A list of `modules`: ModuleList({std::make_shared<ReLU>(), std::make_shared<Sigmoid>()}).
   explicit ModuleList(std::initializer_list<std::shared_ptr<Module>> modules);
   /// A list of `modules`, in order.
   explicit ModuleList(const std::vector<std::shared_ptr<Module>>& modules);

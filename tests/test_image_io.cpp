@@ -256,4 +256,13 @@ TEST_CASE("images above the pixel limit are refused before decoding") {
   std::string msg = error_of([&] { decode_image(bomb, "bomb.png"); });
   CHECK(msg.find("bomb.png") != std::string::npos);
   CHECK(msg.find("20000000000 pixels, more than the limit of 268435456") != std::string::npos);
+  // A JPEG whose frame header (SOF0: FF C0, length, precision, height, width) declares 65000 x 65000.
+  std::string jpg = read_all(kImages + "rgb_baseline.jpg");
+  size_t sof = jpg.find("\xff\xc0");
+  REQUIRE(sof != std::string::npos);
+  for (size_t at : {sof + 5, sof + 7})
+    jpg[at] = static_cast<char>(0xfd), jpg[at + 1] = static_cast<char>(0xe8);
+  msg = error_of([&] { decode_image(jpg, "bomb.jpg"); });
+  CHECK(msg.find("bomb.jpg") != std::string::npos);
+  CHECK(msg.find("65000x65000 (WxH) = 4225000000 pixels") != std::string::npos);
 }
