@@ -16,6 +16,7 @@
 #include "layers/checkpoint.h"
 #include "layers/clip_grad.h"
 #include "layers/conv.h"
+#include "layers/data/data.h"
 #include "layers/dropout.h"
 #include "layers/flatten.h"
 #include "layers/init.h"
