@@ -9,6 +9,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops_math.h"
+#include "autograd/ops_reduce.h"
 #include "autograd/ops_shape.h"
 #include "core/factory.h"
 #include "core/image_io.h"

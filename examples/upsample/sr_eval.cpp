@@ -7,6 +7,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops_interpolate.h"
+#include "autograd/ops_math.h"
 #include "autograd/ops_shape.h"
 #include "core/image_ops.h"
 #include "core/threading.h"
