@@ -89,7 +89,7 @@ TEST_CASE("sr models: output size is scale x input for every architecture and sc
   CHECK_THROWS_WITH_AS(make_sr_model(bad), doctest::Contains("scale must be 2, 3 or 4"), Error);
 }
 
-TEST_CASE("sr models: an untrained residual model is exactly bicubic upscaling") {
+TEST_CASE("sr models: an untrained residual model is bicubic upscaling") {
   for (const char* arch : {"fsrcnn", "espcn", "tconv"}) {
     SrConfig c = with_arch_defaults(SrConfig{});
     c.arch = arch;
@@ -99,7 +99,8 @@ TEST_CASE("sr models: an untrained residual model is exactly bicubic upscaling")
     Generator data(4);
     Tensor x = rand({1, 1, 12, 10}, data);
     NoGradGuard no_grad;
-    CHECK(max_abs_diff(model->forward(x), bicubic_upscale(x, c.scale)) == 0.0);
+    // FSRCNN starts from the paper's N(0, 0.001) deconvolution: bicubic up to a tiny residual.
+    CHECK(max_abs_diff(model->forward(x), bicubic_upscale(x, c.scale)) <= (c.arch == "fsrcnn" ? 0.05 : 0.0));
   }
 }
 
@@ -161,9 +162,9 @@ TEST_CASE("sr apply: tiled upscaling equals the untiled forward on an image seve
 
 TEST_CASE("sr apply: colour images go through YCbCr, grey ones stay grey") {
   SrConfig c;
-  c.arch = "fsrcnn", c.scale = 2, c.channels = 1, c.residual = true;
+  c.arch = "espcn", c.scale = 2, c.channels = 1, c.residual = true;
   Generator gen(9);
-  auto model = make_sr_model(with_arch_defaults(c), gen);  // untrained: bicubic
+  auto model = make_sr_model(with_arch_defaults(c), gen);  // untrained residual ESPCN: exactly bicubic
   Tensor rgb = rand({3, 10, 12}, gen);
   NoGradGuard no_grad;
   Tensor up = super_resolve(*model, rgb);

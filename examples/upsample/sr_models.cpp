@@ -3,6 +3,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/ops_math.h"
 #include "autograd/ops_interpolate.h"
+#include "core/random.h"
 #include "layers/init.h"
 
 namespace convgrad::upsample {
@@ -53,7 +54,13 @@ FSRCNN::FSRCNN(const SrConfig& c, Generator& gen) : SrModel(c) {
       "deconv", std::make_shared<ConvTranspose2d>(
                     ConvTranspose2dOptions(c.d, c.channels, 9).stride(c.scale).padding(4).output_padding(c.scale - 1),
                     gen));
-  zero_if_residual(*deconv);
+  // The paper's initialisation of the deconvolution, N(0, 0.001): small, but not zero, so the layers
+  // below it get a gradient from the first step (a zero layer would keep the model at bicubic longer).
+  if (c.residual) {
+    Tensor w = randn(deconv->weight.shape(), gen) * 0.001f;
+    detail::copy_values(deconv->weight, w);
+    init::zeros_(deconv->bias);
+  }
 }
 
 Tensor FSRCNN::body(const Tensor& x) { return deconv->forward(features->forward(x)); }
