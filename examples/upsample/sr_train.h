@@ -19,8 +19,8 @@ struct TrainConfig {
   SrConfig model;          ///< architecture, scale, channels, residual
   int64_t crop = 48;       ///< high-resolution crop side (a multiple of the scale)
   int64_t batch = 16;
-  int64_t steps = 3000;
-  double lr = 2e-3;        ///< Adam learning rate, cosine decay to 0
+  int64_t steps = 16000;
+  double lr = 1e-3;        ///< Adam learning rate, cosine decay to 0
   std::string loss = "mse";
   int64_t workers = 2;     ///< loader threads
   int64_t val_points = 10; ///< validations along training (0: none)
