@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: deps configure build demo test test-sanitize fuzz clean
+.PHONY: deps configure build demo test test-sanitize fuzz clean sr-photos sr-demo
 
 deps:
 	@tools/setup_deps.sh
@@ -28,6 +28,20 @@ test-sanitize:
 fuzz:
 	@tools/setup_deps.sh --checks
 	JOBS=$(JOBS) tools/fuzz.sh
+
+# The super-resolution example on real photographs (docs/super-resolution.md): the photos, then
+# train FSRCNN with its defaults, evaluate on the held-out photos and upscale one of them.
+sr-photos:
+	@tools/setup_deps.sh --photos
+	tools/sr_photos.sh $(BUILD)/sr_photos
+
+sr-demo: build sr-photos
+	OMP_NUM_THREADS=2 $(BUILD)/bin/upsample train --images $(BUILD)/sr_photos/train \
+	  --val-images $(BUILD)/sr_photos/heldout --save $(BUILD)/sr_out/fsrcnn_x2.npz
+	OMP_NUM_THREADS=2 $(BUILD)/bin/upsample eval --load $(BUILD)/sr_out/fsrcnn_x2.npz \
+	  --images $(BUILD)/sr_photos/heldout --compare $(BUILD)/sr_out/fsrcnn_x2_compare.png
+	OMP_NUM_THREADS=2 $(BUILD)/bin/upsample apply --load $(BUILD)/sr_out/fsrcnn_x2.npz \
+	  --out $(BUILD)/sr_out $(BUILD)/sr_photos/heldout/chelsea.png
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

@@ -5,6 +5,8 @@ set -euo pipefail
 # `--checks` adds what the sanitizer and fuzzing targets need (clang and its runtimes).
 packages=(cmake g++ make libdnnl-dev ocl-icd-opencl-dev libfmt-dev doctest-dev libcli11-dev libpng-dev libjpeg-dev zlib1g-dev)
 [ "${1:-}" = "--checks" ] && packages+=(clang libclang-rt-14-dev libomp-14-dev)
+# `--photos` adds the public-domain photographs of the super-resolution example (tools/sr_photos.sh).
+[ "${1:-}" = "--photos" ] && packages+=(python3-skimage)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
