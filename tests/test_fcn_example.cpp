@@ -28,7 +28,7 @@ using namespace convgrad;
 using namespace convgrad::fcn;
 
 // Measured by the test below; examples/fcn/check_training.cmake uses the same number.
-constexpr double kHeldoutBackgroundRate = 0.882;
+constexpr double kHeldoutBackgroundRate = 0.8824;
 
 TEST_CASE("shapes data: shapes, value ranges, labels and reproducibility") {
   ShapesDataset data(7, 1, 100);
@@ -113,7 +113,7 @@ TEST_CASE("shapes data: the drawing rules of each class") {
   for (int64_t cls = 1; cls < kClasses; ++cls) CHECK_MESSAGE(found[cls], "no single-shape image of class " << cls);
 }
 
-TEST_CASE("shapes data: the held-out set of examples/fcn (seed 0, stream 2, 512 images) is 88.2% background") {
+TEST_CASE("shapes data: the held-out set of examples/fcn (seed 0, stream 2, 512 images) is 88.24% background") {
   // examples/fcn/check_training.cmake requires a short training run to beat predicting background
   // everywhere on this set; the rate it uses is this one.
   ShapesDataset heldout(0, 2, 512);
@@ -122,7 +122,7 @@ TEST_CASE("shapes data: the held-out set of examples/fcn (seed 0, stream 2, 512 
     for (int64_t l : heldout.batch(start, 64).labels.to_vector<int64_t>()) background += l == 0, ++total;
   const double rate = double(background) / double(total);
   MESSAGE("held-out background rate: " << rate);
-  CHECK(std::abs(rate - kHeldoutBackgroundRate) < 0.0005);
+  CHECK(std::abs(rate - kHeldoutBackgroundRate) < 0.00005);  // the rate to fcn's 4 printed decimals
 }
 
 TEST_CASE("confusion matrix: hand-computed accuracy and IoU") {

@@ -1,11 +1,11 @@
 # ctest script: a scaled-down fcn run (TinyFCN with skips, 1000 steps of 8 images at Adam 1e-2 with
 # cosine decay, a tenth of the default run) must learn: the logged (smoothed) loss falls, held-out pixel
-# accuracy beats predicting background everywhere (the held-out set is 88.2% background;
+# accuracy beats predicting background everywhere (the held-out set is 88.24% background;
 # tests/test_fcn_example.cpp holds that number) and the mean IoU reaches MIN_MIOU. Shorter runs still
 # predict background almost everywhere; docs/fcn.md ("Tests") gives the values this run reaches.
 # Arguments: -DFCN=<fcn executable> -DDIR=<scratch folder>.
 set(MIN_MIOU 0.3)
-set(BACKGROUND_RATE 0.882)
+set(BACKGROUND_RATE 0.8824)  # as fcn prints it (4 decimals): all-background scores exactly this
 file(REMOVE_RECURSE ${DIR})
 execute_process(COMMAND ${FCN} --steps 1000 --lr 1e-2 --batch 8 --train-images 1024 --threads 1 --log-every 100
           --out ${DIR}
