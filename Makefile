@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: deps configure build demo test test-sanitize fuzz clean sr-photos sr-demo
+.PHONY: deps configure build demo test test-reference test-sanitize fuzz clean sr-photos sr-demo
 
 deps:
 	@tools/setup_deps.sh
@@ -20,7 +20,17 @@ demo: build
 test: build
 	cd $(BUILD) && OMP_NUM_THREADS=1 ctest --output-on-failure -j $(JOBS)
 
-# Extra checks (CI runs them after `make test`): sanitizers over the whole suite, then the fuzzers.
+# Extra checks (CI runs them after `make test`): the reference-only build, sanitizers over the whole suite,
+# then the fuzzers.
+
+# The library without oneDNN (-DCONVGRAD_WITH_ONEDNN=OFF) in its own folder, with the tests only.
+BUILD_REF ?= build-ref
+test-reference: deps
+	cmake -S . -B $(BUILD_REF) -DCMAKE_BUILD_TYPE=Release -DCONVGRAD_WITH_ONEDNN=OFF \
+	  -DCONVGRAD_BUILD_EXAMPLES=OFF -DCONVGRAD_BUILD_BENCH=OFF $(CMAKE_FLAGS)
+	cmake --build $(BUILD_REF) -j $(JOBS)
+	cd $(BUILD_REF) && OMP_NUM_THREADS=1 ctest --output-on-failure -j $(JOBS)
+
 test-sanitize:
 	@tools/setup_deps.sh --checks
 	JOBS=$(JOBS) tools/sanitize.sh
@@ -44,4 +54,4 @@ sr-demo: build sr-photos
 	  --out $(BUILD)/sr_out $(BUILD)/sr_photos/heldout/chelsea.png
 
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz
+	rm -rf $(BUILD) $(BUILD_REF) build-asan build-fuzz

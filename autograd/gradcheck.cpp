@@ -57,12 +57,13 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
       p[e] = saved;
       double numeric = (plus - minus) / (2.0 * options.eps);
       double err = std::abs(analytic[e] - numeric) - options.rtol * std::abs(numeric);
+      if (std::isnan(err)) err = INFINITY;  // a NaN gradient or difference fails
       if (err > result.max_error) {
         result.max_error = err;
         result.report = fmt::format("input {} (shape {}), element {}: analytic {:.6g}, numeric {:.6g}", i,
                                     shape_str(t.shape()), e, analytic[e], numeric);
       }
-      if (err > options.atol) result.ok = false;
+      if (!(err <= options.atol)) result.ok = false;
     }
     t.set_grad(Tensor());
   }

@@ -248,10 +248,12 @@ Tensor parse_npy(std::string_view bytes, const std::string& what) {
 std::string npy_bytes(const Tensor& t) {
   check(t.defined(), "npy_bytes: the tensor is undefined");
   std::string header = header_text(t);
-  // Pad with spaces so the data starts on a 64-byte boundary, as NumPy does; the header ends in '\n'.
+  // NumPy's layout, byte for byte (np.save): room for the first size to grow to 21 digits (so a file can
+  // be appended to in place), then 1 to 64 spaces so the data starts on a 64-byte boundary, then '\n'.
   // A version 1 header stores its length in 2 bytes; longer ones (thousands of dims) need version 2.
+  if (!t.shape().empty()) header.append(21 - std::to_string(t.shape()[0]).size(), ' ');
   size_t prefix = 10;
-  auto padded_len = [&] { return header.size() + 1 + (64 - (prefix + header.size() + 1) % 64) % 64; };
+  auto padded_len = [&] { return header.size() + 1 + (64 - (prefix + header.size() + 1) % 64); };
   if (padded_len() > 65535) prefix = 12;
   header.append(padded_len() - header.size() - 1, ' ');
   header.push_back('\n');

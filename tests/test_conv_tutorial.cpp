@@ -2,6 +2,8 @@
 // PyTorch's numbers, on every built backend.
 #include <doctest/doctest.h>
 
+#include <array>
+
 #include "autograd/ops_conv.h"
 #include "core/backend.h"
 #include "core/factory.h"
@@ -39,8 +41,21 @@ const std::vector<float> kX = {0, 1, 2, 3}, kK = {0, 1, 2, 3};
 
 }  // namespace
 
-TEST_CASE("step 1: the hand-written transposed convolution") {
+TEST_CASE("step 1: conv_transpose2d equals the hand-written transposed convolution") {
+  // The helper is the tutorial's definition; on its numbers it gives the tutorial's output...
   CHECK(trans_conv(kX, 2, 2, kK, 2, 2) == std::vector<float>{0, 0, 1, 0, 4, 6, 4, 12, 9});
+  // ...and on random values of other sizes the library gives what it gives (integers: exact in float).
+  on_every_backend([] {
+    Generator gen(11);
+    for (auto [nh, nw, kh, kw] : {std::array<int64_t, 4>{3, 4, 2, 3}, std::array<int64_t, 4>{5, 2, 4, 1}}) {
+      CAPTURE(nh);
+      CAPTURE(kh);
+      std::vector<float> X = randint(-4, 5, {nh * nw}, gen).to_vector(), K = randint(-4, 5, {kh * kw}, gen).to_vector();
+      Tensor y = conv_transpose2d(image(X, nh, nw), image(K, kh, kw));
+      CHECK(y.shape() == Shape{1, 1, nh + kh - 1, nw + kw - 1});
+      CHECK(y.to_vector() == trans_conv(X, nh, nw, K, kh, kw));
+    }
+  });
 }
 
 TEST_CASE("step 2: conv_transpose2d gives the same 3x3 values") {

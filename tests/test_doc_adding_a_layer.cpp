@@ -2,6 +2,7 @@
 // this file, and the last test case fails when they differ, so the page cannot go stale.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -53,14 +54,36 @@ TEST_CASE("DepthwiseSeparableConv2d works like any layer") {
   CHECK(to_string(*net) == "Sequential(\n  (0): DepthwiseSeparableConv2d()\n  (1): ReLU()\n)");
 }
 
-TEST_CASE("DepthwiseSeparableConv2d equals a grouped Conv2d followed by a 1x1 Conv2d") {
-  DepthwiseSeparableConv2d layer(2, 3, 3);
-  Conv2d depthwise(Conv2dOptions(2, 2, 3).padding(1).groups(2).bias(false));
-  Conv2d pointwise(Conv2dOptions(2, 3, 1));
-  depthwise.load_state_dict({{"weight", layer.depthwise}});
-  pointwise.load_state_dict({{"weight", layer.pointwise}, {"bias", full({3}, 0.0)}});
-  Tensor x = randn({2, 2, 5, 5});
-  CHECK(allclose(layer.forward(x), pointwise.forward(depthwise.forward(x)), 1e-5, 1e-6));
+TEST_CASE("DepthwiseSeparableConv2d matches the depthwise-separable formula, written as loops") {
+  // y[n, o, i, j] = bias[o] + sum_c pointwise[o, c] * sum_{a, b} depthwise[c, a, b] * x[n, c, s i - p + a, s j - p + b]
+  // with zero padding p = k / 2: computed here in double, independently of conv2d.
+  Generator gen(3);
+  for (int64_t stride : {1, 2}) {
+    CAPTURE(stride);
+    DepthwiseSeparableConv2d layer(2, 3, 3, stride);
+    const float bias[3] = {0.5f, -0.25f, 1.f};  // non-zero, so a dropped bias shows
+    std::copy(bias, bias + 3, layer.bias.data<float>());
+    Tensor x = randn({2, 2, 5, 6}, gen);
+    Tensor y = layer.forward(x);
+    const int64_t OH = (5 + 2 - 3) / stride + 1, OW = (6 + 2 - 3) / stride + 1;
+    REQUIRE(y.shape() == Shape{2, 3, OH, OW});
+    for (int64_t n = 0; n < 2; ++n)
+      for (int64_t o = 0; o < 3; ++o)
+        for (int64_t i = 0; i < OH; ++i)
+          for (int64_t j = 0; j < OW; ++j) {
+            double want = layer.bias.at({o});
+            for (int64_t c = 0; c < 2; ++c) {
+              double d = 0;
+              for (int64_t a = 0; a < 3; ++a)
+                for (int64_t b = 0; b < 3; ++b) {
+                  const int64_t r = stride * i - 1 + a, q = stride * j - 1 + b;
+                  if (r >= 0 && r < 5 && q >= 0 && q < 6) d += double(layer.depthwise.at({c, 0, a, b})) * x.at({n, c, r, q});
+                }
+              want += double(layer.pointwise.at({o, c, 0, 0})) * d;
+            }
+            CHECK(std::abs(y.at({n, o, i, j}) - want) <= 1e-5 * (1 + std::abs(want)));  // NaN fails
+          }
+  }
 }
 
 TEST_CASE("DepthwiseSeparableConv2d: gradients by gradcheck") {

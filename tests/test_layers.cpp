@@ -25,7 +25,8 @@ void check_close(const Tensor& actual, const Tensor& expected, const std::string
   size_t at = 0;
   for (size_t i = 0; i < a.size(); ++i) {
     double err = std::abs(a[i] - e[i]) / (1.0 + std::abs(e[i]));
-    if (err > worst) worst = err, at = i;
+    if (!(err <= worst)) worst = std::isnan(err) ? INFINITY : err, at = i;  // NaN counts as the worst
+    if (std::isinf(worst)) break;
   }
   CHECK_MESSAGE(worst <= tol, what << ": worst relative error " << worst << " at element " << at << " (got "
                                    << a[at] << ", expected " << e[at] << ")");

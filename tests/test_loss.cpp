@@ -2,7 +2,6 @@
 // numerical stability, the error messages, and the speed of the fused cross entropy.
 #include <doctest/doctest.h>
 
-#include <chrono>
 #include <cmath>
 #include <limits>
 
@@ -138,23 +137,21 @@ TEST_CASE("cross_entropy errors name the problem") {
                        doctest::Contains("weight has shape [2], expected [3]"), Error);
 }
 
-TEST_CASE("cross_entropy on (32, 4, 64, 64) is fast") {
+// Its speed is bench/opbench's business; here the gradient of a segmentation-sized batch.
+TEST_CASE("cross_entropy on (32, 4, 64, 64): the gradient of each pixel sums to zero over the classes") {
   Generator gen(0);
   Tensor x = randn({32, 4, 64, 64}, gen);
   x.set_requires_grad();
   Tensor t = randint(0, 4, {32, 64, 64}, gen);
-  auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < 5; ++i) {
-    x.set_grad(Tensor());
-    cross_entropy(x, t).backward();
+  cross_entropy(x, t).backward();
+  // Softmax minus one-hot, divided by the pixel count: sums to zero, and the target's entry is negative.
+  for (int64_t n : {0, 5, 31}) {
+    double s = 0;
+    for (int64_t c = 0; c < 4; ++c) s += x.grad().at({n, c, 10, 20});
+    CHECK(std::abs(s) < 1e-9);
+    const int64_t target = static_cast<int64_t>(t.at({n, 10, 20}));
+    CHECK(x.grad().at({n, target, 10, 20}) < 0.f);
   }
-  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / 5;
-  MESSAGE("cross_entropy (32,4,64,64) forward+backward: ", ms, " ms");
-  CHECK(ms < 200);  // ~10 ms on one core; generous for a loaded machine
-  // Softmax minus one-hot sums to zero over the classes of each pixel.
-  double s = 0;
-  for (int64_t c = 0; c < 4; ++c) s += x.grad().at({5, c, 10, 20});
-  CHECK(std::abs(s) < 1e-9);
 }
 
 TEST_CASE("mse_loss matches PyTorch in both arguments") {

@@ -252,3 +252,18 @@ TEST_CASE("sizes declared in a file are checked before allocating") {
   for (int k = 0; k < 4; ++k) z64[z64.size() - 6 + k] = '\xff';
   CHECK_THROWS_WITH_AS(parse_npz(z64, "z"), doctest::Contains("ZIP64"), Error);
 }
+
+TEST_CASE("writing: 65535 arrays need ZIP64, which is refused with an Error; 65534 are written and read") {
+  std::vector<std::pair<std::string, Tensor>> arrays;
+  Tensor one = from_vector(std::vector<float>{1.5f}, {1});
+  for (int i = 0; i < 65535; ++i) arrays.emplace_back("a" + std::to_string(i), one);
+  CHECK_THROWS_WITH_AS(npz_bytes(arrays), doctest::Contains("65535 arrays exceed the ZIP limit of 65534 (ZIP64"),
+                       Error);
+  TempDir dir;
+  CHECK_THROWS_WITH_AS(save_npz(dir / "many.npz", arrays), doctest::Contains("ZIP64"), Error);
+  CHECK_FALSE(fs::exists(dir / "many.npz"));
+  arrays.pop_back();
+  auto back = parse_npz(npz_bytes(arrays), "many");
+  CHECK(back.size() == 65534);
+  CHECK(back.at("a65533").to_vector() == std::vector<float>{1.5f});
+}

@@ -1,12 +1,17 @@
 // Numerics: anomaly mode (first op producing NaN/Inf, forward and backward), large logits,
 // zero-variance batch norm and empty batches.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <regex>
 #include <limits>
 #include <string>
 
@@ -163,12 +168,28 @@ TEST_CASE("anomaly mode: CONVGRAD_DETECT_ANOMALY=1 in the environment turns it o
   for (char** e = environ; *e; ++e)
     if (std::string(*e).rfind("ASAN_", 0) == 0 || std::string(*e).rfind("UBSAN_", 0) == 0) envp.push_back(*e);
   envp.push_back(nullptr);
+  // The child's report goes to a file: a filter that matched no case would also exit 0, so the parent
+  // requires doctest's summary to show exactly one case run and passed.
+  char report_path[] = "/tmp/convgrad_anomaly_child_XXXXXX";
+  const int fd = mkstemp(report_path);
+  REQUIRE(fd >= 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fd, STDOUT_FILENO);
   pid_t pid = 0;
-  REQUIRE(posix_spawn(&pid, self.c_str(), nullptr, nullptr, argv.data(), envp.data()) == 0);
+  const int spawned = posix_spawn(&pid, self.c_str(), &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(fd);
   int status = 0;
-  REQUIRE(waitpid(pid, &status, 0) == pid);
+  if (spawned == 0) REQUIRE(waitpid(pid, &status, 0) == pid);
+  std::ifstream in(report_path);
+  const std::string report((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::remove(report_path);
+  REQUIRE(spawned == 0);
+  INFO("child output:\n" << report);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
+  CHECK(std::regex_search(report, std::regex(R"(test cases:\s+1\s+\|\s+1 passed\s+\|\s+0 failed)")));
 }
 
 TEST_CASE("large logits: losses, softmax and sigmoid stay finite and exact at +-1e4 and +-1e30") {
@@ -188,7 +209,10 @@ TEST_CASE("large logits: losses, softmax and sigmoid stay finite and exact at +-
     Tensor row = tensor({big, -big, big});
     CHECK(softmax(row, 0).to_vector() == std::vector<float>{0.5f, 0.f, 0.5f});
     CHECK(log_softmax(row, 0).to_vector()[0] == doctest::Approx(-std::log(2.f)));
-    CHECK(all_finite(log_softmax(row, 0)));  // -2 big - log 2 is still a float
+    // The middle element is -2 big - log 2: still a float, and exactly -2 big after rounding at 1e30.
+    const float low = log_softmax(row, 0).to_vector()[1];
+    CHECK(low == doctest::Approx(-2.0 * big - std::log(2.0)).epsilon(1e-6));
+    if (big == 1e30f) CHECK(low == -2e30f);
     CHECK(logsumexp(row, 0).item() == doctest::Approx(big + std::log(2.f)));
     CHECK(sigmoid(row).to_vector() == std::vector<float>{1.f, 0.f, 1.f});
     CHECK(tanh(row).to_vector() == std::vector<float>{1.f, -1.f, 1.f});
@@ -218,7 +242,16 @@ TEST_CASE("zero-variance batch norm: output is the bias, gradients and running s
   // Eval with a zero running variance divides by sqrt(eps), not by zero.
   bn.running_var.data<float>()[0] = 0.f;
   bn.eval();
-  CHECK(all_finite(bn.forward(x)));
+  Tensor ye = bn.forward(x);
+  CHECK(all_finite(ye));
+  // (x - running_mean) / sqrt(0 + eps) * weight + bias, eps = 1e-5: channel 0 has variance 0, channel 1 0.9.
+  CHECK(ye.at({1, 0, 1, 0}) == doctest::Approx((7.0 - 0.7) / std::sqrt(1e-5) + 0.5).epsilon(1e-5));
+  CHECK(ye.at({1, 1, 1, 0}) == doctest::Approx((7.0 - 0.7) / std::sqrt(0.9 + 1e-5) - 1.0).epsilon(1e-5));
+  // BatchNorm2d refuses eps <= 0 (the functional batch_norm allows 0, below), naming the value.
+  for (float eps : {0.f, -1e-5f}) {
+    const std::string want = fmt::format("eps must be positive, got {}", eps);
+    CHECK_THROWS_WITH_AS(BatchNorm2d(BatchNorm2dOptions(2).eps(eps)), doctest::Contains(want.c_str()), Error);
+  }
   // eps = 0 is allowed but a constant channel then gives 0 * inf = NaN: anomaly mode names batch_norm.
   DetectAnomalyGuard on;
   std::string msg = error_of([&] {
@@ -239,7 +272,13 @@ TEST_CASE("empty batches: layers give empty outputs, losses 0, gradients zero") 
   CHECK(max_pool2d(h, {2, 2}).shape() == Shape{0, 3, 2, 2});
   Tensor y = up.forward(h);
   CHECK(y.shape() == Shape{0, 2, 10, 10});
-  CHECK(fc.forward(zeros({0, 4})).shape() == Shape{0, 5});
+  Tensor fc_in = leaf(zeros({0, 4}));
+  Tensor fc_out = fc.forward(fc_in);
+  CHECK(fc_out.shape() == Shape{0, 5});
+  sum(fc_out).backward();  // Linear's empty batch: zero weight and bias gradients, an empty input gradient
+  CHECK(fc.weight.grad().to_vector() == std::vector<float>(20, 0.f));
+  CHECK(fc.bias.grad().to_vector() == std::vector<float>(5, 0.f));
+  CHECK(fc_in.grad().shape() == Shape{0, 4});
   sum(y).backward();
   CHECK(x.grad().shape() == Shape{0, 2, 5, 5});
   CHECK(conv.weight.grad().to_vector() == std::vector<float>(54, 0.f));

@@ -2,8 +2,9 @@
 // (tools/gen_nn_goldens.py -> tests/data/nn/), finite-difference gradients and argument errors.
 #include <doctest/doctest.h>
 
-#include <chrono>
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <string>
 
 #include "autograd/gradcheck.h"
@@ -292,24 +293,41 @@ TEST_CASE("upsample_bilinear2d matches PyTorch goldens and gradcheck") {
   CHECK_MESSAGE(r.ok, r.report);
 }
 
-TEST_CASE("FCN-sized tensors run forward and backward in milliseconds") {
+// At FCN sizes (their speed is bench/opbench's business): every gradient element written, with the values
+// the adjoint of each op gives for an all-ones upstream gradient.
+TEST_CASE("FCN-sized tensors: forward and backward give the adjoints' values") {
   Generator gen(1);
-  Tensor x = leaf(randn({32, 64, 16, 16}, gen));
   Tensor w = leaf(ones({64})), b = leaf(zeros({64}));
   Tensor rm = zeros({64}), rv = ones({64});
-  auto time_ms = [](auto&& fn) {
-    auto t0 = std::chrono::steady_clock::now();
-    fn();
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  };
   Tensor gy_pool = ones({32, 64, 8, 8}), gy_full = ones({32, 64, 16, 16}), gy_up = ones({32, 64, 32, 32});
-  double t_max = time_ms([&] { max_pool2d(x, {2, 2}).backward(gy_pool); });
-  double t_avg = time_ms([&] { avg_pool2d(x, {2, 2}).backward(gy_pool); });
-  double t_bn = time_ms([&] { batch_norm(x, rm, rv, w, b, true).backward(gy_full); });
-  double t_up = time_ms([&] { upsample_bilinear2d(x, {32, 32}).backward(gy_up); });
-  double t_drop = time_ms([&] { dropout(x, 0.5f, true, gen).backward(gy_full); });
-  MESSAGE("forward+backward ms (1 thread): max_pool " << t_max << ", avg_pool " << t_avg << ", batch_norm "
-          << t_bn << ", upsample x2 " << t_up << ", dropout " << t_drop);
-  // Loose bounds: the machine is shared; these catch accidental quadratic work, not noise.
-  for (double t : {t_max, t_avg, t_bn, t_up, t_drop}) CHECK(t < 500.0);
+  auto grad_of = [&](const std::function<Tensor(const Tensor&)>& f, const Tensor& gy) {
+    Tensor x = leaf(randn({32, 64, 16, 16}, gen));
+    f(x).backward(gy);
+    return x.grad().to_vector<double>();
+  };
+  auto count = [](const std::vector<double>& v, double value) {
+    return std::count_if(v.begin(), v.end(), [&](double e) { return e == value; });
+  };
+  const int64_t n = 32 * 64 * 16 * 16;
+  // Max pooling routes each window's gradient to one element: a quarter are 1, the rest 0.
+  auto g_max = grad_of([](const Tensor& x) { return max_pool2d(x, {2, 2}); }, gy_pool);
+  CHECK(count(g_max, 1.0) == n / 4);
+  CHECK(count(g_max, 0.0) == n - n / 4);
+  // Average pooling spreads it evenly.
+  CHECK(count(grad_of([](const Tensor& x) { return avg_pool2d(x, {2, 2}); }, gy_pool), 0.25) == n);
+  // Batch norm in training: a constant upstream gradient is removed by the mean subtraction.
+  auto g_bn = grad_of([&](const Tensor& x) { return batch_norm(x, rm, rv, w, b, true); }, gy_full);
+  CHECK(std::all_of(g_bn.begin(), g_bn.end(), [](double e) { return std::abs(e) < 1e-4; }));
+  // Bilinear x2: each output's weights sum to 1, so the gradient of each plane sums to its 32 x 32 outputs.
+  auto g_up = grad_of([](const Tensor& x) { return upsample_bilinear2d(x, {32, 32}); }, gy_up);
+  for (int64_t plane : {int64_t(0), int64_t(32 * 64 - 1)}) {
+    double s = 0;
+    for (int64_t i = 0; i < 256; ++i) s += g_up[plane * 256 + i];
+    CHECK(s == doctest::Approx(1024.0).epsilon(1e-6));
+  }
+  // Dropout p = 0.5: the gradient is the mask scaled by 2, about half of each.
+  auto g_drop = grad_of([&](const Tensor& x) { return dropout(x, 0.5f, true, gen); }, gy_full);
+  const auto kept = count(g_drop, 2.0), dropped = count(g_drop, 0.0);
+  CHECK(kept + dropped == n);
+  CHECK(std::abs(double(kept) / n - 0.5) < 0.01);
 }

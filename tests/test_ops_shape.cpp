@@ -33,7 +33,7 @@ void check_close(const Tensor& a, const Tensor& b, float atol = 1e-6f) {
   REQUIRE_MESSAGE(a.shape() == b.shape(), shape_str(a.shape()) << " vs " << shape_str(b.shape()));
   std::vector<float> va = a.to_vector(), vb = b.to_vector();
   for (size_t i = 0; i < va.size(); ++i)
-    if (std::fabs(va[i] - vb[i]) > atol) {
+    if (!(std::fabs(va[i] - vb[i]) <= atol)) {  // NaN fails
       CHECK_MESSAGE(false, "element " << i << ": got " << va[i] << ", expected " << vb[i]);
       return;
     }
