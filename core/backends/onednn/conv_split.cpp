@@ -14,7 +14,7 @@
 namespace convgrad::onednn {
 
 namespace {
-constexpr int kSrc = 0, kWei = 1, kDst = 2;  // roles in the conv view, as in conv.cpp
+constexpr int kSrc = 0, kWei = 1, kDst = 2;  // roles in the conv view, as in conv_primitive.h
 }  // namespace
 
 bool images_end_to_end(const memory::desc& full, const memory::desc& one, int64_t N) {
@@ -56,8 +56,7 @@ void run_split(const SplitKernel& k, const Plan& full, Plan& sp, const Tensor (&
                const ConvCaches& caches, Buffer& wei_buffer, OperandCacheStats& stats) {
   const int out = k.out;
   const int lanes = int(sp.lanes.size());
-  // The plan runs B images per call (1 but for backward-weights): the loops below go by B-image units.
-  const int64_t B = sp.user[kSrc].dims()[0], N = t[kSrc].shape()[0] / B;
+  const int64_t N = t[kSrc].shape()[0];  // the plan runs one image per call
   ConvOperandCache* const cache[3] = {caches.src, nullptr, caches.dst};
   float* base[3] = {t[0].data<float>(), t[1].data<float>(), t[2].data<float>()};
   int64_t plain[3] = {0, 0, 0}, blocked[3] = {0, 0, 0};  // elements per image
@@ -65,7 +64,7 @@ void run_split(const SplitKernel& k, const Plan& full, Plan& sp, const Tensor (&
   std::unique_ptr<BlockedCopy> made[3];
   for (int r : {kSrc, kDst}) {
     const Shape& sh = t[r].shape();
-    plain[r] = B * sh[1] * sh[2] * sh[3];
+    plain[r] = sh[1] * sh[2] * sh[3];
     blocked[r] = int64_t(sp.chosen_bytes[r] / 4);
     if (r == out || !cache[r] || !sp.reorder[r]) continue;
     if (BlockedCopy* copy = find_copy(*cache[r], full.chosen[r])) {

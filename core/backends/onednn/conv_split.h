@@ -2,7 +2,7 @@
 // ONE OpenMP region; each thread runs reorder-in, convolution and reorder-out image by image with a
 // plan built for one image and one thread (oneDNN runs single-threaded inside a parallel region), so
 // the converted image is still in that core's L2 when the next step reads it, and a call forks once
-// instead of three times. conv.cpp decides when (want_split) and builds the plans (split_plan).
+// instead of three times. conv_primitive.cpp decides when (want_split) and builds the plans (split_plan).
 #pragma once
 
 #include <cstdint>
@@ -33,12 +33,12 @@ bool images_end_to_end(const memory::desc& full, const memory::desc& one, int64_
 /// One thread's own memory objects, argument map and stream for the one-image plan `plan`.
 std::unique_ptr<Lane> make_lane(const Plan& plan, const SplitKernel& k, const dnnl::engine& eng);
 
-/// Runs a call (tensors by role `t`, bias `vec`) batch-split on the lanes of the B-image plan `sp` (B
-/// is 1 but for backward-weights): thread i of sp.lanes.size() takes units of B images
-/// [U i / lanes, U (i + 1) / lanes), U = N / B. An input with an operand
-/// cache is converted into a copy in the layout of the full-batch plan `full`, image n at its offset
-/// (the caller checked that the layouts fit, images_end_to_end), which later unsplit calls find; the
-/// copy joins the cache only when the call succeeds. The weights are converted once, into `wei_buffer`.
+/// Runs a call (tensors by role `t`, bias `vec`) batch-split on the lanes of the one-image plan `sp`:
+/// thread i of sp.lanes.size() takes images [N i / lanes, N (i + 1) / lanes). An input with an operand
+/// cache (Note [Operand cache], core/backend.h) is converted into a copy in the layout of the full-batch
+/// plan `full`, image n at its offset (the caller checked that the layouts fit, images_end_to_end), so
+/// that later unsplit calls find it; the copy joins the cache only when the call succeeds. The weights
+/// are converted once, into `wei_buffer`.
 void run_split(const SplitKernel& k, const Plan& full, Plan& sp, const Tensor (&t)[3], const Tensor& vec,
                const ConvCaches& caches, Buffer& wei_buffer, OperandCacheStats& stats);
 
