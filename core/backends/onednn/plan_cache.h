@@ -24,7 +24,7 @@ namespace convgrad::onednn {
 using dnnl::memory;
 
 /// An operand converted to the layout `md` a primitive computes in, kept in the operand's
-/// ConvOperandCache (core/backend.h) for the next call that reads the same operand in that layout.
+/// ConvOperandCache (see Note [Operand cache] in core/backend.h).
 struct BlockedCopy final : ConvOperandCache::Entry {
   memory::desc md;
   Tensor buffer;  // uninitialized float32 storage of md.get_size() bytes (64-byte aligned)
