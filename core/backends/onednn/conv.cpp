@@ -25,7 +25,8 @@ namespace {
 // The executors of the algorithms other than Primitive: three kernels each, in ConvKind order, with
 // one signature (the tensors' meaning per kernel is in call_kernel).
 using KernelFn = void (*)(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const ConvParams&);
-constexpr KernelFn kPhaseKernels[3] = {phase_conv_forward, phase_conv_backward_data, phase_conv_backward_weights};
+constexpr KernelFn kPhaseKernels[3] = {phase_conv_forward, phase_conv_backward_data,
+                                       phase_conv_backward_weights};
 constexpr KernelFn kDirectKernels[3] = {direct_conv_forward, direct_conv_backward_data,
                                         direct_conv_backward_weights};
 constexpr KernelFn kReferenceKernels[3] = {reference::conv_forward, reference::conv_backward_data,
@@ -35,11 +36,12 @@ constexpr KernelFn kReferenceKernels[3] = {reference::conv_forward, reference::c
 void call_kernel(const KernelFn (&kernels)[3], ConvKind kind, const Tensor (&t)[3], const Tensor& vec,
                  const ConvParams& p) {
   const KernelFn f = kernels[int(kind)];
-  switch (kind) {
-    case ConvKind::Forward: f(t[kSrc], t[kWei], vec, t[kDst], p); break;          // (x, w, bias, y)
-    case ConvKind::BackwardData: f(t[kDst], t[kWei], vec, t[kSrc], p); break;     // (dy, w, bias, dx)
-    case ConvKind::BackwardWeights: f(t[kSrc], t[kDst], t[kWei], vec, p); break;  // (x, dy, dw, db)
-  }
+  if (kind == ConvKind::Forward)
+    f(t[kSrc], t[kWei], vec, t[kDst], p);  // (x, w, bias, y)
+  else if (kind == ConvKind::BackwardData)
+    f(t[kDst], t[kWei], vec, t[kSrc], p);  // (dy, w, bias, dx)
+  else
+    f(t[kSrc], t[kDst], t[kWei], vec, p);  // (x, dy, dw, db)
 }
 
 // Whether any of the three tensors has no element (read from the sizes: numel() validates the
@@ -63,7 +65,8 @@ Runtime& runtime(ConvKind kind, Shapes&& shapes) {
 
 // The plan of a call the cache does not hold: choose_algo's decision, with oneDNN's primitive when it
 // is the one that runs (a choice of another algorithm keeps no primitive).
-Plan new_plan(Runtime& rt, ConvKind kind, const Key& key, const ConvShapes& s, const Tensor (&t)[3], bool has_vec) {
+Plan new_plan(Runtime& rt, ConvKind kind, const Key& key, const ConvShapes& s, const Tensor (&t)[3],
+              bool has_vec) {
   Plan made;
   const AlgoChoice choice = choose_algo(kind, s, [&] {
     try {
@@ -80,8 +83,9 @@ Plan new_plan(Runtime& rt, ConvKind kind, const Key& key, const ConvShapes& s, c
   return made;
 }
 
-// Runs a call on convgrad's kernels or the reference ones, after its verbose line. They use their own
-// workspaces, not the runtime's shared buffers, so they run without the lock.
+// Runs a call on convgrad's kernels or the reference ones (any algorithm but Primitive), after its
+// verbose line. They use their own workspaces, not the runtime's shared buffers, so they run without
+// the lock.
 void run_unlocked(ConvAlgo algo, const std::string& reason, bool cached, ConvKind kind, const Tensor (&t)[3],
                   const Tensor& vec, const ConvParams& p) {
   if (verbose()) {
@@ -91,17 +95,16 @@ void run_unlocked(ConvAlgo algo, const std::string& reason, bool cached, ConvKin
                     : fmt::format("convgrad: onednn {}: {}{}", describe(kind, s), own_kernel_name(algo),
                                   cached ? " (cached)" : ""));
   }
-  switch (algo) {
-    case ConvAlgo::Phase: call_kernel(kPhaseKernels, kind, t, vec, p); break;
-    case ConvAlgo::Direct: call_kernel(kDirectKernels, kind, t, vec, p); break;
-    case ConvAlgo::Reference: call_kernel(kReferenceKernels, kind, t, vec, p); break;
-    case ConvAlgo::Primitive: break;  // run_primitive, under the lock
-  }
+  const KernelFn(&kernels)[3] = algo == ConvAlgo::Phase    ? kPhaseKernels
+                                : algo == ConvAlgo::Direct ? kDirectKernels
+                                                           : kReferenceKernels;
+  call_kernel(kernels, kind, t, vec, p);
 }
 
 // One call. The hit path formats nothing and allocates nothing: the ConvShapes (three vectors) are
 // only built for a miss, an error or a verbose line.
-void run(ConvKind kind, const Tensor (&t)[3], const Tensor& vec, const ConvParams& p, const ConvCaches& caches) {
+void run(ConvKind kind, const Tensor (&t)[3], const Tensor& vec, const ConvParams& p,
+         const ConvCaches& caches) {
   auto shapes = [&] { return ConvShapes{t[kSrc].shape(), t[kWei].shape(), t[kDst].shape(), p}; };
   // A zero-size call never reaches oneDNN nor the plan cache (choose_algo's first rule).
   if (has_zero_size(t)) {
@@ -137,13 +140,13 @@ void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Te
   run(ConvKind::Forward, {x, w, y}, bias, p, caches);
 }
 
-void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx, const ConvParams& p,
-                        const ConvCaches& caches) {
+void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx,
+                        const ConvParams& p, const ConvCaches& caches) {
   run(ConvKind::BackwardData, {dx, w, dy}, bias, p, caches);
 }
 
-void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db, const ConvParams& p,
-                           const ConvCaches& caches) {
+void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
+                           const ConvParams& p, const ConvCaches& caches) {
   run(ConvKind::BackwardWeights, {x, dw, dy}, db, p, caches);
 }
 

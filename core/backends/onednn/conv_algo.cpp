@@ -36,7 +36,9 @@ const char* kind_name(ConvKind kind) {
   return kNames[int(kind)];
 }
 
-const char* own_kernel_name(ConvAlgo algo) { return algo == ConvAlgo::Direct ? "direct:avx2" : "phase:sgemm"; }
+const char* own_kernel_name(ConvAlgo algo) {
+  return algo == ConvAlgo::Direct ? "direct:avx2" : "phase:sgemm";
+}
 
 int env_switch(const char* name) {
   const char* v = std::getenv(name);
@@ -45,7 +47,8 @@ int env_switch(const char* name) {
 
 // The rules, top to bottom; the first that applies decides. The measurements behind them are in
 // docs/performance.md#choosing-the-algorithm.
-AlgoChoice choose_algo(ConvKind kind, const ConvShapes& s, const std::function<PrimitiveOffer()>& ask_onednn) {
+AlgoChoice choose_algo(ConvKind kind, const ConvShapes& s,
+                       const std::function<PrimitiveOffer()>& ask_onednn) {
   // 1. A zero-size tensor (batch 0, zero channels): oneDNN rejects it; the reference kernels handle it.
   if (has_zero_size(s)) return {ConvAlgo::Reference, "zero-size tensor"};
 
@@ -63,7 +66,8 @@ AlgoChoice choose_algo(ConvKind kind, const ConvShapes& s, const std::function<P
   // 3. Which of convgrad's kernels: the direct ones for few output channels and kernel rows of a vector
   //    or more (direct_conv_preferred; the input gradient also needs a width stride that is a multiple
   //    of 8, direct_conv_data_preferred), else the phase GEMMs.
-  const bool direct = kind == ConvKind::BackwardData ? direct_conv_data_preferred(s) : direct_conv_preferred(s);
+  const bool direct =
+      kind == ConvKind::BackwardData ? direct_conv_data_preferred(s) : direct_conv_preferred(s);
   const ConvAlgo own = direct ? ConvAlgo::Direct : ConvAlgo::Phase;
 
   // 4. oneDNN has no implementation, or CONVGRAD_PHASE_CONV=1 asks for convgrad's kernels: they run.

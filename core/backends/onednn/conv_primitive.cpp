@@ -74,30 +74,32 @@ Plan make_plan(ConvKind kind, const ConvShapes& s, bool has_vec, const dnnl::eng
   using BwdData = dnnl::convolution_backward_data;
   using BwdWeights = dnnl::convolution_backward_weights;
   // The forward descriptor runs the forward and is the hint the backward ones require.
-  Fwd::primitive_desc fwd(Fwd::desc(dnnl::prop_kind::forward_training, alg, any(shapes[kSrc]), any(shapes[kWei]), bias,
-                                    any(shapes[kDst]), strides, dilates, pad_l, pad_r),
-                          attr, eng);
+  Fwd::primitive_desc fwd(
+      Fwd::desc(dnnl::prop_kind::forward_training, alg, any(shapes[kSrc]), any(shapes[kWei]), bias,
+                any(shapes[kDst]), strides, dilates, pad_l, pad_r),
+      attr, eng);
   Plan plan;
   dnnl::primitive_desc_base* pd = nullptr;
   BwdData::primitive_desc data_pd;
   BwdWeights::primitive_desc weights_pd;
   if (kind == ConvKind::Forward) {
     plan.prim = Fwd(fwd);
-    plan.chosen[kSrc] = fwd.src_desc(), plan.chosen[kWei] = fwd.weights_desc(), plan.chosen[kDst] = fwd.dst_desc();
+    plan.chosen[kSrc] = fwd.src_desc(), plan.chosen[kWei] = fwd.weights_desc();
+    plan.chosen[kDst] = fwd.dst_desc();
     pd = &fwd;
   } else if (kind == ConvKind::BackwardData) {
-    data_pd = BwdData::primitive_desc(
-        BwdData::desc(alg, any(shapes[kSrc]), any(shapes[kWei]), any(shapes[kDst]), strides, dilates, pad_l, pad_r),
-        attr, eng, fwd);
+    data_pd = BwdData::primitive_desc(BwdData::desc(alg, any(shapes[kSrc]), any(shapes[kWei]),
+                                                    any(shapes[kDst]), strides, dilates, pad_l, pad_r),
+                                      attr, eng, fwd);
     plan.prim = BwdData(data_pd);
     plan.chosen[kSrc] = data_pd.diff_src_desc(), plan.chosen[kWei] = data_pd.weights_desc();
     plan.chosen[kDst] = data_pd.diff_dst_desc();
     pd = &data_pd;
   } else {
-    auto d = has_vec ? BwdWeights::desc(alg, any(shapes[kSrc]), any(shapes[kWei]), bias, any(shapes[kDst]), strides,
-                                        dilates, pad_l, pad_r)
-                     : BwdWeights::desc(alg, any(shapes[kSrc]), any(shapes[kWei]), any(shapes[kDst]), strides, dilates,
-                                        pad_l, pad_r);
+    auto d = has_vec ? BwdWeights::desc(alg, any(shapes[kSrc]), any(shapes[kWei]), bias, any(shapes[kDst]),
+                                        strides, dilates, pad_l, pad_r)
+                     : BwdWeights::desc(alg, any(shapes[kSrc]), any(shapes[kWei]), any(shapes[kDst]), strides,
+                                        dilates, pad_l, pad_r);
     weights_pd = BwdWeights::primitive_desc(d, attr, eng, fwd);
     plan.prim = BwdWeights(weights_pd);
     plan.chosen[kSrc] = weights_pd.src_desc(), plan.chosen[kWei] = weights_pd.diff_weights_desc();
@@ -110,7 +112,8 @@ Plan make_plan(ConvKind kind, const ConvShapes& s, bool has_vec, const dnnl::eng
   plan.bias = bias;
   const Role out = kOutput[int(kind)];
   for (int r = 0; r < 3; ++r) {
-    plan.user[r] = memory::desc(shapes[r], Dt::f32, r == kWei ? (g == 1 ? Tag::oihw : Tag::goihw) : Tag::nchw);
+    plan.user[r] =
+        memory::desc(shapes[r], Dt::f32, r == kWei ? (g == 1 ? Tag::oihw : Tag::goihw) : Tag::nchw);
     // Reorder only when oneDNN chose a layout other than the caller's plain one.
     plan.reorder[r] = plan.chosen[r] != plan.user[r];
     plan.chosen_bytes[r] = plan.chosen[r].get_size();
@@ -119,8 +122,9 @@ Plan make_plan(ConvKind kind, const ConvShapes& s, bool has_vec, const dnnl::eng
     plan.inner_mem[r] = plan.reorder[r] ? memory(plan.chosen[r], eng, DNNL_MEMORY_NONE) : plan.user_mem[r];
     plan.args[kArg[int(kind)][r]] = plan.inner_mem[r];
     if (!plan.reorder[r]) continue;
-    plan.reorders[r] = r == out ? dnnl::reorder(dnnl::reorder::primitive_desc(eng, plan.chosen[r], eng, plan.user[r]))
-                                : dnnl::reorder(dnnl::reorder::primitive_desc(eng, plan.user[r], eng, plan.chosen[r]));
+    plan.reorders[r] =
+        r == out ? dnnl::reorder(dnnl::reorder::primitive_desc(eng, plan.chosen[r], eng, plan.user[r]))
+                 : dnnl::reorder(dnnl::reorder::primitive_desc(eng, plan.user[r], eng, plan.chosen[r]));
   }
   if (has_vec && kind != ConvKind::BackwardData) {
     plan.bias_mem = memory(bias, eng, DNNL_MEMORY_NONE);
@@ -170,8 +174,10 @@ bool want_split(const Tensor (&t)[3], const ConvCaches& caches, const Plan& full
 // How `kind` binds the roles, for the batch-split code (conv_split.h).
 SplitKernel split_kernel(ConvKind kind) {
   const int* a = kArg[int(kind)];
-  return {{a[0], a[1], a[2]}, kOutput[int(kind)],
-          kind == ConvKind::Forward ? DNNL_ARG_BIAS : DNNL_ARG_DIFF_BIAS, kind == ConvKind::BackwardData};
+  return {{a[0], a[1], a[2]},
+          kOutput[int(kind)],
+          kind == ConvKind::Forward ? DNNL_ARG_BIAS : DNNL_ARG_DIFF_BIAS,
+          kind == ConvKind::BackwardData};
 }
 
 // The batch-split plan of a call (built on a miss: one image, one thread, `key.threads` lanes); null
@@ -285,9 +291,9 @@ void run_primitive(Runtime& rt, std::unique_lock<std::mutex>& lock, ConvKind kin
       if (Plan* sp = split_plan(rt, kind, key, plan, t, vec.defined(), p)) {
         run_split(split_kernel(kind), plan, *sp, t, vec, caches, rt.buffers[kWei], rt.stats);
         if (verbose())
-          verbose_log(fmt::format("convgrad: onednn {}: {} [batch split, {} thread{}]{}", describe(kind, shapes()),
-                                  sp->impl, sp->lanes.size(), sp->lanes.size() == 1 ? "" : "s",
-                                  cached ? " (cached)" : ""));
+          verbose_log(fmt::format("convgrad: onednn {}: {} [batch split, {} thread{}]{}",
+                                  describe(kind, shapes()), sp->impl, sp->lanes.size(),
+                                  sp->lanes.size() == 1 ? "" : "s", cached ? " (cached)" : ""));
         lock.unlock();
         return;
       }
@@ -302,7 +308,8 @@ void run_primitive(Runtime& rt, std::unique_lock<std::mutex>& lock, ConvKind kin
   }
   if (verbose())
     verbose_log(fmt::format("convgrad: onednn {}: {}{}{}", describe(kind, shapes()), plan.impl,
-                            plan.threads == 1 && key.threads > 1 ? " [1 thread]" : "", cached ? " (cached)" : ""));
+                            plan.threads == 1 && key.threads > 1 ? " [1 thread]" : "",
+                            cached ? " (cached)" : ""));
   lock.unlock();
   // oneDNN's backward-data has no bias: it is added after the primitive.
   if (vec.defined() && kind == ConvKind::BackwardData) add_channel_bias(t[kSrc], vec);
