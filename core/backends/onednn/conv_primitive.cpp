@@ -4,8 +4,6 @@
 #include <fmt/format.h>
 #include <omp.h>
 
-#include <atomic>
-
 #include "core/backends/onednn/conv_split.h"
 #include "core/error.h"
 #include "core/factory.h"
@@ -18,12 +16,6 @@ namespace {
 using Tag = memory::format_tag;
 using Dt = memory::data_type;
 
-// The DNNL_ARG_* each role is bound to, per kind, and the role each kind writes.
-constexpr int kArg[3][3] = {{DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
-                            {DNNL_ARG_DIFF_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_DST},
-                            {DNNL_ARG_SRC, DNNL_ARG_DIFF_WEIGHTS, DNNL_ARG_DIFF_DST}};
-constexpr Role kOutput[3] = {kDst, kSrc, kWei};
-
 memory::dims dims(const Shape& s) { return memory::dims(s.begin(), s.end()); }
 
 // Below this many FLOPs (2 x MACs) a call runs on the calling thread alone: its primitive is built
@@ -32,29 +24,61 @@ memory::dims dims(const Shape& s) { return memory::dims(s.begin(), s.end()); }
 // (docs/performance.md#framework-overhead).
 constexpr double kSingleThreadFlops = 2e6;
 
+void add_channel_bias(const Tensor& t, const Tensor& bias) {
+  const int64_t N = t.size(0), C = t.size(1), HW = t.size(2) * t.size(3);
+  float* d = t.data<float>();
+  const float* b = bias.data<float>();
+#pragma omp parallel for schedule(static)
+  for (int64_t nc = 0; nc < N * C; ++nc)
+    for (int64_t i = 0; i < HW; ++i) d[nc * HW + i] += b[nc % C];
+}
+
+// ---- The whole batch in one primitive call.
+
+// Reorders the inputs into the layouts the primitive computes in (a cached input into its operand
+// cache, once; see Note [Operand cache] in core/backend.h), runs it and reorders the output back.
+void run_whole(Runtime& rt, ConvKind kind, Plan& plan, const Tensor (&t)[3], const Tensor& vec,
+               const ConvCaches& caches) {
+  ThreadScope scope(plan.threads);
+  const Role out = kOutput[int(kind)];
+  ConvOperandCache* const cache[3] = {caches.src, caches.wei, caches.dst};
+  for (int r = 0; r < 3; ++r) {
+    plan.user_mem[r].set_data_handle(t[r].data<float>());
+    if (!plan.reorder[r]) continue;
+    if (r == out || !cache[r]) {
+      plan.inner_mem[r].set_data_handle(rt.buffers[r].get(plan.chosen_bytes[r]));
+      if (r != out) plan.reorders[r].execute(rt.strm, plan.user_mem[r], plan.inner_mem[r]);
+      continue;
+    }
+    BlockedCopy* copy = find_copy(*cache[r], plan.chosen[r]);
+    if (!copy) {
+      auto made = std::make_unique<BlockedCopy>();
+      made->md = plan.chosen[r];
+      made->buffer = uninitialized({int64_t((plan.chosen_bytes[r] + 3) / 4)});
+      plan.inner_mem[r].set_data_handle(made->buffer.data<float>());
+      plan.reorders[r].execute(rt.strm, plan.user_mem[r], plan.inner_mem[r]);
+      copy = made.get();
+      cache[r]->entries().push_back(std::move(made));
+      ++rt.stats.copies_made;
+    } else {
+      ++rt.stats.copies_reused;
+    }
+    plan.inner_mem[r].set_data_handle(copy->buffer.data<float>());
+  }
+  if (plan.bias_mem) plan.bias_mem.set_data_handle(vec.data<float>());
+  if (plan.scratch_mem) plan.scratch_mem.set_data_handle(rt.scratch.get(plan.scratch_bytes));
+  plan.prim.execute(rt.strm, plan.args);
+  if (plan.reorder[out]) plan.reorders[out].execute(rt.strm, plan.inner_mem[out], plan.user_mem[out]);
+  rt.strm.wait();
+}
+
+}  // namespace
+
 double call_flops(const Tensor (&t)[3]) {
   const Shape &w = t[kWei].shape(), &d = t[kDst].shape();
   return 2.0 * double(d[0]) * d[1] * d[2] * d[3] * w[1] * w[2] * w[3];
 }
 
-// Sets the calling thread's OpenMP thread count for a scope (oneDNN reads it when it builds a
-// primitive and when a reorder runs) and restores it, also on an exception.
-class ThreadScope {
- public:
-  explicit ThreadScope(int n) : saved_(omp_get_max_threads()) {
-    if (n != saved_) omp_set_num_threads(n);
-  }
-  ~ThreadScope() {
-    if (omp_get_max_threads() != saved_) omp_set_num_threads(saved_);
-  }
-  ThreadScope(const ThreadScope&) = delete;
-  ThreadScope& operator=(const ThreadScope&) = delete;
-
- private:
-  int saved_;
-};
-
-// Builds the primitive for one call; throws dnnl::error when oneDNN has no implementation.
 Plan make_plan(ConvKind kind, const ConvShapes& s, bool has_vec, const dnnl::engine& eng) {
   const ConvParams& p = s.params;
   const int64_t g = p.groups;
@@ -136,126 +160,6 @@ Plan make_plan(ConvKind kind, const ConvShapes& s, bool has_vec, const dnnl::eng
   }
   return plan;
 }
-void add_channel_bias(const Tensor& t, const Tensor& bias) {
-  const int64_t N = t.size(0), C = t.size(1), HW = t.size(2) * t.size(3);
-  float* d = t.data<float>();
-  const float* b = bias.data<float>();
-#pragma omp parallel for schedule(static)
-  for (int64_t nc = 0; nc < N * C; ++nc)
-    for (int64_t i = 0; i < HW; ++i) d[nc * HW + i] += b[nc % C];
-}
-
-// ---- Batch split (conv_split.h): when a call runs image by image inside one parallel region.
-
-// -1: decide per call (want_split); 0: never; 1: whenever it applies. CONVGRAD_BATCH_SPLIT sets it.
-std::atomic<int>& split_mode() {
-  static std::atomic<int> mode{env_switch("CONVGRAD_BATCH_SPLIT")};
-  return mode;
-}
-
-// An image must be worth a primitive call of its own (a few microseconds of set-up per image).
-constexpr double kSplitImageFlops = 3e6;
-
-// Whether a call whose full-batch plan is `full` runs batch-split (backward-weights too: each thread
-// sums its images' gradients, run_split adds the partials). Never a call with a weight cache, nor a
-// tiny call. Automatically: at least one image per thread, a batch that divides evenly among them (or
-// is large enough that the remainder does not matter), big images, and a layout conversion to keep in
-// cache. It applies at one thread too: the locality is the larger part of the gain.
-bool want_split(const Tensor (&t)[3], const ConvCaches& caches, const Plan& full, int threads) {
-  const int mode = split_mode().load(std::memory_order_relaxed);
-  // A tiny call (one-thread plan while more threads are set) keeps its one-thread path.
-  if (mode == 0 || caches.wei || full.threads < threads) return false;
-  if (mode == 1) return true;
-  const int64_t N = t[kSrc].shape()[0];
-  return N >= threads && (N % threads == 0 || N >= 4 * threads) &&
-         call_flops(t) / double(N) >= kSplitImageFlops && (full.reorder[kSrc] || full.reorder[kDst]);
-}
-
-// How `kind` binds the roles, for the batch-split code (conv_split.h).
-SplitKernel split_kernel(ConvKind kind) {
-  const int* a = kArg[int(kind)];
-  return {{a[0], a[1], a[2]},
-          kOutput[int(kind)],
-          kind == ConvKind::Forward ? DNNL_ARG_BIAS : DNNL_ARG_DIFF_BIAS,
-          kind == ConvKind::BackwardData};
-}
-
-// The batch-split plan of a call (built on a miss: one image, one thread, `key.threads` lanes); null
-// when oneDNN has none or its layouts do not fit the full-batch plan `full` (checked once per plan).
-Plan* split_plan(Runtime& rt, ConvKind kind, const Key& key, Plan& full, const Tensor (&t)[3], bool has_vec,
-                 const ConvParams& p) {
-  if (full.split_fits < 0) return nullptr;
-  Key k = key;
-  k.dims[kSrc * 4] = k.dims[kDst * 4] = 1;
-  k.threads = -key.threads;
-  Plan* sp = rt.cache.find(k);
-  if (!sp) {
-    Shape src = t[kSrc].shape(), dst = t[kDst].shape();
-    src[0] = dst[0] = 1;
-    Plan made;
-    try {
-      ThreadScope scope(1);
-      made = make_plan(kind, ConvShapes{src, t[kWei].shape(), dst, p}, has_vec, rt.eng);
-    } catch (const dnnl::error& e) {
-      if (e.status != dnnl_unimplemented && e.status != dnnl_invalid_arguments) throw;
-      full.split_fits = -1;  // no one-image primitive: the call runs unsplit
-      return nullptr;
-    }
-    made.threads = 1;
-    for (int i = 0; i < key.threads; ++i) made.lanes.push_back(make_lane(made, split_kernel(kind), rt.eng));
-    sp = &rt.cache.insert(k, std::move(made));
-  }
-  if (full.split_fits == 0) {
-    full.split_fits = 1;
-    for (Role r : {kSrc, kDst})
-      if (sp->reorder[r] != full.reorder[r] ||
-          (full.reorder[r] && !images_end_to_end(full.chosen[r], sp->chosen[r], t[r].shape()[0])))
-        full.split_fits = -1;
-  }
-  return full.split_fits > 0 ? sp : nullptr;
-}
-
-// ---- The whole batch in one primitive call.
-
-// Reorders the inputs into the layouts the primitive computes in (a cached input into its operand
-// cache, once; see Note [Operand cache] in core/backend.h), runs it and reorders the output back.
-void run_whole(Runtime& rt, ConvKind kind, Plan& plan, const Tensor (&t)[3], const Tensor& vec,
-               const ConvCaches& caches) {
-  ThreadScope scope(plan.threads);
-  const Role out = kOutput[int(kind)];
-  ConvOperandCache* const cache[3] = {caches.src, caches.wei, caches.dst};
-  for (int r = 0; r < 3; ++r) {
-    plan.user_mem[r].set_data_handle(t[r].data<float>());
-    if (!plan.reorder[r]) continue;
-    if (r == out || !cache[r]) {
-      plan.inner_mem[r].set_data_handle(rt.buffers[r].get(plan.chosen_bytes[r]));
-      if (r != out) plan.reorders[r].execute(rt.strm, plan.user_mem[r], plan.inner_mem[r]);
-      continue;
-    }
-    BlockedCopy* copy = find_copy(*cache[r], plan.chosen[r]);
-    if (!copy) {
-      auto made = std::make_unique<BlockedCopy>();
-      made->md = plan.chosen[r];
-      made->buffer = uninitialized({int64_t((plan.chosen_bytes[r] + 3) / 4)});
-      plan.inner_mem[r].set_data_handle(made->buffer.data<float>());
-      plan.reorders[r].execute(rt.strm, plan.user_mem[r], plan.inner_mem[r]);
-      copy = made.get();
-      cache[r]->entries().push_back(std::move(made));
-      ++rt.stats.copies_made;
-    } else {
-      ++rt.stats.copies_reused;
-    }
-    plan.inner_mem[r].set_data_handle(copy->buffer.data<float>());
-  }
-  if (plan.bias_mem) plan.bias_mem.set_data_handle(vec.data<float>());
-  if (plan.scratch_mem) plan.scratch_mem.set_data_handle(rt.scratch.get(plan.scratch_bytes));
-  plan.prim.execute(rt.strm, plan.args);
-  if (plan.reorder[out]) plan.reorders[out].execute(rt.strm, plan.inner_mem[out], plan.user_mem[out]);
-  rt.strm.wait();
-}
-
-}  // namespace
-
 Runtime& runtime_instance() {
   static Runtime rt;
   return rt;
@@ -314,9 +218,5 @@ void run_primitive(Runtime& rt, std::unique_lock<std::mutex>& lock, ConvKind kin
   // oneDNN's backward-data has no bias: it is added after the primitive.
   if (vec.defined() && kind == ConvKind::BackwardData) add_channel_bias(t[kSrc], vec);
 }
-
-void set_batch_split(int mode) { split_mode().store(mode < 0 ? -1 : mode > 0 ? 1 : 0); }
-
-int batch_split() { return split_mode().load(); }
 
 }  // namespace convgrad::onednn

@@ -3,6 +3,8 @@
 // batch-split (conv_split.h), with the operand caches (see Note [Operand cache] in core/backend.h).
 #pragma once
 
+#include <omp.h>
+
 #include <dnnl.hpp>
 #include <mutex>
 #include <string>
@@ -18,6 +20,12 @@ namespace convgrad::onednn {
 
 /// The three tensors of a call by role in the conv view (the index into `t` below).
 enum Role { kSrc = 0, kWei = 1, kDst = 2 };
+
+/// The DNNL_ARG_* each role is bound to, per kind, and the role each kind writes.
+constexpr int kArg[3][3] = {{DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
+                            {DNNL_ARG_DIFF_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_DST},
+                            {DNNL_ARG_SRC, DNNL_ARG_DIFF_WEIGHTS, DNNL_ARG_DIFF_DST}};
+constexpr Role kOutput[3] = {kDst, kSrc, kWei};
 
 /// Engine and stream, created once; one mutex guards the plan cache, the shared buffers and the counts.
 struct Runtime {
@@ -37,6 +45,30 @@ std::string describe(ConvKind kind, const ConvShapes& s);
 
 /// A oneDNN failure as a convgrad::Error naming the call.
 [[noreturn]] void rethrow(const dnnl::error& e, ConvKind kind, const ConvShapes& s);
+
+/// 2 x the multiply-adds of a call (tensors by role).
+double call_flops(const Tensor (&t)[3]);
+
+/// Builds the primitive plan for `s` at the current OpenMP thread count; throws dnnl::error when
+/// oneDNN has no implementation.
+Plan make_plan(ConvKind kind, const ConvShapes& s, bool has_vec, const dnnl::engine& eng);
+
+/// Sets the calling thread's OpenMP thread count for a scope (oneDNN reads it when it builds a
+/// primitive and when a reorder runs) and restores it, also on an exception.
+class ThreadScope {
+ public:
+  explicit ThreadScope(int n) : saved_(omp_get_max_threads()) {
+    if (n != saved_) omp_set_num_threads(n);
+  }
+  ~ThreadScope() {
+    if (omp_get_max_threads() != saved_) omp_set_num_threads(saved_);
+  }
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+
+ private:
+  int saved_;
+};
 
 /// The plan of one call: its primitive built for the thread count it will run with (one thread for a
 /// tiny call, else `threads`). Throws dnnl::error when oneDNN has no implementation.
