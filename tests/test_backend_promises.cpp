@@ -1,7 +1,8 @@
 // The promises of docs/backends.md not held elsewhere: the environment variables read at start-up
 // (CONVGRAD_VERBOSE, CONVGRAD_BATCH_SPLIT, the default backend when CONVGRAD_BACKEND is unset), checked in
 // a child process started with them; the CONVGRAD_CHECK tolerance at its edge; and on oneDNN the plan
-// cache (keyed by the thread count, LRU eviction at 128 plans, refused configurations cached).
+// cache (keyed by the thread count, LRU eviction at 128 plans, refused configurations cached) and any
+// other oneDNN failure raised as an Error naming the status.
 #include <doctest/doctest.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -22,7 +23,10 @@
 #include "core/factory.h"
 #include "core/random.h"
 #include "core/threading.h"
+#include "core/error.h"
 #ifdef CONVGRAD_WITH_ONEDNN
+#include <dnnl_types.h>
+
 #include "core/backends/onednn/conv.h"
 #endif
 
@@ -241,6 +245,45 @@ TEST_CASE("onednn: a configuration oneDNN refuses is cached, so oneDNN is asked 
   REQUIRE(cap.lines.size() == 2);
   CHECK(cap.count("-> reference (oneDNN: invalid_arguments") == 2);
   CHECK(y.at({0, 0, 2, 2}) == 4.f);
+  set_backend(saved);
+}
+
+TEST_CASE("onednn: a failure other than a refusal raises an Error naming the status, and is not cached") {
+  const std::string saved = current_backend();
+  set_backend("onednn");
+  // Shapes no other case builds, so each call below misses the plan cache and builds a primitive.
+  auto message = [](const Tensor& x, const Tensor& w) {
+    try {
+      (void)conv2d(x, w);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  Tensor x = ones({1, 2, 5, 7}), w = ones({3, 2, 3, 3});
+  for (int status : {int(dnnl_out_of_memory), int(dnnl_runtime_error)}) {
+    CAPTURE(status);
+    onednn::fail_next_plan(status);
+    const std::string msg = message(x, w);
+    INFO("message: " << msg);
+    CHECK(msg.find("onednn conv_forward src [1, 2, 5, 7], weights [3, 2, 3, 3], dst [1, 3, 3, 5]") !=
+          std::string::npos);
+    CHECK(msg.find(status == dnnl_out_of_memory ? "(status out_of_memory)" : "(status runtime_error)") !=
+          std::string::npos);
+  }
+  // The failure was not cached as a refusal: the next call builds the primitive and computes 2 x 9 ones.
+  VerboseCapture cap;
+  Tensor y = conv2d(x, w);
+  REQUIRE(cap.lines.size() == 1);
+  CHECK(cap.lines[0].find("-> reference") == std::string::npos);
+  CHECK(cap.lines[0].find("(cached)") == std::string::npos);
+  CHECK(y.at({0, 2, 2, 4}) == 18.f);
+  // A refusal status, by contrast, hands the call to the reference kernels.
+  onednn::fail_next_plan(dnnl_unimplemented);
+  Tensor z = conv2d(ones({1, 2, 6, 7}), w);
+  REQUIRE(cap.lines.size() == 2);
+  CHECK(cap.lines[1].find("-> reference (oneDNN: unimplemented") != std::string::npos);
+  CHECK(z.at({0, 1, 3, 4}) == 18.f);
   set_backend(saved);
 }
 #endif
