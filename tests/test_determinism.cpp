@@ -24,8 +24,10 @@
 #include "layers/loss.h"
 #include "layers/optim.h"
 #include "layers/sequential.h"
+#include "test_util.h"
 
 using namespace convgrad;
+using convgrad::testing::VerboseCapture;
 
 namespace {
 
@@ -77,19 +79,6 @@ double max_rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
   }
   return worst;
 }
-
-// Collects the verbose lines of every convolution while alive.
-struct VerboseCapture {
-  std::vector<std::string> lines;
-  VerboseCapture() {
-    set_verbose(true);
-    set_verbose_sink([this](const std::string& l) { lines.push_back(l); });
-  }
-  ~VerboseCapture() {
-    set_verbose(false);
-    set_verbose_sink(nullptr);
-  }
-};
 
 // The FCN example's TinyFCN (examples/fcn/tiny_fcn.h) from library layers: 3 -> 16 -> 32/2 -> 64/4 -> 64/8
 // -> 4 class scores -> ConvTranspose2d k16 s8 p4 back to full size.
