@@ -20,10 +20,11 @@
 #include "autograd/ops_conv.h"
 #include "core/backend.h"
 #include "core/backends/reference/backend.h"
+#include "core/error.h"
 #include "core/factory.h"
 #include "core/random.h"
 #include "core/threading.h"
-#include "core/error.h"
+#include "test_util.h"
 #ifdef CONVGRAD_WITH_ONEDNN
 #include <dnnl_types.h>
 
@@ -33,6 +34,7 @@
 extern char** environ;
 
 using namespace convgrad;
+using convgrad::testing::VerboseCapture;
 
 namespace {
 
@@ -43,24 +45,6 @@ bool built_with_onednn() {
   return false;
 #endif
 }
-
-// Collects verbose lines while alive.
-struct VerboseCapture {
-  std::vector<std::string> lines;
-  VerboseCapture() {
-    set_verbose(true);
-    set_verbose_sink([this](const std::string& l) { lines.push_back(l); });
-  }
-  ~VerboseCapture() {
-    set_verbose(false);
-    set_verbose_sink(nullptr);
-  }
-  int count(const std::string& text) const {
-    int n = 0;
-    for (const auto& l : lines) n += l.find(text) != std::string::npos;
-    return n;
-  }
-};
 
 struct Child {
   int status = -1;
@@ -240,7 +224,11 @@ TEST_CASE("onednn: a configuration oneDNN refuses is cached, so oneDNN is asked 
   VerboseCapture cap;
   refused();
   const size_t plans = onednn::plan_cache_size();
-  Tensor y = refused();
+  // A primitive built now would fail (fail_next_plan): the second call must not ask oneDNN at all.
+  onednn::fail_next_plan(dnnl_out_of_memory);
+  Tensor y;
+  CHECK_NOTHROW(y = refused());
+  onednn::fail_next_plan(dnnl_success);
   CHECK(onednn::plan_cache_size() == plans);  // found in the cache, not built again
   REQUIRE(cap.lines.size() == 2);
   CHECK(cap.count("-> reference (oneDNN: invalid_arguments") == 2);
