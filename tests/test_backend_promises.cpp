@@ -4,16 +4,9 @@
 // cache (keyed by the thread count, LRU eviction at 128 plans, refused configurations cached) and any
 // other oneDNN failure raised as an Error naming the status.
 #include <doctest/doctest.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <memory>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -24,6 +17,7 @@
 #include "core/factory.h"
 #include "core/random.h"
 #include "core/threading.h"
+#include "test_child.h"
 #include "test_util.h"
 #ifdef CONVGRAD_WITH_ONEDNN
 #include <dnnl_types.h>
@@ -31,10 +25,11 @@
 #include "core/backends/onednn/conv.h"
 #endif
 
-extern char** environ;
-
 using namespace convgrad;
+using convgrad::testing::Child;
 using convgrad::testing::VerboseCapture;
+using convgrad::testing::check_one_case_passed;
+using convgrad::testing::run_child;
 
 namespace {
 
@@ -44,48 +39,6 @@ bool built_with_onednn() {
 #else
   return false;
 #endif
-}
-
-struct Child {
-  int status = -1;
-  std::string output;  // stdout and stderr together
-};
-
-// Runs this test executable again with only the test case `name` and exactly the environment `env`
-// (plus the sanitizers' settings), collecting what it prints.
-Child run_child(const std::string& name, std::vector<std::string> env) {
-  std::string self = "/proc/self/exe", filter = "--test-case=" + name;
-  std::vector<char*> argv{self.data(), filter.data(), nullptr}, envp;
-  for (char** e = environ; *e; ++e)
-    if (std::string(*e).rfind("ASAN_", 0) == 0 || std::string(*e).rfind("UBSAN_", 0) == 0) env.push_back(*e);
-  for (auto& s : env) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  char path[] = "/tmp/convgrad_backend_child_XXXXXX";
-  const int fd = mkstemp(path);
-  REQUIRE(fd >= 0);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fd, STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, fd, STDERR_FILENO);
-  pid_t pid = 0;
-  const int spawned = posix_spawn(&pid, self.c_str(), &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(fd);
-  Child c;
-  if (spawned == 0) REQUIRE(waitpid(pid, &c.status, 0) == pid);
-  std::ifstream in(path);
-  c.output.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  std::remove(path);
-  REQUIRE(spawned == 0);
-  return c;
-}
-
-// The child ran exactly one test case, which passed: a renamed case cannot make the filter match nothing.
-void check_one_case_passed(const Child& c) {
-  INFO("child output:\n" << c.output);
-  CHECK(WIFEXITED(c.status));
-  CHECK(WEXITSTATUS(c.status) == 0);
-  CHECK(std::regex_search(c.output, std::regex(R"(test cases:\s+1\s+\|\s+1 passed\s+\|\s+0 failed)")));
 }
 
 // The reference kernels with `delta` added to the first forward output: a backend that is off by a
