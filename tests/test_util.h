@@ -8,11 +8,13 @@
 #include <cmath>
 #include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/backend.h"
 #include "core/factory.h"
 #include "core/tensor.h"
+#include "core/threading.h"
 
 namespace convgrad::testing {
 
@@ -82,5 +84,33 @@ struct VerboseCapture {
   /// Whether a line contains `text`.
   bool any(const std::string& text) const { return count(text) > 0; }
 };
+
+/// Runs `body` once on each available convolution backend (INFO names it), restoring the selection.
+template <class F>
+void on_every_backend(F&& body) {
+  struct Restore {
+    std::string saved = current_backend();
+    ~Restore() { set_backend(saved); }
+  } restore;
+  for (const std::string& name : available_backends()) {
+    INFO("backend " << name);
+    set_backend(name);
+    body();
+  }
+}
+
+/// Runs `body` at 1 and then 2 threads (CAPTURE names the count), restoring the setting.
+template <class F>
+void at_1_and_2_threads(F&& body) {
+  struct Restore {
+    int saved = get_num_threads();
+    ~Restore() { set_num_threads(saved); }
+  } restore;
+  for (int t : {1, 2}) {
+    CAPTURE(t);
+    set_num_threads(t);
+    body();
+  }
+}
 
 }  // namespace convgrad::testing
