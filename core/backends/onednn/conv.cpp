@@ -108,8 +108,16 @@ class ThreadScope {
   int saved_;
 };
 
+// The status fail_next_plan set for the next make_plan (dnnl_success: none).
+std::atomic<int>& injected_failure() {
+  static std::atomic<int> status{dnnl_success};
+  return status;
+}
+
 // Builds the primitive for one call; throws dnnl::error when oneDNN has no implementation.
 Plan make_plan(Kind kind, const ConvShapes& s, bool has_vec, const dnnl::engine& eng) {
+  if (const int st = injected_failure().exchange(dnnl_success); st != dnnl_success)
+    throw dnnl::error(static_cast<dnnl_status_t>(st), "failure injected by onednn::fail_next_plan");
   const ConvParams& p = s.params;
   const int64_t g = p.groups;
   // A grouped weight (O, C/g, kh, kw) is, byte for byte, goihw (g, O/g, C/g, kh, kw): no copy.
@@ -460,6 +468,8 @@ OperandCacheStats operand_cache_stats() {
   std::lock_guard<std::mutex> lock(rt.mutex);
   return rt.stats;
 }
+
+void fail_next_plan(int status) { injected_failure().store(status); }
 
 std::size_t plan_cache_size() {
   Runtime& rt = runtime(Kind::Forward, [] { return ConvShapes(); });
