@@ -21,7 +21,10 @@ struct TrainConfig {
   int64_t batch = 16;
   int64_t steps = 16000;
   double lr = 1e-3;        ///< Adam learning rate, cosine decay to 0
-  std::string loss = "mse";
+  std::string loss = "l1";
+  /// Extra copies of the photos downscaled by these factors (add_downscaled), FSRCNN's augmentation.
+  std::vector<double> augment_scales = {0.9, 0.8, 0.7, 0.6};
+  bool by_area = false;    ///< sample photos in proportion to their area (SrCrops)
   int64_t workers = 2;     ///< loader threads
   int64_t val_points = 10; ///< validations along training (0: none)
   int64_t log_every = 250; ///< plain progress line period when not on a terminal
