@@ -19,7 +19,7 @@ struct TrainConfig {
   SrConfig model;          ///< architecture, scale, channels, residual
   int64_t crop = 48;       ///< high-resolution crop side (a multiple of the scale)
   int64_t batch = 16;
-  int64_t steps = 16000;
+  int64_t steps = 8000;
   double lr = 1e-3;        ///< Adam learning rate, cosine decay to 0
   std::string loss = "l1";
   /// Extra copies of the photos downscaled by these factors (add_downscaled), FSRCNN's augmentation.
