@@ -42,8 +42,9 @@ Options parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (i + 1 >= argc || a.rfind("--", 0) != 0) {
-      std::fprintf(stderr, "usage: loaderbench [--threads N] [--workers N] [--batch N] [--steps N] [--warmup N] "
-                           "[--rounds N] [--images N] [--size N] [--crop N] [--cache 0|1]\n");
+      std::fprintf(stderr,
+                   "usage: loaderbench [--threads N] [--workers N] [--batch N] [--steps N] [--warmup N] "
+                   "[--rounds N] [--images N] [--size N] [--crop N] [--cache 0|1]\n");
       std::exit(2);
     }
     const long long v = std::atoll(argv[++i]);
@@ -125,8 +126,8 @@ int main(int argc, char** argv) {
     fs::create_directories(dir);
     write_images(dir, o);
     auto pipeline = cd::Compose({cd::RandomCrop(o.crop), cd::RandomDihedral(), cd::MakeLowResPair(2)});
-    auto folder = std::make_shared<cd::ImageFolder>(dir.string(),
-                                                    cd::ImageFolderOptions().transform(pipeline).cache_in_memory(o.cache));
+    auto folder = std::make_shared<cd::ImageFolder>(
+        dir.string(), cd::ImageFolderOptions().transform(pipeline).cache_in_memory(o.cache));
     if (o.cache) {
       Generator warm(2);
       for (int64_t i = 0; i < folder->size(); ++i) folder->get(i, warm);
@@ -188,15 +189,16 @@ int main(int argc, char** argv) {
       for (int f = 0; f < 3; ++f) ratio[f].push_back(block_mean[f] / block_mean[0]);
     }
     for (int f = 0; f < 3; ++f)
-      std::printf("{\"feed\": \"%s\", \"workers\": %lld, \"threads\": %d, \"batch\": %lld, \"crop\": %lld, "
-                  "\"cache\": %s, \"rounds\": %lld, \"steps\": %lld, \"step_ms\": %.2f, \"median_step_ms\": %.2f, "
-                  "\"wait_ms\": %.2f, \"vs_preloaded\": %.3f, \"median_round_ratio\": %.3f, "
-                  "\"min_round_ratio\": %.3f, \"max_round_ratio\": %.3f}\n",
-                  f == 0 ? "preloaded" : "loader", (long long)std::max<int64_t>(feeds[f], 0), get_num_threads(),
-                  (long long)o.batch, (long long)o.crop, o.cache ? "true" : "false", (long long)o.rounds,
-                  (long long)ms[f].size(), mean(ms[f]), median(ms[f]), mean(wait[f]), mean(ms[f]) / mean(ms[0]),
-                  median(ratio[f]), *std::min_element(ratio[f].begin(), ratio[f].end()),
-                  *std::max_element(ratio[f].begin(), ratio[f].end()));
+      std::printf(
+          "{\"feed\": \"%s\", \"workers\": %lld, \"threads\": %d, \"batch\": %lld, \"crop\": %lld, "
+          "\"cache\": %s, \"rounds\": %lld, \"steps\": %lld, \"step_ms\": %.2f, \"median_step_ms\": %.2f, "
+          "\"wait_ms\": %.2f, \"vs_preloaded\": %.3f, \"median_round_ratio\": %.3f, "
+          "\"min_round_ratio\": %.3f, \"max_round_ratio\": %.3f}\n",
+          f == 0 ? "preloaded" : "loader", (long long)std::max<int64_t>(feeds[f], 0), get_num_threads(),
+          (long long)o.batch, (long long)o.crop, o.cache ? "true" : "false", (long long)o.rounds,
+          (long long)ms[f].size(), mean(ms[f]), median(ms[f]), mean(wait[f]), mean(ms[f]) / mean(ms[0]),
+          median(ratio[f]), *std::min_element(ratio[f].begin(), ratio[f].end()),
+          *std::max_element(ratio[f].begin(), ratio[f].end()));
   } catch (const Error& e) {
     std::fprintf(stderr, "loaderbench: %s\n", e.what());
     fs::remove_all(dir);

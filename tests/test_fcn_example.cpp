@@ -214,9 +214,11 @@ TEST_CASE("progress: durations and the bar text") {
   example::ProgressBar p(1500, true, 100);
   const std::string metrics = step_metrics({120, 0.2134, 0.9341, 412.4});
   // 120 steps in 10 s -> 1380 left take 115 s.
-  CHECK(p.bar_text(120, metrics, 10.0) == "[#.......................]  120/1500  loss 0.2134  acc 0.934  412 img/s  ETA 1:55");
+  CHECK(p.bar_text(120, metrics, 10.0) ==
+        "[#.......................]  120/1500  loss 0.2134  acc 0.934  412 img/s  ETA 1:55");
   // Plain lines (the output is not a terminal) keep the "step N/M  loss X" form scripts read.
-  CHECK(p.line_text(120, metrics, 10.0) == "step 120/1500  loss 0.2134  acc 0.934  412 img/s  elapsed 0:10  ETA 1:55");
+  CHECK(p.line_text(120, metrics, 10.0) ==
+        "step 120/1500  loss 0.2134  acc 0.934  412 img/s  elapsed 0:10  ETA 1:55");
 }
 
 #endif  // __has_include("shapes_data.h")

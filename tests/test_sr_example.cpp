@@ -200,7 +200,8 @@ double json_number(const std::string& text, const std::string& key) {
 TEST_CASE("sr data: downscaled copies of the photos (FSRCNN's augmentation)") {
   // Constant grey photos, Y = (16 + 219 * 0.6) / 255 = 147.4 / 255: antialiased bicubic keeps a
   // constant, so every copy is 147 / 255 (converting the Y copy to Y again would give 143 / 255).
-  std::vector<SrPair> pairs = {make_pair(full({1, 48, 64}, 0.6), 2, 1, "a"), make_pair(full({1, 40, 40}, 0.6), 2, 1, "b")};
+  std::vector<SrPair> pairs = {make_pair(full({1, 48, 64}, 0.6), 2, 1, "a"),
+                               make_pair(full({1, 40, 40}, 0.6), 2, 1, "b")};
   auto all = add_downscaled(pairs, {0.75, 0.5}, 2, 12);
   // b at 0.5 is 20x20, 10 low-resolution pixels a side < 12: left out.
   REQUIRE(all.size() == 5);
@@ -221,7 +222,8 @@ TEST_CASE("sr data: downscaled copies of the photos (FSRCNN's augmentation)") {
 
 TEST_CASE("sr data: crops sampled equally per photo, or by area") {
   // Low-resolution 48x48 and 24x24 with 12-pixel crops: 16 and 4 disjoint crops.
-  std::vector<SrPair> pairs = {make_pair(zeros({1, 96, 96}), 2, 1, "big"), make_pair(zeros({1, 48, 48}), 2, 1, "small")};
+  std::vector<SrPair> pairs = {make_pair(zeros({1, 96, 96}), 2, 1, "big"),
+                               make_pair(zeros({1, 48, 48}), 2, 1, "small")};
   SrCrops equal(pairs, 2, 24, 40), by_area(pairs, 2, 24, 40, true);
   int equal_big = 0, area_big = 0;
   for (int64_t i = 0; i < 40; ++i) {

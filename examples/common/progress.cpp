@@ -19,7 +19,6 @@ std::string format_duration(double seconds) {
 ProgressBar::ProgressBar(int64_t total, bool tty, int64_t every, std::FILE* out)
     : total_(std::max<int64_t>(total, 1)), every_(std::max<int64_t>(every, 1)), tty_(tty), out_(out) {}
 
-
 double ProgressBar::eta_s(int64_t step, double elapsed_s) const {
   return step > 0 ? elapsed_s / static_cast<double>(step) * static_cast<double>(total_ - step) : 0.0;
 }
@@ -30,7 +29,8 @@ std::string ProgressBar::bar_text(int64_t step, std::string_view metrics, double
   const int filled = static_cast<int>(frac * kWidth);
   return fmt::format("[{}{}] {}  {}  ETA {}", std::string(filled, '#'), std::string(kWidth - filled, '.'),
                      // The step is right-aligned to the width of the total, so the bar does not jitter.
-                     fmt::format("{:>{}}/{}", step, fmt::formatted_size("{}", total_), total_), metrics, format_duration(eta_s(step, elapsed_s)));
+                     fmt::format("{:>{}}/{}", step, fmt::formatted_size("{}", total_), total_), metrics,
+                     format_duration(eta_s(step, elapsed_s)));
 }
 
 std::string ProgressBar::line_text(int64_t step, std::string_view metrics, double elapsed_s) const {

@@ -80,7 +80,9 @@ TrainLog train(TinyFCN& model, const ShapesDataset& data, const FcnConfig& c) {
     smooth_acc = step == 0 ? acc : 0.9 * smooth_acc + 0.1 * acc;
     double elapsed = seconds_since(t0);
     if (!c.json)
-      progress.update(step + 1, step_metrics({step + 1, smooth_loss, smooth_acc, c.batch * (step + 1) / elapsed}), elapsed);
+      progress.update(step + 1,
+                      step_metrics({step + 1, smooth_loss, smooth_acc, c.batch * (step + 1) / elapsed}),
+                      elapsed);
   }
   log.train_s = seconds_since(t0);
   progress.finish();

@@ -35,9 +35,9 @@ double default_lr(const std::string& optimizer);
 
 /// What one training step reports to the progress bar.
 struct StepStats {
-  int64_t step = 0;       ///< 1-based step just finished
-  double loss = 0;        ///< its (smoothed) loss
-  double accuracy = 0;    ///< its (smoothed) training pixel accuracy
+  int64_t step = 0;     ///< 1-based step just finished
+  double loss = 0;      ///< its (smoothed) loss
+  double accuracy = 0;  ///< its (smoothed) training pixel accuracy
   double images_per_s = 0;
 };
 

@@ -80,15 +80,16 @@ std::vector<SrPair> load_pairs(const std::string& dir, int64_t scale, int64_t ch
   return pairs;
 }
 
-std::vector<SrPair> add_downscaled(std::vector<SrPair> pairs, const std::vector<double>& factors, int64_t scale,
-                                   int64_t min_lr_side) {
+std::vector<SrPair> add_downscaled(std::vector<SrPair> pairs, const std::vector<double>& factors,
+                                   int64_t scale, int64_t min_lr_side) {
   const size_t n = pairs.size();
   NoGradGuard no_grad;
   for (double f : factors) {
     check(f > 0 && f < 1, "add_downscaled: factors must lie in (0, 1), got {}", f);
     for (size_t i = 0; i < n; ++i) {
       const Tensor& hr = pairs[i].hr;
-      const int64_t h = std::llround(static_cast<double>(hr.size(1)) * f), w = std::llround(static_cast<double>(hr.size(2)) * f);
+      const int64_t h = std::llround(static_cast<double>(hr.size(1)) * f),
+                    w = std::llround(static_cast<double>(hr.size(2)) * f);
       if (h / scale < min_lr_side || w / scale < min_lr_side) continue;
       Tensor small = contiguous(squeeze(
           interpolate(unsqueeze(hr, 0),
@@ -134,8 +135,6 @@ data::Example SrCrops::get(int64_t index, Generator& gen) const {
   return transform_(std::move(ex), gen);
 }
 
-std::string SrCrops::describe(int64_t index) const {
-  return pairs_[pair_of(index)].path;
-}
+std::string SrCrops::describe(int64_t index) const { return pairs_[pair_of(index)].path; }
 
 }  // namespace convgrad::upsample

@@ -36,8 +36,8 @@ std::vector<SrPair> load_pairs(const std::string& dir, int64_t scale, int64_t ch
 /// downscaled by it (antialiased bicubic, rounded to 8 bits) made into a pair again as make_pair does,
 /// in the pairs' own channels (a Y copy is not converted to Y a second time).
 /// Copies whose low-resolution side would be smaller than `min_lr_side` are left out.
-std::vector<SrPair> add_downscaled(std::vector<SrPair> pairs, const std::vector<double>& factors, int64_t scale,
-                                   int64_t min_lr_side = 1);
+std::vector<SrPair> add_downscaled(std::vector<SrPair> pairs, const std::vector<double>& factors,
+                                   int64_t scale, int64_t min_lr_side = 1);
 
 /// Training samples: sample i is a random aligned crop (crop/scale low-resolution pixels, crop
 /// high-resolution ones) of one pair, in one of the 8 dihedral orientations; the example's input is

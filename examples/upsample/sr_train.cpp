@@ -16,9 +16,9 @@
 #include "layers/loss.h"
 #include "layers/lr_scheduler.h"
 #include "layers/optim.h"
+#include "progress.h"
 #include "sr_checkpoint.h"
 #include "sr_data.h"
-#include "progress.h"
 #include "sr_eval.h"
 #include "sr_visuals.h"
 
@@ -93,12 +93,13 @@ TrainResult train(const TrainConfig& c) {
   TrainResult res;
   if (!val.empty()) res.val_bicubic = mean_psnr(*model, val, true);
   if (!c.json)
-    fmt::print("{} x{} on {} ({} image{}{}{}), {} steps x batch {} of {}x{} crops, Adam lr {} (cosine), {} loss, "
-               "{} loader worker{}, {} threads\n",
-               model->name(), r, c.images, n_photos, n_photos == 1 ? "" : "s",
-               pairs.size() > n_photos ? fmt::format(", {} with downscaled copies", pairs.size()) : "",
-               val.empty() ? "" : fmt::format("; validation on {} held-out", val.size()), c.steps, c.batch, c.crop,
-               c.crop, c.lr, c.loss, c.workers, c.workers == 1 ? "" : "s", c.threads);
+    fmt::print(
+        "{} x{} on {} ({} image{}{}{}), {} steps x batch {} of {}x{} crops, Adam lr {} (cosine), {} loss, "
+        "{} loader worker{}, {} threads\n",
+        model->name(), r, c.images, n_photos, n_photos == 1 ? "" : "s",
+        pairs.size() > n_photos ? fmt::format(", {} with downscaled copies", pairs.size()) : "",
+        val.empty() ? "" : fmt::format("; validation on {} held-out", val.size()), c.steps, c.batch, c.crop,
+        c.crop, c.lr, c.loss, c.workers, c.workers == 1 ? "" : "s", c.threads);
   example::ProgressBar progress(c.steps, !c.json && example::is_terminal(stdout), c.log_every);
   const int64_t val_every = c.val_points > 0 ? std::max<int64_t>(1, c.steps / c.val_points) : 0;
   const int64_t tenth = std::max<int64_t>(1, c.steps / 10);
@@ -129,7 +130,8 @@ TrainResult train(const TrainConfig& c) {
     const double elapsed = train_s + seconds_since(t0);
     if (!c.json)
       progress.update(step,
-                      fmt::format("loss {:.5f}  {:.2f} dB  {:.0f} img/s", smooth_loss, train_psnr, c.batch * step / elapsed),
+                      fmt::format("loss {:.5f}  {:.2f} dB  {:.0f} img/s", smooth_loss, train_psnr,
+                                  c.batch * step / elapsed),
                       elapsed);
     if (val_every > 0 && !val.empty() && (step % val_every == 0 || step == c.steps)) {
       train_s += seconds_since(t0);
