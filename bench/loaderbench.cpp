@@ -4,10 +4,14 @@
 // workers (loading in the step's thread), and the DataLoader with worker threads, taking turns in
 // blocks of --steps timed steps for --rounds rounds. One JSON line per feed: the mean step time (the
 // wait for its batch included), the mean wait for the batch alone, the ratio of the mean step to the
-// preloaded one, and the median of the per-round ratios.
+// preloaded one, and the median, lowest and highest of the per-round ratios. With --cache 1 (the
+// default) the folder keeps the decoded images in memory (ImageFolderOptions::cache_in_memory, filled
+// before the clock starts), so only the crop and the transforms run per sample; --cache 0 decodes
+// the PNG file of every sample.
 //
 //   OMP_NUM_THREADS=2 build/bin/loaderbench [--threads 2] [--workers 2] [--batch 16] [--steps 10]
 //                                          [--warmup 2] [--rounds 4] [--images 64] [--size 128] [--crop 48]
+//                                          [--cache 1]
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,6 +34,7 @@ namespace {
 struct Options {
   int threads = 2;
   int64_t workers = 2, batch = 16, steps = 10, warmup = 2, rounds = 4, images = 64, size = 128, crop = 48;
+  bool cache = true;
 };
 
 Options parse(int argc, char** argv) {
@@ -37,8 +42,9 @@ Options parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (i + 1 >= argc || a.rfind("--", 0) != 0) {
-      std::fprintf(stderr, "usage: loaderbench [--threads N] [--workers N] [--batch N] [--steps N] [--warmup N] "
-                           "[--rounds N] [--images N] [--size N] [--crop N]\n");
+      std::fprintf(stderr,
+                   "usage: loaderbench [--threads N] [--workers N] [--batch N] [--steps N] [--warmup N] "
+                   "[--rounds N] [--images N] [--size N] [--crop N] [--cache 0|1]\n");
       std::exit(2);
     }
     const long long v = std::atoll(argv[++i]);
@@ -51,6 +57,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--images") o.images = v;
     else if (a == "--size") o.size = v;
     else if (a == "--crop") o.crop = v;
+    else if (a == "--cache") o.cache = v != 0;
     else {
       std::fprintf(stderr, "loaderbench: unknown option %s\n", a.c_str());
       std::exit(2);
@@ -105,7 +112,8 @@ double mean(const std::vector<double>& v) {
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 }  // namespace
@@ -118,7 +126,12 @@ int main(int argc, char** argv) {
     fs::create_directories(dir);
     write_images(dir, o);
     auto pipeline = cd::Compose({cd::RandomCrop(o.crop), cd::RandomDihedral(), cd::MakeLowResPair(2)});
-    auto folder = std::make_shared<cd::ImageFolder>(dir.string(), cd::ImageFolderOptions().transform(pipeline));
+    auto folder = std::make_shared<cd::ImageFolder>(
+        dir.string(), cd::ImageFolderOptions().transform(pipeline).cache_in_memory(o.cache));
+    if (o.cache) {
+      Generator warm(2);
+      for (int64_t i = 0; i < folder->size(); ++i) folder->get(i, warm);
+    }
     auto options = [&](int64_t workers) {
       return cd::DataLoaderOptions().batch_size(o.batch).shuffle(true).drop_last(true).num_workers(workers);
     };
@@ -176,12 +189,16 @@ int main(int argc, char** argv) {
       for (int f = 0; f < 3; ++f) ratio[f].push_back(block_mean[f] / block_mean[0]);
     }
     for (int f = 0; f < 3; ++f)
-      std::printf("{\"feed\": \"%s\", \"workers\": %lld, \"threads\": %d, \"batch\": %lld, \"crop\": %lld, "
-                  "\"rounds\": %lld, \"steps\": %lld, \"step_ms\": %.2f, \"median_step_ms\": %.2f, "
-                  "\"wait_ms\": %.2f, \"vs_preloaded\": %.3f, \"median_round_ratio\": %.3f}\n",
-                  f == 0 ? "preloaded" : "loader", (long long)std::max<int64_t>(feeds[f], 0), get_num_threads(),
-                  (long long)o.batch, (long long)o.crop, (long long)o.rounds, (long long)ms[f].size(), mean(ms[f]),
-                  median(ms[f]), mean(wait[f]), mean(ms[f]) / mean(ms[0]), median(ratio[f]));
+      std::printf(
+          "{\"feed\": \"%s\", \"workers\": %lld, \"threads\": %d, \"batch\": %lld, \"crop\": %lld, "
+          "\"cache\": %s, \"rounds\": %lld, \"steps\": %lld, \"step_ms\": %.2f, \"median_step_ms\": %.2f, "
+          "\"wait_ms\": %.2f, \"vs_preloaded\": %.3f, \"median_round_ratio\": %.3f, "
+          "\"min_round_ratio\": %.3f, \"max_round_ratio\": %.3f}\n",
+          f == 0 ? "preloaded" : "loader", (long long)std::max<int64_t>(feeds[f], 0), get_num_threads(),
+          (long long)o.batch, (long long)o.crop, o.cache ? "true" : "false", (long long)o.rounds,
+          (long long)ms[f].size(), mean(ms[f]), median(ms[f]), mean(wait[f]), mean(ms[f]) / mean(ms[0]),
+          median(ratio[f]), *std::min_element(ratio[f].begin(), ratio[f].end()),
+          *std::max_element(ratio[f].begin(), ratio[f].end()));
   } catch (const Error& e) {
     std::fprintf(stderr, "loaderbench: %s\n", e.what());
     fs::remove_all(dir);

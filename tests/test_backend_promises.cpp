@@ -1,34 +1,35 @@
 // The promises of docs/backends.md not held elsewhere: the environment variables read at start-up
 // (CONVGRAD_VERBOSE, CONVGRAD_BATCH_SPLIT, the default backend when CONVGRAD_BACKEND is unset), checked in
 // a child process started with them; the CONVGRAD_CHECK tolerance at its edge; and on oneDNN the plan
-// cache (keyed by the thread count, LRU eviction at 128 plans, refused configurations cached).
+// cache (keyed by the thread count, LRU eviction at 128 plans, refused configurations cached) and any
+// other oneDNN failure raised as an Error naming the status.
 #include <doctest/doctest.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <memory>
-#include <regex>
 #include <string>
 #include <vector>
 
 #include "autograd/ops_conv.h"
 #include "core/backend.h"
 #include "core/backends/reference/backend.h"
+#include "core/error.h"
 #include "core/factory.h"
 #include "core/random.h"
 #include "core/threading.h"
+#include "test_child.h"
+#include "test_util.h"
 #ifdef CONVGRAD_WITH_ONEDNN
+#include <dnnl_types.h>
+
 #include "core/backends/onednn/conv.h"
 #endif
 
-extern char** environ;
-
 using namespace convgrad;
+using convgrad::testing::Child;
+using convgrad::testing::VerboseCapture;
+using convgrad::testing::check_one_case_passed;
+using convgrad::testing::run_child;
 
 namespace {
 
@@ -38,66 +39,6 @@ bool built_with_onednn() {
 #else
   return false;
 #endif
-}
-
-// Collects verbose lines while alive.
-struct VerboseCapture {
-  std::vector<std::string> lines;
-  VerboseCapture() {
-    set_verbose(true);
-    set_verbose_sink([this](const std::string& l) { lines.push_back(l); });
-  }
-  ~VerboseCapture() {
-    set_verbose(false);
-    set_verbose_sink(nullptr);
-  }
-  int count(const std::string& text) const {
-    int n = 0;
-    for (const auto& l : lines) n += l.find(text) != std::string::npos;
-    return n;
-  }
-};
-
-struct Child {
-  int status = -1;
-  std::string output;  // stdout and stderr together
-};
-
-// Runs this test executable again with only the test case `name` and exactly the environment `env`
-// (plus the sanitizers' settings), collecting what it prints.
-Child run_child(const std::string& name, std::vector<std::string> env) {
-  std::string self = "/proc/self/exe", filter = "--test-case=" + name;
-  std::vector<char*> argv{self.data(), filter.data(), nullptr}, envp;
-  for (char** e = environ; *e; ++e)
-    if (std::string(*e).rfind("ASAN_", 0) == 0 || std::string(*e).rfind("UBSAN_", 0) == 0) env.push_back(*e);
-  for (auto& s : env) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  char path[] = "/tmp/convgrad_backend_child_XXXXXX";
-  const int fd = mkstemp(path);
-  REQUIRE(fd >= 0);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fd, STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, fd, STDERR_FILENO);
-  pid_t pid = 0;
-  const int spawned = posix_spawn(&pid, self.c_str(), &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(fd);
-  Child c;
-  if (spawned == 0) REQUIRE(waitpid(pid, &c.status, 0) == pid);
-  std::ifstream in(path);
-  c.output.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  std::remove(path);
-  REQUIRE(spawned == 0);
-  return c;
-}
-
-// The child ran exactly one test case, which passed: a renamed case cannot make the filter match nothing.
-void check_one_case_passed(const Child& c) {
-  INFO("child output:\n" << c.output);
-  CHECK(WIFEXITED(c.status));
-  CHECK(WEXITSTATUS(c.status) == 0);
-  CHECK(std::regex_search(c.output, std::regex(R"(test cases:\s+1\s+\|\s+1 passed\s+\|\s+0 failed)")));
 }
 
 // The reference kernels with `delta` added to the first forward output: a backend that is off by a
@@ -236,11 +177,54 @@ TEST_CASE("onednn: a configuration oneDNN refuses is cached, so oneDNN is asked 
   VerboseCapture cap;
   refused();
   const size_t plans = onednn::plan_cache_size();
-  Tensor y = refused();
+  // A primitive built now would fail (fail_next_plan): the second call must not ask oneDNN at all.
+  onednn::fail_next_plan(dnnl_out_of_memory);
+  Tensor y;
+  CHECK_NOTHROW(y = refused());
+  onednn::fail_next_plan(dnnl_success);
   CHECK(onednn::plan_cache_size() == plans);  // found in the cache, not built again
   REQUIRE(cap.lines.size() == 2);
   CHECK(cap.count("-> reference (oneDNN: invalid_arguments") == 2);
   CHECK(y.at({0, 0, 2, 2}) == 4.f);
+  set_backend(saved);
+}
+
+TEST_CASE("onednn: a failure other than a refusal raises an Error naming the status, and is not cached") {
+  const std::string saved = current_backend();
+  set_backend("onednn");
+  // Shapes no other case builds, so each call below misses the plan cache and builds a primitive.
+  auto message = [](const Tensor& x, const Tensor& w) {
+    try {
+      (void)conv2d(x, w);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  Tensor x = ones({1, 2, 5, 7}), w = ones({3, 2, 3, 3});
+  for (int status : {int(dnnl_out_of_memory), int(dnnl_runtime_error)}) {
+    CAPTURE(status);
+    onednn::fail_next_plan(status);
+    const std::string msg = message(x, w);
+    INFO("message: " << msg);
+    CHECK(msg.find("onednn conv_forward src [1, 2, 5, 7], weights [3, 2, 3, 3], dst [1, 3, 3, 5]") !=
+          std::string::npos);
+    CHECK(msg.find(status == dnnl_out_of_memory ? "(status out_of_memory)" : "(status runtime_error)") !=
+          std::string::npos);
+  }
+  // The failure was not cached as a refusal: the next call builds the primitive and computes 2 x 9 ones.
+  VerboseCapture cap;
+  Tensor y = conv2d(x, w);
+  REQUIRE(cap.lines.size() == 1);
+  CHECK(cap.lines[0].find("-> reference") == std::string::npos);
+  CHECK(cap.lines[0].find("(cached)") == std::string::npos);
+  CHECK(y.at({0, 2, 2, 4}) == 18.f);
+  // A refusal status, by contrast, hands the call to the reference kernels.
+  onednn::fail_next_plan(dnnl_unimplemented);
+  Tensor z = conv2d(ones({1, 2, 6, 7}), w);
+  REQUIRE(cap.lines.size() == 2);
+  CHECK(cap.lines[1].find("-> reference (oneDNN: unimplemented") != std::string::npos);
+  CHECK(z.at({0, 1, 3, 4}) == 18.f);
   set_backend(saved);
 }
 #endif

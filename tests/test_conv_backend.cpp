@@ -14,31 +14,15 @@
 #include "core/factory.h"
 #include "core/random.h"
 #include "core/threading.h"
+#include "test_util.h"
 #ifdef CONVGRAD_WITH_ONEDNN
 #include "core/backends/onednn/conv.h"
 #endif
 
 using namespace convgrad;
+using convgrad::testing::VerboseCapture;
 
 namespace {
-
-// Collects verbose lines while alive.
-struct VerboseCapture {
-  std::vector<std::string> lines;
-  VerboseCapture() {
-    set_verbose(true);
-    set_verbose_sink([this](const std::string& l) { lines.push_back(l); });
-  }
-  ~VerboseCapture() {
-    set_verbose(false);
-    set_verbose_sink(nullptr);
-  }
-  bool any(const std::string& text) const {
-    for (const auto& l : lines)
-      if (l.find(text) != std::string::npos) return true;
-    return false;
-  }
-};
 
 // The reference kernels plus 1 on every forward output: what a broken backend looks like.
 class OffByOne final : public Backend {

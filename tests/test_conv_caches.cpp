@@ -15,28 +15,17 @@
 #include "core/random.h"
 #include "core/threading.h"
 #include "test_conv_util.h"
+#include "test_util.h"
 #ifdef CONVGRAD_WITH_ONEDNN
 #include "core/backends/onednn/conv.h"
 #endif
 
 using namespace convgrad;
+using convgrad::testing::VerboseCapture;
 using convgrad::testing::as_double;
 using convgrad::testing::check_close;
 
 namespace {
-
-// Collects verbose lines while alive.
-struct VerboseCapture {
-  std::vector<std::string> lines;
-  VerboseCapture() {
-    set_verbose(true);
-    set_verbose_sink([this](const std::string& l) { lines.push_back(l); });
-  }
-  ~VerboseCapture() {
-    set_verbose(false);
-    set_verbose_sink(nullptr);
-  }
-};
 
 // Conv view of a 3x3 padding-1 convolution wide enough for oneDNN's blocked (16-channel) layouts.
 const Shape kSrc{2, 32, 9, 7}, kWei{48, 32, 3, 3}, kDst{2, 48, 9, 7};

@@ -7,23 +7,14 @@
 #include "core/factory.h"
 #include "core/random.h"
 #include "test_conv_util.h"
+#include "test_util.h"
 
 using namespace convgrad;
+using convgrad::testing::on_every_backend;
 using convgrad::testing::as_double;
 using convgrad::testing::check_close;
 
 namespace {
-
-template <class F>
-void on_every_backend(F&& body) {
-  std::string saved = current_backend();
-  for (const std::string& name : available_backends()) {
-    INFO("backend " << name);
-    set_backend(name);
-    body();
-  }
-  set_backend(saved);
-}
 
 // The (C, H, W) sample n of an (N, C, H, W) tensor, as a copy.
 std::vector<double> sample(const Tensor& t, int64_t n) {

@@ -8,8 +8,10 @@
 #include "core/backend.h"
 #include "core/factory.h"
 #include "core/random.h"
+#include "test_util.h"
 
 using namespace convgrad;
+using convgrad::testing::on_every_backend;
 
 namespace {
 
@@ -25,17 +27,6 @@ std::vector<float> trans_conv(const std::vector<float>& X, int64_t nh, int64_t n
 }
 
 Tensor image(const std::vector<float>& v, int64_t h, int64_t w) { return from_vector(v, {1, 1, h, w}); }
-
-template <class F>
-void on_every_backend(F&& body) {
-  std::string saved = current_backend();
-  for (const std::string& name : available_backends()) {
-    INFO("backend " << name);
-    set_backend(name);
-    body();
-  }
-  set_backend(saved);
-}
 
 const std::vector<float> kX = {0, 1, 2, 3}, kK = {0, 1, 2, 3};
 

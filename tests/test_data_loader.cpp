@@ -252,20 +252,16 @@ TEST_CASE("destroying the loader mid-epoch stops and joins its workers") {
   auto p = std::make_shared<Probe>();
   p->n = 1000;
   p->sleep_ms = 5;
-  using Clock = std::chrono::steady_clock;
-  auto t0 = Clock::now();
   {
     DataLoader loader(p, DataLoaderOptions().batch_size(4).num_workers(3).shuffle(true));
     auto it = loader.begin();
     ++it;
     CHECK(it->size() == 4);
   }  // destroyed with most of the epoch unread
-  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   const int64_t calls = p->calls.load();
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   CHECK(p->calls.load() == calls);  // nothing runs after the destructor returned
-  CHECK(calls < 60);               // far from the 1000 samples of the epoch
-  CHECK(seconds < 30);             // a hang guard; it takes milliseconds
+  CHECK(calls < 60);               // far from the 1000 samples of the epoch (ctest's timeout guards a hang)
   // Starting a new epoch mid-epoch also stops the old workers first.
   DataLoader loader(p, DataLoaderOptions().batch_size(4).num_workers(2));
   for (int e = 0; e < 3; ++e) CHECK(loader.begin()->indices == std::vector<int64_t>{0, 1, 2, 3});

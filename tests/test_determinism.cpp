@@ -24,8 +24,12 @@
 #include "layers/loss.h"
 #include "layers/optim.h"
 #include "layers/sequential.h"
+#include "test_tiny_fcn.h"
+#include "test_util.h"
 
 using namespace convgrad;
+using convgrad::testing::VerboseCapture;
+using convgrad::testing::tiny_fcn;
 
 namespace {
 
@@ -76,32 +80,6 @@ double max_rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
     if (!(d <= worst)) worst = std::isnan(d) ? INFINITY : d;  // NaN counts as the worst
   }
   return worst;
-}
-
-// Collects the verbose lines of every convolution while alive.
-struct VerboseCapture {
-  std::vector<std::string> lines;
-  VerboseCapture() {
-    set_verbose(true);
-    set_verbose_sink([this](const std::string& l) { lines.push_back(l); });
-  }
-  ~VerboseCapture() {
-    set_verbose(false);
-    set_verbose_sink(nullptr);
-  }
-};
-
-// The FCN example's TinyFCN (examples/fcn/tiny_fcn.h) from library layers: 3 -> 16 -> 32/2 -> 64/4 -> 64/8
-// -> 4 class scores -> ConvTranspose2d k16 s8 p4 back to full size.
-std::shared_ptr<Sequential> tiny_fcn(Generator& gen) {
-  auto relu = [] { return std::make_shared<ReLU>(); };
-  auto conv = [&](int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad) {
-    return std::make_shared<Conv2d>(Conv2dOptions(in, out, k).stride(stride).padding(pad), gen);
-  };
-  return std::make_shared<Sequential>(
-      conv(3, 16, 3, 1, 1), relu(), conv(16, 32, 3, 2, 1), relu(), conv(32, 64, 3, 2, 1), relu(),
-      conv(64, 64, 3, 2, 1), relu(), conv(64, 4, 1, 1, 0),
-      std::make_shared<ConvTranspose2d>(ConvTranspose2dOptions(4, 4, 16).stride(8).padding(4).bias(false), gen));
 }
 
 // `steps` Adam steps of TinyFCN on a batch of 8 64x64 images: the losses followed by every parameter value

@@ -18,26 +18,16 @@
 #include "core/threading.h"
 #include "layers/loss.h"
 #include "layers/optim.h"
+#include "test_util.h"
 
 using namespace convgrad;
+using convgrad::testing::at_1_and_2_threads;
 namespace k = convgrad::kernels;
 
 namespace {
 
 const float kInf = std::numeric_limits<float>::infinity();
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
-
-// Runs `body` at 1 and 2 threads, restoring the setting.
-template <class Body>
-void at_1_and_2_threads(Body body) {
-  const int saved = get_num_threads();
-  for (int t : {1, 2}) {
-    CAPTURE(t);
-    set_num_threads(t);
-    body();
-  }
-  set_num_threads(saved);
-}
 
 // The same values as `t` in a non-contiguous layout: a transposed copy viewed back (2-D tensors).
 Tensor strided_copy(const Tensor& t) {

@@ -13,21 +13,12 @@
 #include "core/threading.h"
 #include "layers/loss.h"
 #include "layers/optim.h"
+#include "test_util.h"
 
 using namespace convgrad;
+using convgrad::testing::at_1_and_2_threads;
 
 namespace {
-
-template <class Body>
-void at_1_and_2_threads(Body body) {
-  const int saved = get_num_threads();
-  for (int t : {1, 2}) {
-    CAPTURE(t);
-    set_num_threads(t);
-    body();
-  }
-  set_num_threads(saved);
-}
 
 void check_close(const std::vector<double>& got, const std::vector<double>& want, double rtol, double atol) {
   REQUIRE(got.size() == want.size());

@@ -22,6 +22,7 @@ TEST_CASE("fcn example: not built (CONVGRAD_BUILD_EXAMPLES=OFF)" * doctest::skip
 #include "shapes_data.h"
 #include "tensor_image.h"
 #include "tiny_fcn.h"
+#include "train.h"
 #include "visuals.h"
 
 using namespace convgrad;
@@ -207,13 +208,17 @@ TEST_CASE("pictures: font, plot ticks, PNG round trip, prediction grid") {
 }
 
 TEST_CASE("progress: durations and the bar text") {
-  CHECK(Progress::format_duration(0) == "0:00");
-  CHECK(Progress::format_duration(62.4) == "1:02");
-  CHECK(Progress::format_duration(3725) == "1:02:05");
-  Progress p(1500, true, 100);
-  StepStats st{120, 0.2134, 0.9341, 412.4};
+  CHECK(example::format_duration(0) == "0:00");
+  CHECK(example::format_duration(62.4) == "1:02");
+  CHECK(example::format_duration(3725) == "1:02:05");
+  example::ProgressBar p(1500, true, 100);
+  const std::string metrics = step_metrics({120, 0.2134, 0.9341, 412.4});
   // 120 steps in 10 s -> 1380 left take 115 s.
-  CHECK(p.bar_text(st, 10.0) == "[#.......................]  120/1500  loss 0.2134  acc 0.934  412 img/s  ETA 1:55");
+  CHECK(p.bar_text(120, metrics, 10.0) ==
+        "[#.......................]  120/1500  loss 0.2134  acc 0.934  412 img/s  ETA 1:55");
+  // Plain lines (the output is not a terminal) keep the "step N/M  loss X" form scripts read.
+  CHECK(p.line_text(120, metrics, 10.0) ==
+        "step 120/1500  loss 0.2134  acc 0.934  412 img/s  elapsed 0:10  ETA 1:55");
 }
 
 #endif  // __has_include("shapes_data.h")

@@ -10,8 +10,10 @@
 #include "core/factory.h"
 #include "core/image_io.h"
 #include "core/npy.h"
+#include "test_util.h"
 
 using namespace convgrad;
+using convgrad::testing::max_abs_diff;
 namespace fs = std::filesystem;
 
 namespace {
@@ -33,18 +35,6 @@ struct TempDir {
   ~TempDir() { fs::remove_all(path); }
   std::string operator/(const std::string& name) const { return (path / name).string(); }
 };
-
-// The largest |a - b|; infinity when the shapes differ, NaN when either holds NaN.
-double max_diff(const Tensor& a, const Tensor& b) {
-  if (a.shape() != b.shape()) return INFINITY;
-  auto x = a.to_vector(), y = b.to_vector();
-  double m = 0;
-  for (size_t i = 0; i < x.size(); ++i) {
-    double d = std::fabs(static_cast<double>(x[i]) - y[i]);
-    if (!(d <= m)) m = d;
-  }
-  return m;
-}
 
 // The message of the convgrad::Error `f` throws, or "no error".
 template <class F>
@@ -68,7 +58,7 @@ TEST_CASE("every PNG variant reads as the samples it was made from, 16-bit at fu
     Tensor got = read_image(kImages + name);
     CHECK(got.dtype() == DType::Float32);
     CHECK(got.shape() == want.shape());
-    CHECK(max_diff(got, want) == 0.0);
+    CHECK(max_abs_diff(got, want) == 0.0);
   }
   CHECK(pngs == 18);
   // 16-bit: 65535 is exactly 1, and samples keep their low byte (not truncated to 8 bits).
@@ -88,7 +78,7 @@ TEST_CASE("JPEG (baseline, progressive, grey, colour) decodes as PIL / libjpeg-t
     const Tensor& want = expected.at(name);
     Tensor got = read_image(kImages + name);
     CHECK(got.shape() == want.shape());
-    CHECK(max_diff(got, want) <= 1.0 / 255 + 1e-6);
+    CHECK(max_abs_diff(got, want) <= 1.0 / 255 + 1e-6);
   }
   CHECK(read_image(kImages + "rgb_baseline.jpg").shape() == Shape{3, 24, 32});
   CHECK(read_image(kImages + "grey_progressive.jpg").shape() == Shape{1, 24, 32});
@@ -97,12 +87,12 @@ TEST_CASE("JPEG (baseline, progressive, grey, colour) decodes as PIL / libjpeg-t
 
 TEST_CASE("uint8 and float32 .npy files read as images") {
   auto expected = load_npz(kImages + "expected.npz");
-  CHECK(max_diff(read_image(kImages + "u8_hwc.npy"), expected.at("u8_hwc.npy")) == 0.0);
-  CHECK(max_diff(read_image(kImages + "u8_hw.npy"), expected.at("u8_hw.npy")) == 0.0);
+  CHECK(max_abs_diff(read_image(kImages + "u8_hwc.npy"), expected.at("u8_hwc.npy")) == 0.0);
+  CHECK(max_abs_diff(read_image(kImages + "u8_hw.npy"), expected.at("u8_hw.npy")) == 0.0);
   TempDir dir;
   Tensor chw = from_vector(std::vector<float>{-0.5f, 0.25f, 2.0f, 1.0f, 0.0f, 0.5f}, {2, 1, 3});
   save_npy(dir / "f.npy", chw);
-  CHECK(max_diff(read_image(dir / "f.npy"), chw) == 0.0);  // passed through, no scaling or clamping
+  CHECK(max_abs_diff(read_image(dir / "f.npy"), chw) == 0.0);  // passed through, no scaling or clamping
   save_npy(dir / "hw.npy", zeros({4, 5}));
   CHECK_THROWS_WITH_AS(read_image(dir / "hw.npy"), doctest::Contains("(C, H, W)"), Error);
   save_npy(dir / "i64.npy", zeros({1, 4, 5}, DType::Int64));
@@ -152,8 +142,8 @@ TEST_CASE("write_png -> read_image round trips exactly, clamps and rounds") {
     Tensor img = from_vector(v, {c, 6, 9});
     std::string path = dir / ("rt" + std::to_string(c) + ".png");
     write_png(path, img);
-    CHECK(max_diff(read_image(path), img) == 0.0);
-    CHECK(max_diff(decode_image(std::string_view(reinterpret_cast<const char*>(encode_png(img).data()),
+    CHECK(max_abs_diff(read_image(path), img) == 0.0);
+    CHECK(max_abs_diff(decode_image(std::string_view(reinterpret_cast<const char*>(encode_png(img).data()),
                                                  encode_png(img).size()),
                                 "memory"),
                    img) == 0.0);

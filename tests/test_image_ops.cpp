@@ -11,22 +11,13 @@
 #include "core/factory.h"
 #include "core/image_ops.h"
 #include "core/npy.h"
+#include "test_util.h"
 
 using namespace convgrad;
+using convgrad::testing::max_abs_diff;
 
 namespace {
 const std::string kData = std::string(CONVGRAD_TEST_DATA) + "/image_ops/";
-
-double max_diff(const Tensor& a, const Tensor& b) {
-  if (a.shape() != b.shape()) return INFINITY;
-  auto x = a.to_vector(), y = b.to_vector();
-  double m = 0;
-  for (size_t i = 0; i < x.size(); ++i) {
-    double d = std::fabs(static_cast<double>(x[i]) - y[i]);
-    if (!(d <= m)) m = d;
-  }
-  return m;
-}
 
 // (N, C, H, W) from N images of one shape.
 Tensor batch(const std::vector<Tensor>& images) {
@@ -59,24 +50,24 @@ double golden(const std::string& name) {
 
 TEST_CASE("rgb_to_ycbcr, rgb_to_y and rgb_to_grayscale match their formulas") {
   const Tensor& a = goldens().at("a");
-  CHECK(max_diff(rgb_to_ycbcr(a), goldens().at("ycbcr_a")) <= 1e-6);
-  CHECK(max_diff(rgb_to_grayscale(a), goldens().at("grey_a")) <= 1e-6);
+  CHECK(max_abs_diff(rgb_to_ycbcr(a), goldens().at("ycbcr_a")) <= 1e-6);
+  CHECK(max_abs_diff(rgb_to_grayscale(a), goldens().at("grey_a")) <= 1e-6);
   std::vector<float> ycc = rgb_to_ycbcr(a).to_vector(), y = rgb_to_y(a).to_vector();
   CHECK(rgb_to_y(a).shape() == Shape{1, 24, 30});
-  CHECK(max_diff(rgb_to_y(a),
+  CHECK(max_abs_diff(rgb_to_y(a),
                  from_vector(std::vector<float>(ycc.begin(), ycc.begin() + 24 * 30), {1, 24, 30})) <= 1e-7);
   // White and black hit the ends of the studio range: Y 16..235, chroma 128 (in /255 units).
   Tensor wb = from_vector(std::vector<float>{1, 0, 1, 0, 1, 0}, {3, 1, 2});
   std::vector<float> want = {235.f / 255, 16.f / 255, 128.f / 255, 128.f / 255, 128.f / 255, 128.f / 255};
-  CHECK(max_diff(rgb_to_ycbcr(wb), from_vector(want, {3, 1, 2})) <= 1e-6);
-  CHECK(max_diff(rgb_to_grayscale(wb), from_vector(std::vector<float>{1, 0}, {1, 1, 2})) <= 1e-6);
+  CHECK(max_abs_diff(rgb_to_ycbcr(wb), from_vector(want, {3, 1, 2})) <= 1e-6);
+  CHECK(max_abs_diff(rgb_to_grayscale(wb), from_vector(std::vector<float>{1, 0}, {1, 1, 2})) <= 1e-6);
   // The inverse, and batches give each image's result.
-  CHECK(max_diff(ycbcr_to_rgb(rgb_to_ycbcr(a)), a) <= 2e-6);
+  CHECK(max_abs_diff(ycbcr_to_rgb(rgb_to_ycbcr(a)), a) <= 2e-6);
   const Tensor& c = goldens().at("c");
   Tensor both = rgb_to_ycbcr(batch({a, c}));
   CHECK(both.shape() == Shape{2, 3, 24, 30});
-  CHECK(max_diff(both, batch({rgb_to_ycbcr(a), rgb_to_ycbcr(c)})) == 0.0);
-  CHECK(max_diff(rgb_to_grayscale(batch({a, c})), batch({rgb_to_grayscale(a), rgb_to_grayscale(c)})) == 0.0);
+  CHECK(max_abs_diff(both, batch({rgb_to_ycbcr(a), rgb_to_ycbcr(c)})) == 0.0);
+  CHECK(max_abs_diff(rgb_to_grayscale(batch({a, c})), batch({rgb_to_grayscale(a), rgb_to_grayscale(c)})) == 0.0);
   CHECK_THROWS_WITH_AS(rgb_to_y(zeros({4, 2, 2})), doctest::Contains("(3, H, W)"), Error);
   CHECK_THROWS_WITH_AS(rgb_to_ycbcr(zeros({3, 2, 2}, DType::Int64)), doctest::Contains("int64"), Error);
   CHECK_THROWS_AS(ycbcr_to_rgb(zeros({2, 2})), Error);

@@ -2,7 +2,6 @@
 // tests/data/interpolate/), hand-computed values, gradcheck, option errors and the Upsample layer.
 #include <doctest/doctest.h>
 
-#include <chrono>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -17,33 +16,17 @@
 #include "core/npy.h"
 #include "core/random.h"
 #include "layers/upsample.h"
+#include "test_util.h"
 
 using namespace convgrad;
+using convgrad::testing::floats;
+using convgrad::testing::leaf;
 using M = InterpolateMode;
 
 namespace {
 
-Tensor floats(const std::vector<float>& values, const Shape& shape) { return from_vector(values, shape); }
-
-Tensor leaf(Tensor t) {
-  t.set_requires_grad();
-  return t;
-}
-
-// Shapes equal and every |a - b| <= 1e-5 * max(1, |b|); NaN fails. Reports the worst element.
-void check_close(const Tensor& a, const Tensor& b) {
-  REQUIRE(a.defined());
-  REQUIRE(b.defined());
-  REQUIRE_MESSAGE(a.shape() == b.shape(), shape_str(a.shape()) << " vs " << shape_str(b.shape()));
-  std::vector<float> va = a.to_vector(), vb = b.to_vector();
-  for (size_t i = 0; i < va.size(); ++i) {
-    const float tol = 1e-5f * std::max(1.f, std::fabs(vb[i]));
-    if (!(std::fabs(va[i] - vb[i]) <= tol)) {
-      CHECK_MESSAGE(false, "element " << i << ": got " << va[i] << ", expected " << vb[i]);
-      return;
-    }
-  }
-}
+// Goldens computed in float32 the same way: |a - b| <= 1e-5 + 1e-5 |b|, NaN fails.
+void check_close(const Tensor& a, const Tensor& b) { testing::check_close(a, b, 1e-5, 1e-5); }
 
 // The tables of tools/gen_interpolate_goldens.py.
 const std::vector<std::pair<std::string, InterpolateOptions>>& modes() {
@@ -178,14 +161,11 @@ TEST_CASE("interpolate rejects bad options like F.interpolate") {
   CHECK(y.shape() == Shape{0, 2, 6, 6});
 }
 
-TEST_CASE("interpolate on 512x512x3 takes milliseconds") {
+TEST_CASE("interpolate on 512x512x3: bicubic x2 gradient in the interior") {
+  // No timing here (ctest's timeout is the hang guard): a test must not fail on a slow machine.
   Tensor x = leaf(randn({1, 3, 512, 512}));
-  auto t0 = std::chrono::steady_clock::now();
   Tensor y = interpolate(x, InterpolateOptions().scale_factor(2).mode(M::Bicubic));
   y.backward(ones(y.shape()));
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  // A hang guard, generous for a loaded machine: separable passes take tens of milliseconds.
-  CHECK(s < 5.0);
   // Interior gradient of an all-ones upstream: each input pixel receives 2 x 2 in total (the
   // 1-D weights over the outputs reading it sum to 2 per axis).
   CHECK(std::fabs(x.grad().at({0, 1, 200, 300}) - 4.f) <= 1e-4f);

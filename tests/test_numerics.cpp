@@ -2,16 +2,9 @@
 // zero-variance batch norm and empty batches.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
-#include <regex>
 #include <limits>
 #include <string>
 
@@ -24,10 +17,11 @@
 #include "layers/conv.h"
 #include "layers/linear.h"
 #include "layers/loss.h"
-
-extern char** environ;
+#include "test_child.h"
 
 using namespace convgrad;
+using convgrad::testing::check_one_case_passed;
+using convgrad::testing::run_child;
 
 namespace {
 
@@ -160,36 +154,10 @@ TEST_CASE("anomaly mode: CONVGRAD_DETECT_ANOMALY=1 in the environment turns it o
     CHECK(error_of([] { (void)log(zeros({2})); }).find("op 'log'") != std::string::npos);
     return;
   }
-  std::string self = "/proc/self/exe", filter = "--test-case=*CONVGRAD_DETECT_ANOMALY=1*";
-  std::vector<std::string> env_strings{"CONVGRAD_DETECT_ANOMALY=1", "CONVGRAD_TEST_ANOMALY_PROBE=1",
-                                       "OMP_NUM_THREADS=1"};
-  std::vector<char*> argv{self.data(), filter.data(), nullptr}, envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  for (char** e = environ; *e; ++e)
-    if (std::string(*e).rfind("ASAN_", 0) == 0 || std::string(*e).rfind("UBSAN_", 0) == 0) envp.push_back(*e);
-  envp.push_back(nullptr);
-  // The child's report goes to a file: a filter that matched no case would also exit 0, so the parent
-  // requires doctest's summary to show exactly one case run and passed.
-  char report_path[] = "/tmp/convgrad_anomaly_child_XXXXXX";
-  const int fd = mkstemp(report_path);
-  REQUIRE(fd >= 0);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fd, STDOUT_FILENO);
-  pid_t pid = 0;
-  const int spawned = posix_spawn(&pid, self.c_str(), &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(fd);
-  int status = 0;
-  if (spawned == 0) REQUIRE(waitpid(pid, &status, 0) == pid);
-  std::ifstream in(report_path);
-  const std::string report((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::remove(report_path);
-  REQUIRE(spawned == 0);
-  INFO("child output:\n" << report);
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);
-  CHECK(std::regex_search(report, std::regex(R"(test cases:\s+1\s+\|\s+1 passed\s+\|\s+0 failed)")));
+  // The child's summary must show exactly one case run and passed: a filter that matched no case would
+  // also exit 0.
+  check_one_case_passed(run_child("*CONVGRAD_DETECT_ANOMALY=1*", {"CONVGRAD_DETECT_ANOMALY=1",
+                                                                   "CONVGRAD_TEST_ANOMALY_PROBE=1", "OMP_NUM_THREADS=1"}));
 }
 
 TEST_CASE("large logits: losses, softmax and sigmoid stay finite and exact at +-1e4 and +-1e30") {

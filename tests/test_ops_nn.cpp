@@ -12,41 +12,18 @@
 #include "core/factory.h"
 #include "core/npy.h"
 #include "core/random.h"
+#include "test_util.h"
 
 using namespace convgrad;
+using convgrad::testing::check_close;
+using convgrad::testing::floats;
+using convgrad::testing::leaf;
 
 namespace {
 
 // tests/data/nn/<name>.npy, written by tools/gen_nn_goldens.py.
 Tensor golden(const std::string& name) {
   return load_npy(std::string(CONVGRAD_TEST_DATA) + "/nn/" + name + ".npy");
-}
-
-// Shapes equal and every |a - b| <= atol + rtol * |b|; reports the worst element.
-void check_close(const Tensor& a, const Tensor& b, float atol = 1e-5f, float rtol = 1e-4f) {
-  REQUIRE(a.defined());
-  REQUIRE(b.defined());
-  REQUIRE_MESSAGE(a.shape() == b.shape(), shape_str(a.shape()) << " vs " << shape_str(b.shape()));
-  std::vector<float> va = a.to_vector(), vb = b.to_vector();
-  size_t worst = 0;
-  float worst_excess = -1.f;
-  for (size_t i = 0; i < va.size(); ++i) {
-    float excess = std::fabs(va[i] - vb[i]) - (atol + rtol * std::fabs(vb[i]));
-    if (excess > worst_excess || std::isnan(va[i])) {
-      worst_excess = std::isnan(va[i]) ? INFINITY : excess;
-      worst = i;
-    }
-  }
-  CHECK_MESSAGE(worst_excess <= 0.f,
-                "element " << worst << ": got " << va[worst] << ", expected " << vb[worst]);
-}
-
-// A float32 tensor from literal values (from_vector is ambiguous with braced lists).
-Tensor floats(const std::vector<float>& values, const Shape& shape) { return from_vector(values, shape); }
-
-Tensor leaf(Tensor t) {
-  t.set_requires_grad();
-  return t;
 }
 
 // Runs fn on a fresh leaf copy of the golden input, backpropagates the golden gy and compares y and gx.

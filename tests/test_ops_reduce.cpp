@@ -15,8 +15,12 @@
 #include "core/npy.h"
 #include "core/random.h"
 #include "core/threading.h"
+#include "test_util.h"
 
 using namespace convgrad;
+using convgrad::testing::check_close;
+using convgrad::testing::floats;
+using convgrad::testing::leaf;
 
 namespace {
 
@@ -25,32 +29,6 @@ using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
 
 Golden golden(const std::string& name) {
   return load_npz(std::string(CONVGRAD_TEST_DATA) + "/shape/" + name + ".npz");
-}
-
-Tensor floats(const std::vector<float>& values, const Shape& shape) { return from_vector(values, shape); }
-
-Tensor leaf(Tensor t) {
-  t.set_requires_grad();
-  return t;
-}
-
-// Shapes equal and every |a - b| <= atol + rtol * |b|; reports the worst element.
-void check_close(const Tensor& a, const Tensor& b, float atol = 1e-5f, float rtol = 1e-4f) {
-  REQUIRE(a.defined());
-  REQUIRE(b.defined());
-  REQUIRE_MESSAGE(a.shape() == b.shape(), shape_str(a.shape()) << " vs " << shape_str(b.shape()));
-  std::vector<float> va = a.to_vector(), vb = b.to_vector();
-  size_t worst = 0;
-  float worst_excess = -INFINITY;
-  for (size_t i = 0; i < va.size(); ++i) {
-    float excess = std::isnan(va[i]) ? INFINITY : std::fabs(va[i] - vb[i]) - (atol + rtol * std::fabs(vb[i]));
-    if (excess > worst_excess) {
-      worst_excess = excess;
-      worst = i;
-    }
-  }
-  if (!va.empty())
-    CHECK_MESSAGE(worst_excess <= 0.f, "element " << worst << ": got " << va[worst] << ", expected " << vb[worst]);
 }
 
 // Runs fn on a leaf copy of golden x, backpropagates g and compares y and dx.

@@ -15,8 +15,11 @@
 #include "core/random.h"
 #include "layers/activation.h"
 #include "layers/pixel_shuffle.h"
+#include "test_util.h"
 
 using namespace convgrad;
+using convgrad::testing::floats;
+using convgrad::testing::leaf;
 
 namespace {
 
@@ -24,28 +27,8 @@ std::map<std::string, Tensor> golden(const std::string& name) {
   return load_npz(std::string(CONVGRAD_TEST_DATA) + "/sr/" + name + ".npz");
 }
 
-// A float32 tensor from literal values (from_vector is ambiguous with braced lists).
-Tensor floats(const std::vector<float>& values, const Shape& shape) { return from_vector(values, shape); }
-
-Tensor leaf(Tensor t) {
-  t.set_requires_grad();
-  return t;
-}
-
-// Shapes equal and every |a - b| <= 1e-5 * max(1, |b|); NaN fails. Reports the worst element.
-void check_close(const Tensor& a, const Tensor& b) {
-  REQUIRE(a.defined());
-  REQUIRE(b.defined());
-  REQUIRE_MESSAGE(a.shape() == b.shape(), shape_str(a.shape()) << " vs " << shape_str(b.shape()));
-  std::vector<float> va = a.to_vector(), vb = b.to_vector();
-  for (size_t i = 0; i < va.size(); ++i) {
-    const float tol = 1e-5f * std::max(1.f, std::fabs(vb[i]));
-    if (!(std::fabs(va[i] - vb[i]) <= tol)) {
-      CHECK_MESSAGE(false, "element " << i << ": got " << va[i] << ", expected " << vb[i]);
-      return;
-    }
-  }
-}
+// Goldens computed in float32 the same way: |a - b| <= 1e-5 + 1e-5 |b|, NaN fails.
+void check_close(const Tensor& a, const Tensor& b) { testing::check_close(a, b, 1e-5, 1e-5); }
 
 void check_unary_golden(const std::string& name, const std::function<Tensor(const Tensor&)>& fn) {
   INFO("golden case " << name);

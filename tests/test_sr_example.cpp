@@ -22,6 +22,7 @@ TEST_CASE("upsample tool: not built (CONVGRAD_BUILD_EXAMPLES=OFF)" * doctest::sk
 #include "layers/init.h"
 #include "sr_apply.h"
 #include "sr_checkpoint.h"
+#include "sr_data.h"
 #include "sr_models.h"
 #include "synthetic_images.h"
 
@@ -195,6 +196,47 @@ double json_number(const std::string& text, const std::string& key) {
 }
 
 }  // namespace
+
+TEST_CASE("sr data: downscaled copies of the photos (FSRCNN's augmentation)") {
+  // Constant grey photos, Y = (16 + 219 * 0.6) / 255 = 147.4 / 255: antialiased bicubic keeps a
+  // constant, so every copy is 147 / 255 (converting the Y copy to Y again would give 143 / 255).
+  std::vector<SrPair> pairs = {make_pair(full({1, 48, 64}, 0.6), 2, 1, "a"),
+                               make_pair(full({1, 40, 40}, 0.6), 2, 1, "b")};
+  auto all = add_downscaled(pairs, {0.75, 0.5}, 2, 12);
+  // b at 0.5 is 20x20, 10 low-resolution pixels a side < 12: left out.
+  REQUIRE(all.size() == 5);
+  const std::array<std::array<int64_t, 2>, 5> hw = {{{48, 64}, {40, 40}, {36, 48}, {30, 30}, {24, 32}}};
+  for (size_t i = 0; i < all.size(); ++i) {
+    CHECK(all[i].hr.size(1) == hw[i][0]);
+    CHECK(all[i].hr.size(2) == hw[i][1]);
+    CHECK(all[i].lr.size(1) * 2 == hw[i][0]);
+    CHECK(all[i].lr.size(2) * 2 == hw[i][1]);
+  }
+  CHECK(all[2].path == "a x0.75");
+  CHECK(all[4].path == "a x0.5");
+  CHECK(max_abs_diff(all[3].hr, full({1, 30, 30}, 147.0 / 255.0)) < 1e-6);
+  CHECK(max_abs_diff(all[4].lr, full({1, 12, 16}, 147.0 / 255.0)) < 1e-6);
+  CHECK_THROWS_AS(add_downscaled(pairs, {1.0}, 2), Error);
+  CHECK_THROWS_AS(add_downscaled(pairs, {0.0}, 2), Error);
+}
+
+TEST_CASE("sr data: crops sampled equally per photo, or by area") {
+  // Low-resolution 48x48 and 24x24 with 12-pixel crops: 16 and 4 disjoint crops.
+  std::vector<SrPair> pairs = {make_pair(zeros({1, 96, 96}), 2, 1, "big"),
+                               make_pair(zeros({1, 48, 48}), 2, 1, "small")};
+  SrCrops equal(pairs, 2, 24, 40), by_area(pairs, 2, 24, 40, true);
+  int equal_big = 0, area_big = 0;
+  for (int64_t i = 0; i < 40; ++i) {
+    equal_big += equal.describe(i) == "big";
+    area_big += by_area.describe(i) == "big";
+  }
+  CHECK(equal_big == 20);
+  CHECK(area_big == 32);
+  Generator gen(3);
+  data::Example ex = by_area.get(0, gen);
+  CHECK(ex.input.shape() == Shape{1, 12, 12});
+  CHECK(ex.target.shape() == Shape{1, 24, 24});
+}
 
 TEST_CASE("upsample train -> eval --json -> apply on generated images") {
   fs::path dir = fresh_dir("cli");

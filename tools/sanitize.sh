@@ -30,6 +30,9 @@ status=0
 echo "== sanitizers: default backend (${CONVGRAD_BACKEND:-onednn when built})"
 ctest --output-on-failure -j "$JOBS" -E "$exclude" --timeout 900 "$@" || status=1
 echo "== sanitizers: CONVGRAD_BACKEND=reference"
-CONVGRAD_BACKEND=reference ctest --output-on-failure -j "$JOBS" -E "$exclude" --timeout 900 "$@" || status=1
+# The reference pass leaves out the 60-step FCN training run: its result is checked by the default pass and
+# by `make test-reference`, and on the sanitized reference kernels it alone takes about CI's whole timeout.
+CONVGRAD_BACKEND=reference ctest --output-on-failure -j "$JOBS" -E "$exclude|^example_fcn_trains$" --timeout 900 "$@" \
+  || status=1
 [ "$status" -eq 0 ] && echo "== sanitizers: no report on either backend"
 exit "$status"

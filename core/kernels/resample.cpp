@@ -3,10 +3,17 @@
 #include <algorithm>
 
 #include "core/factory.h"
+#include "core/kernels/elementwise.h"
 
 namespace convgrad::kernels {
 
 namespace {
+
+// A pass runs on several threads only when its multiply-adds (rows x taps) are above the elementwise
+// threshold: below it a parallel region costs more than it saves, and far more on a busy machine.
+bool worth_threads(int64_t rows, const ResampleAxis& a) {
+  return rows * static_cast<int64_t>(a.index.size()) > kParallelThreshold;
+}
 
 Tensor contiguous(const Tensor& t) { return t.is_contiguous() ? t : clone_data(t); }
 
@@ -15,7 +22,7 @@ void pass_w(const float* src, float* dst, int64_t rows, const ResampleAxis& ax) 
   const int64_t* start = ax.start.data();
   const int64_t* index = ax.index.data();
   const float* weight = ax.weight.data();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (worth_threads(rows, ax))
   for (int64_t r = 0; r < rows; ++r) {
     const float* in = src + r * ax.in;
     float* out = dst + r * ax.out;
@@ -29,7 +36,7 @@ void pass_w(const float* src, float* dst, int64_t rows, const ResampleAxis& ax) 
 
 // Along H: each of `planes` planes of (ay.in, w) becomes (ay.out, w), a weighted sum of whole rows.
 void pass_h(const float* src, float* dst, int64_t planes, int64_t w, const ResampleAxis& ay) {
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (worth_threads(planes * w, ay))
   for (int64_t p = 0; p < planes; ++p)
     for (int64_t o = 0; o < ay.out; ++o) {
       const float* in = src + p * ay.in * w;
@@ -52,7 +59,7 @@ void pass_h(const float* src, float* dst, int64_t planes, int64_t w, const Resam
 
 // The adjoint of pass_h: each output row is added, weighted, into its source rows (per plane).
 void pass_h_adjoint(const float* src, float* dst, int64_t planes, int64_t w, const ResampleAxis& ay) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (worth_threads(planes * w, ay))
   for (int64_t p = 0; p < planes; ++p) {
     float* in = dst + p * ay.in * w;
     std::fill(in, in + ay.in * w, 0.f);
@@ -69,7 +76,7 @@ void pass_h_adjoint(const float* src, float* dst, int64_t planes, int64_t w, con
 
 // The adjoint of pass_w: each output value is added, weighted, into its source values (per row).
 void pass_w_adjoint(const float* src, float* dst, int64_t rows, const ResampleAxis& ax) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (worth_threads(rows, ax))
   for (int64_t r = 0; r < rows; ++r) {
     const float* g = src + r * ax.out;
     float* in = dst + r * ax.in;

@@ -41,6 +41,10 @@ double batch_accuracy(const Tensor& logits, const Tensor& labels) {
 }  // namespace
 
 // Adam at 6e-3 with cosine decay learned fastest with batch 8 (the PyTorch script uses 3e-3, batch 32).
+std::string step_metrics(const StepStats& st) {
+  return fmt::format("loss {:.4f}  acc {:.3f}  {:.0f} img/s", st.loss, st.accuracy, st.images_per_s);
+}
+
 double default_lr(const std::string& optimizer) { return optimizer == "sgd" ? 0.05 : 6e-3; }
 
 TrainLog train(TinyFCN& model, const ShapesDataset& data, const FcnConfig& c) {
@@ -53,7 +57,7 @@ TrainLog train(TinyFCN& model, const ShapesDataset& data, const FcnConfig& c) {
   // Cosine decay from the base rate to 0 over the run: big steps early, fine ones at the end.
   std::unique_ptr<CosineAnnealingLR> schedule;
   if (c.schedule == "cosine") schedule = std::make_unique<CosineAnnealingLR>(*opt, c.steps);
-  Progress progress(c.steps, !c.json && is_terminal(stdout), c.log_every, stdout);
+  example::ProgressBar progress(c.steps, !c.json && example::is_terminal(stdout), c.log_every, stdout);
   std::vector<double> step_s;
   double smooth_loss = 0, smooth_acc = 0;
   const auto t0 = Clock::now();
@@ -75,7 +79,10 @@ TrainLog train(TinyFCN& model, const ShapesDataset& data, const FcnConfig& c) {
     smooth_loss = step == 0 ? l : 0.9 * smooth_loss + 0.1 * l;
     smooth_acc = step == 0 ? acc : 0.9 * smooth_acc + 0.1 * acc;
     double elapsed = seconds_since(t0);
-    if (!c.json) progress.update({step + 1, smooth_loss, smooth_acc, c.batch * (step + 1) / elapsed}, elapsed);
+    if (!c.json)
+      progress.update(step + 1,
+                      step_metrics({step + 1, smooth_loss, smooth_acc, c.batch * (step + 1) / elapsed}),
+                      elapsed);
   }
   log.train_s = seconds_since(t0);
   progress.finish();

@@ -33,6 +33,17 @@ struct FcnConfig {
 /// The learning rate used when FcnConfig::lr is 0.
 double default_lr(const std::string& optimizer);
 
+/// What one training step reports to the progress bar.
+struct StepStats {
+  int64_t step = 0;     ///< 1-based step just finished
+  double loss = 0;      ///< its (smoothed) loss
+  double accuracy = 0;  ///< its (smoothed) training pixel accuracy
+  double images_per_s = 0;
+};
+
+/// The progress bar's metrics for a step: `loss 0.2134  acc 0.934  412 img/s`.
+std::string step_metrics(const StepStats& stats);
+
 /// What training recorded.
 struct TrainLog {
   std::vector<double> loss, accuracy;  ///< per step (accuracy = training-batch pixel accuracy)

@@ -42,6 +42,16 @@ void add_train_options(CLI::App& sub, TrainConfig& t, bool& rgb) {
   sub.add_option("--steps", t.steps, "Adam steps")->check(example::at_least(1))->capture_default_str();
   sub.add_option("--lr", t.lr, "Adam learning rate (cosine decay to 0)")->check(example::positive())->capture_default_str();
   sub.add_option("--loss", t.loss, "mse or l1")->check(CLI::IsMember({"mse", "l1"}))->capture_default_str();
+  CLI::Option* augment =
+      sub.add_option("--augment-scales", t.augment_scales,
+                     "also train on copies of the photos downscaled by these factors in (0, 1)")
+          ->delimiter(',')
+          ->capture_default_str();
+  sub.add_flag_callback(
+         "--no-augment", [&t] { t.augment_scales.clear(); }, "train on the photos at their own size only")
+      ->excludes(augment);
+  sub.add_flag("--by-area", t.by_area,
+               "sample the photos in proportion to their area (default: equally often)");
   sub.add_option("--workers", t.workers, "loader threads preparing crops ahead of the step")
       ->check(example::at_least(0))->capture_default_str();
   sub.add_option("--val-points", t.val_points, "validations along training")->check(example::at_least(0))

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "autograd/grad_mode.h"
+#include "autograd/ops_interpolate.h"
 #include "autograd/ops_shape.h"
 #include "core/image_io.h"
 #include "core/image_ops.h"
@@ -26,7 +27,15 @@ Tensor to_channels(const Tensor& image, int64_t channels) {
   return channels == 1 ? rgb_to_y(rgb) : rgb;
 }
 
-SrPair make_pair(const Tensor& image, int64_t scale, int64_t channels, const std::string& path) {
+namespace {
+
+void round_to_8_bits(Tensor& t) {
+  float* p = t.data<float>();
+  for (int64_t i = 0; i < t.numel(); ++i) p[i] = std::round(std::clamp(p[i], 0.f, 1.f) * 255.f) / 255.f;
+}
+
+// The pair of `image` in its own channels: cropped to a multiple of the scale, downscaled, rounded.
+SrPair degrade(const Tensor& image, int64_t scale, const std::string& path) {
   check(image.dim() == 3, "make_pair: expected an image (C, H, W), got {}", shape_str(image.shape()));
   const int64_t h = image.size(1) / scale * scale, w = image.size(2) / scale * scale;
   check(h >= scale && w >= scale, "make_pair: '{}' ({}x{}) is smaller than the scale {}", path, image.size(2),
@@ -34,9 +43,15 @@ SrPair make_pair(const Tensor& image, int64_t scale, int64_t channels, const std
   NoGradGuard no_grad;
   Tensor hr = contiguous(slice(slice(image, 1, 0, h), 2, 0, w));
   Tensor lr = contiguous(squeeze(bicubic_downscale(unsqueeze(hr, 0), scale), 0));
-  float* p = lr.data<float>();
-  for (int64_t i = 0; i < lr.numel(); ++i) p[i] = std::round(std::clamp(p[i], 0.f, 1.f) * 255.f) / 255.f;
-  return {to_channels(lr, channels), to_channels(hr, channels), path};
+  round_to_8_bits(lr);
+  return {lr, hr, path};
+}
+
+}  // namespace
+
+SrPair make_pair(const Tensor& image, int64_t scale, int64_t channels, const std::string& path) {
+  SrPair p = degrade(image, scale, path);
+  return {to_channels(p.lr, channels), to_channels(p.hr, channels), path};
 }
 
 std::vector<SrPair> load_pairs(const std::string& dir, int64_t scale, int64_t channels, int64_t min_lr_side) {
@@ -65,17 +80,54 @@ std::vector<SrPair> load_pairs(const std::string& dir, int64_t scale, int64_t ch
   return pairs;
 }
 
-SrCrops::SrCrops(std::vector<SrPair> pairs, int64_t scale, int64_t crop, int64_t size)
+std::vector<SrPair> add_downscaled(std::vector<SrPair> pairs, const std::vector<double>& factors,
+                                   int64_t scale, int64_t min_lr_side) {
+  const size_t n = pairs.size();
+  NoGradGuard no_grad;
+  for (double f : factors) {
+    check(f > 0 && f < 1, "add_downscaled: factors must lie in (0, 1), got {}", f);
+    for (size_t i = 0; i < n; ++i) {
+      const Tensor& hr = pairs[i].hr;
+      const int64_t h = std::llround(static_cast<double>(hr.size(1)) * f),
+                    w = std::llround(static_cast<double>(hr.size(2)) * f);
+      if (h / scale < min_lr_side || w / scale < min_lr_side) continue;
+      Tensor small = contiguous(squeeze(
+          interpolate(unsqueeze(hr, 0),
+                      InterpolateOptions().size({h, w}).mode(InterpolateMode::Bicubic).antialias(true)),
+          0));
+      round_to_8_bits(small);
+      // The copy is already in the model's channels (Y or RGB): no second conversion.
+      pairs.push_back(degrade(small, scale, fmt::format("{} x{}", pairs[i].path, f)));
+    }
+  }
+  return pairs;
+}
+
+SrCrops::SrCrops(std::vector<SrPair> pairs, int64_t scale, int64_t crop, int64_t size, bool by_area)
     : pairs_(std::move(pairs)), scale_(scale), crop_(crop), size_(size) {
   check(!pairs_.empty(), "SrCrops: no image pairs");
   check(crop >= scale && crop % scale == 0, "SrCrops: the crop ({}) must be a positive multiple of the scale ({})",
         crop, scale);
   check(size >= 1, "SrCrops: size must be >= 1, got {}", size);
   transform_ = data::Compose({data::RandomCrop(crop / scale), data::RandomDihedral()});
+  if (by_area) {
+    const int64_t side = crop / scale;
+    int64_t total = 0;
+    for (const SrPair& p : pairs_) {
+      total += std::max<int64_t>(1, (p.lr.size(1) / side) * (p.lr.size(2) / side));
+      slot_end_.push_back(total);
+    }
+  }
+}
+
+size_t SrCrops::pair_of(int64_t index) const {
+  if (slot_end_.empty()) return static_cast<size_t>(index % static_cast<int64_t>(pairs_.size()));
+  const int64_t slot = index % slot_end_.back();
+  return static_cast<size_t>(std::upper_bound(slot_end_.begin(), slot_end_.end(), slot) - slot_end_.begin());
 }
 
 data::Example SrCrops::get(int64_t index, Generator& gen) const {
-  const SrPair& p = pairs_[static_cast<size_t>(index % static_cast<int64_t>(pairs_.size()))];
+  const SrPair& p = pairs_[pair_of(index)];
   data::Example ex;
   ex.input = p.lr;
   ex.target = p.hr;
@@ -83,8 +135,6 @@ data::Example SrCrops::get(int64_t index, Generator& gen) const {
   return transform_(std::move(ex), gen);
 }
 
-std::string SrCrops::describe(int64_t index) const {
-  return pairs_[static_cast<size_t>(index % static_cast<int64_t>(pairs_.size()))].path;
-}
+std::string SrCrops::describe(int64_t index) const { return pairs_[pair_of(index)].path; }
 
 }  // namespace convgrad::upsample

@@ -32,20 +32,33 @@ Tensor to_channels(const Tensor& image, int64_t channels);
 /// stderr naming them; finding no usable image is an Error.
 std::vector<SrPair> load_pairs(const std::string& dir, int64_t scale, int64_t channels, int64_t min_lr_side = 1);
 
+/// FSRCNN's data augmentation: `pairs` followed by, for every factor in (0, 1), a copy of each photo
+/// downscaled by it (antialiased bicubic, rounded to 8 bits) made into a pair again as make_pair does,
+/// in the pairs' own channels (a Y copy is not converted to Y a second time).
+/// Copies whose low-resolution side would be smaller than `min_lr_side` are left out.
+std::vector<SrPair> add_downscaled(std::vector<SrPair> pairs, const std::vector<double>& factors,
+                                   int64_t scale, int64_t min_lr_side = 1);
+
 /// Training samples: sample i is a random aligned crop (crop/scale low-resolution pixels, crop
-/// high-resolution ones) of pair i % pairs.size(), in one of the 8 dihedral orientations; the
-/// example's input is the low-resolution crop, its target the high-resolution one.
+/// high-resolution ones) of one pair, in one of the 8 dihedral orientations; the example's input is
+/// the low-resolution crop, its target the high-resolution one. The pair is i % pairs.size(), or with
+/// `by_area` the one that slot i % slots falls in, where each pair has as many slots as it holds
+/// disjoint crops (so a big photo is sampled as often as its area says, as when every sub-image of
+/// the set is cut out beforehand).
 class SrCrops : public data::Dataset {
  public:
   /// `size` samples per epoch; `crop` must be a multiple of the pairs' scale.
-  SrCrops(std::vector<SrPair> pairs, int64_t scale, int64_t crop, int64_t size);
+  SrCrops(std::vector<SrPair> pairs, int64_t scale, int64_t crop, int64_t size, bool by_area = false);
   int64_t size() const override { return size_; }
   data::Example get(int64_t index, Generator& gen) const override;
   std::string describe(int64_t index) const override;
 
  private:
+  size_t pair_of(int64_t index) const;
+
   std::vector<SrPair> pairs_;
   int64_t scale_, crop_, size_;
+  std::vector<int64_t> slot_end_;  ///< with by_area: cumulative slot counts, one per pair
   data::Transform transform_;
 };
 

@@ -16,10 +16,10 @@
 #include "layers/loss.h"
 #include "layers/lr_scheduler.h"
 #include "layers/optim.h"
+#include "progress.h"
 #include "sr_checkpoint.h"
 #include "sr_data.h"
 #include "sr_eval.h"
-#include "sr_progress.h"
 #include "sr_visuals.h"
 
 namespace convgrad::upsample {
@@ -73,10 +73,12 @@ TrainResult train(const TrainConfig& c) {
   check(c.loss == "mse" || c.loss == "l1", "upsample train: --loss must be mse or l1, got '{}'", c.loss);
   set_num_threads(c.threads);
   const int64_t r = c.model.scale;
-  auto pairs = load_pairs(c.images, r, c.model.channels, c.crop / r);
+  auto photos = load_pairs(c.images, r, c.model.channels, c.crop / r);
+  const size_t n_photos = photos.size();
+  auto pairs = add_downscaled(std::move(photos), c.augment_scales, r, c.crop / r);
   std::vector<SrPair> val;
   if (!c.val_images.empty()) val = central_crops(load_pairs(c.val_images, r, c.model.channels, 8), r);
-  auto dataset = std::make_shared<SrCrops>(pairs, r, c.crop, c.steps * c.batch);
+  auto dataset = std::make_shared<SrCrops>(pairs, r, c.crop, c.steps * c.batch, c.by_area);
   data::DataLoader loader(dataset, data::DataLoaderOptions()
                                        .batch_size(c.batch)
                                        .shuffle(true)
@@ -91,12 +93,14 @@ TrainResult train(const TrainConfig& c) {
   TrainResult res;
   if (!val.empty()) res.val_bicubic = mean_psnr(*model, val, true);
   if (!c.json)
-    fmt::print("{} x{} on {} ({} image{}{}), {} steps x batch {} of {}x{} crops, Adam lr {} (cosine), {} loss, "
-               "{} loader worker{}, {} threads\n",
-               model->name(), r, c.images, pairs.size(), pairs.size() == 1 ? "" : "s",
-               val.empty() ? "" : fmt::format("; validation on {} held-out", val.size()), c.steps, c.batch, c.crop,
-               c.crop, c.lr, c.loss, c.workers, c.workers == 1 ? "" : "s", c.threads);
-  SrProgress progress(c.steps, !c.json && is_tty(stdout), c.log_every);
+    fmt::print(
+        "{} x{} on {} ({} image{}{}{}), {} steps x batch {} of {}x{} crops, Adam lr {} (cosine), {} loss, "
+        "{} loader worker{}, {} threads\n",
+        model->name(), r, c.images, n_photos, n_photos == 1 ? "" : "s",
+        pairs.size() > n_photos ? fmt::format(", {} with downscaled copies", pairs.size()) : "",
+        val.empty() ? "" : fmt::format("; validation on {} held-out", val.size()), c.steps, c.batch, c.crop,
+        c.crop, c.lr, c.loss, c.workers, c.workers == 1 ? "" : "s", c.threads);
+  example::ProgressBar progress(c.steps, !c.json && example::is_terminal(stdout), c.log_every);
   const int64_t val_every = c.val_points > 0 ? std::max<int64_t>(1, c.steps / c.val_points) : 0;
   const int64_t tenth = std::max<int64_t>(1, c.steps / 10);
   double train_s = 0, smooth_loss = 0, smooth_mse = 0, first_sum = 0, last_sum = 0;
@@ -125,7 +129,10 @@ TrainResult train(const TrainConfig& c) {
     if (step % std::max<int64_t>(1, c.steps / 200) == 0) res.train_curve.push_back({step, train_psnr});
     const double elapsed = train_s + seconds_since(t0);
     if (!c.json)
-      progress.update({step, smooth_loss, train_psnr, c.batch * step / elapsed}, elapsed);
+      progress.update(step,
+                      fmt::format("loss {:.5f}  {:.2f} dB  {:.0f} img/s", smooth_loss, train_psnr,
+                                  c.batch * step / elapsed),
+                      elapsed);
     if (val_every > 0 && !val.empty() && (step % val_every == 0 || step == c.steps)) {
       train_s += seconds_since(t0);
       model->eval();

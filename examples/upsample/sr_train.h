@@ -19,9 +19,12 @@ struct TrainConfig {
   SrConfig model;          ///< architecture, scale, channels, residual
   int64_t crop = 48;       ///< high-resolution crop side (a multiple of the scale)
   int64_t batch = 16;
-  int64_t steps = 16000;
+  int64_t steps = 8000;
   double lr = 1e-3;        ///< Adam learning rate, cosine decay to 0
-  std::string loss = "mse";
+  std::string loss = "l1";
+  /// Extra copies of the photos downscaled by these factors (add_downscaled), FSRCNN's augmentation.
+  std::vector<double> augment_scales = {0.9, 0.8, 0.7, 0.6};
+  bool by_area = false;    ///< sample photos in proportion to their area (SrCrops)
   int64_t workers = 2;     ///< loader threads
   int64_t val_points = 10; ///< validations along training (0: none)
   int64_t log_every = 250; ///< plain progress line period when not on a terminal

@@ -40,4 +40,9 @@ int batch_split();
 /// Number of primitive plans in the LRU cache (for tests and diagnostics).
 std::size_t plan_cache_size();
 
+/// Test seam: the next primitive build fails as if oneDNN had returned `status` (a dnnl_status_t
+/// value; 0, dnnl_success, cancels). Lets a test reach the failures oneDNN gives only under memory
+/// pressure or a library bug, without either.
+void fail_next_plan(int status);
+
 }  // namespace convgrad::onednn

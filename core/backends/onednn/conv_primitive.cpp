@@ -1,5 +1,7 @@
 #include "core/backends/onednn/conv_primitive.h"
 
+#include <atomic>
+
 #include <dnnl_debug.h>
 #include <fmt/format.h>
 #include <omp.h>
@@ -17,6 +19,12 @@ using Tag = memory::format_tag;
 using Dt = memory::data_type;
 
 memory::dims dims(const Shape& s) { return memory::dims(s.begin(), s.end()); }
+
+// The status fail_next_plan set for the next make_plan (dnnl_success: none).
+std::atomic<int>& injected_failure() {
+  static std::atomic<int> status{dnnl_success};
+  return status;
+}
 
 // Below this many FLOPs (2 x MACs) a call runs on the calling thread alone: its primitive is built
 // for one thread and its reorders run without a parallel region, since a second thread saves less than
@@ -79,7 +87,11 @@ double call_flops(const Tensor (&t)[3]) {
   return 2.0 * double(d[0]) * d[1] * d[2] * d[3] * w[1] * w[2] * w[3];
 }
 
+void fail_next_plan(int status) { injected_failure().store(status); }
+
 Plan make_plan(ConvKind kind, const ConvShapes& s, bool has_vec, const dnnl::engine& eng) {
+  if (const int st = injected_failure().exchange(dnnl_success); st != dnnl_success)
+    throw dnnl::error(static_cast<dnnl_status_t>(st), "failure injected by onednn::fail_next_plan");
   const ConvParams& p = s.params;
   const int64_t g = p.groups;
   // A grouped weight (O, C/g, kh, kw) is, byte for byte, goihw (g, O/g, C/g, kh, kw): no copy.
