@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <type_traits>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -96,6 +97,13 @@ class Module {
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {
     add_child(name, module);
     return module;
+  }
+  /// Constructs a submodule from `args` and registers it:
+  /// `conv = register_module<Conv2d>("conv", Conv2dOptions(3, 8, 3));`
+  template <class M, class... Args>
+    requires std::is_constructible_v<M, Args...>
+  std::shared_ptr<M> register_module(const std::string& name, Args&&... args) {
+    return register_module(name, std::make_shared<M>(std::forward<Args>(args)...));
   }
 
  private:

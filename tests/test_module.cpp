@@ -63,6 +63,22 @@ TEST_CASE("dotted names follow registration order like a PyTorch state dict") {
   CHECK(up->weight.shape() == Shape{2, 1, 4, 4});
 }
 
+TEST_CASE("register_module<T> builds the submodule from its constructor arguments") {
+  Module net;
+  auto conv = net.register_module<Conv2d>("conv", Conv2dOptions(3, 8, 3).stride(2).bias(false));
+  auto fc = net.register_module<Linear>("fc", LinearOptions(8, 2));
+  CHECK(conv->weight.shape() == Shape{8, 3, 3, 3});
+  CHECK(!conv->bias.defined());
+  CHECK(conv->options().stride() == Pair{2, 2});
+  auto named = net.named_parameters();
+  REQUIRE(named.size() == 3);
+  CHECK(named[0].first == "conv.weight");
+  CHECK(named[0].second.is_same(conv->weight));
+  CHECK(named[1].first == "fc.weight");
+  CHECK(named[2].first == "fc.bias");
+  CHECK_THROWS_WITH_AS(net.register_module<Linear>("fc", LinearOptions(1, 1)), doctest::Contains("already"), Error);
+}
+
 TEST_CASE("registration rejects bad names and non-leaf parameters") {
   Block b;
   CHECK_THROWS_WITH_AS(b.register_parameter("scale", zeros({1})), doctest::Contains("already registered"), Error);

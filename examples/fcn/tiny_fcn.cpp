@@ -24,27 +24,27 @@ void init_bilinear(ConvTranspose2d& layer) {
 
 TinyFCN::TinyFCN(bool skips, Generator& gen) : skips_(skips) {
   // Registration order = PyTorch's attribute order, so state_dict names and order match.
-  c1 = register_module("c1", std::make_shared<Conv2d>(Conv2dOptions(3, 16, 3).padding(1), gen));
-  c2 = register_module("c2", std::make_shared<Conv2d>(Conv2dOptions(16, 32, 3).stride(2).padding(1), gen));
-  c3 = register_module("c3", std::make_shared<Conv2d>(Conv2dOptions(32, 64, 3).stride(2).padding(1), gen));
-  c4 = register_module("c4", std::make_shared<Conv2d>(Conv2dOptions(64, 64, 3).stride(2).padding(1), gen));
-  score = register_module("score", std::make_shared<Conv2d>(Conv2dOptions(64, kClasses, 1), gen));
+  c1 = register_module<Conv2d>("c1", Conv2dOptions(3, 16, 3).padding(1), gen);
+  c2 = register_module<Conv2d>("c2", Conv2dOptions(16, 32, 3).stride(2).padding(1), gen);
+  c3 = register_module<Conv2d>("c3", Conv2dOptions(32, 64, 3).stride(2).padding(1), gen);
+  c4 = register_module<Conv2d>("c4", Conv2dOptions(64, 64, 3).stride(2).padding(1), gen);
+  score = register_module<Conv2d>("score", Conv2dOptions(64, kClasses, 1), gen);
   auto up_x2 = [&] {
     return std::make_shared<ConvTranspose2d>(
         ConvTranspose2dOptions(kClasses, kClasses, 4).stride(2).padding(1).bias(false), gen);
   };
   if (skips) {
-    score3 = register_module("score3", std::make_shared<Conv2d>(Conv2dOptions(64, kClasses, 1), gen));
-    score2 = register_module("score2", std::make_shared<Conv2d>(Conv2dOptions(32, kClasses, 1), gen));
+    score3 = register_module<Conv2d>("score3", Conv2dOptions(64, kClasses, 1), gen);
+    score2 = register_module<Conv2d>("score2", Conv2dOptions(32, kClasses, 1), gen);
     up2a = register_module("up2a", up_x2());
     up2b = register_module("up2b", up_x2());
     up = register_module("up", up_x2());
     init_bilinear(*up2a);
     init_bilinear(*up2b);
   } else {
-    up = register_module("up", std::make_shared<ConvTranspose2d>(
+    up = register_module<ConvTranspose2d>("up", 
                                    ConvTranspose2dOptions(kClasses, kClasses, 16).stride(8).padding(4).bias(false),
-                                   gen));
+                                   gen);
   }
   init_bilinear(*up);
 }

@@ -41,7 +41,7 @@ void SrModel::zero_if_residual(Module& last) {
 }
 
 FSRCNN::FSRCNN(const SrConfig& c, Generator& gen) : SrModel(c) {
-  features = register_module("features", std::make_shared<Sequential>());
+  features = register_module<Sequential>("features");
   auto add = [&](int64_t in, int64_t out, int64_t k) {
     features->push_back(std::make_shared<Conv2d>(Conv2dOptions(in, out, k).padding(k / 2), gen));
     features->push_back(std::make_shared<PReLU>(PReLUOptions().num_parameters(out)));
@@ -73,11 +73,11 @@ int64_t FSRCNN::halo() const {
 }
 
 ESPCN::ESPCN(const SrConfig& c, Generator& gen) : SrModel(c) {
-  conv1 = register_module("conv1", std::make_shared<Conv2d>(Conv2dOptions(c.channels, c.d, 5).padding(2), gen));
-  conv2 = register_module("conv2", std::make_shared<Conv2d>(Conv2dOptions(c.d, c.s, 3).padding(1), gen));
+  conv1 = register_module<Conv2d>("conv1", Conv2dOptions(c.channels, c.d, 5).padding(2), gen);
+  conv2 = register_module<Conv2d>("conv2", Conv2dOptions(c.d, c.s, 3).padding(1), gen);
   conv3 = register_module(
       "conv3", std::make_shared<Conv2d>(Conv2dOptions(c.s, c.channels * c.scale * c.scale, 3).padding(1), gen));
-  shuffle = register_module("shuffle", std::make_shared<PixelShuffle>(c.scale));
+  shuffle = register_module<PixelShuffle>("shuffle", c.scale);
   zero_if_residual(*conv3);
 }
 
@@ -90,11 +90,11 @@ int64_t ESPCN::halo() const { return 2 + 1 + 1 + 1; }
 // (H - 1) * r - 2p + 2r + op = r * H needs 2p - op = r: p = ceil(r / 2), op = 2p - r.
 TConvSR::TConvSR(const SrConfig& c, Generator& gen) : SrModel(c) {
   const int64_t r = c.scale, p = (r + 1) / 2;
-  conv1 = register_module("conv1", std::make_shared<Conv2d>(Conv2dOptions(c.channels, c.d, 3).padding(1), gen));
-  conv2 = register_module("conv2", std::make_shared<Conv2d>(Conv2dOptions(c.d, c.s, 3).padding(1), gen));
-  up = register_module("up", std::make_shared<ConvTranspose2d>(
+  conv1 = register_module<Conv2d>("conv1", Conv2dOptions(c.channels, c.d, 3).padding(1), gen);
+  conv2 = register_module<Conv2d>("conv2", Conv2dOptions(c.d, c.s, 3).padding(1), gen);
+  up = register_module<ConvTranspose2d>("up", 
                                  ConvTranspose2dOptions(c.s, c.channels, 2 * r).stride(r).padding(p).output_padding(2 * p - r),
-                                 gen));
+                                 gen);
   zero_if_residual(*up);
 }
 

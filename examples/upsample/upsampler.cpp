@@ -26,15 +26,15 @@ Upsampler::Upsampler(const UpsamplerOptions& o, Generator& gen) {
   check(o.up_kernel == 3 || o.up_kernel == 4, "Upsampler: up_kernel must be 3 or 4, got {}", o.up_kernel);
   if (o.bilinear_skip) {
     auto options = ConvTranspose2dOptions(3, 3, 4).stride(2).padding(3).bias(false);  // used on edge-padded x
-    bilinear = register_module("bilinear", std::make_shared<ConvTranspose2d>(options, gen));
+    bilinear = register_module<ConvTranspose2d>("bilinear", options, gen);
     copy_into(bilinear->weight, bilinear_kernel(3, 3, 4));
   }
-  f1 = register_module("f1", std::make_shared<Conv2d>(Conv2dOptions(3, o.features, 3).padding(1), gen));
-  f2 = register_module("f2", std::make_shared<Conv2d>(Conv2dOptions(o.features, o.features, 3).padding(1), gen));
+  f1 = register_module<Conv2d>("f1", Conv2dOptions(3, o.features, 3).padding(1), gen);
+  f2 = register_module<Conv2d>("f2", Conv2dOptions(o.features, o.features, 3).padding(1), gen);
   // k4 s2 p1 doubles exactly; k3 s2 p1 needs output_padding 1 to reach 2H.
   auto up_options = ConvTranspose2dOptions(o.features, 3, o.up_kernel).stride(2).padding(1);
   if (o.up_kernel == 3) up_options.output_padding(1);
-  up = register_module("up", std::make_shared<ConvTranspose2d>(up_options, gen));
+  up = register_module<ConvTranspose2d>("up", up_options, gen);
   if (o.bilinear_skip) {  // residual branch starts silent: the untrained model is exactly bilinear
     init::zeros_(up->weight);
     init::zeros_(up->bias);
