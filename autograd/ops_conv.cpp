@@ -9,16 +9,12 @@
 #include "core/backend.h"
 #include "core/conv_geometry.h"
 #include "core/factory.h"
+#include "core/operand_check.h"
+#include "core/kernels/reduce.h"
 
 namespace convgrad {
 
 namespace {
-
-void check_operand(const Tensor& t, const char* op, const char* what) {
-  if (!t.defined()) fail("{}: {} is undefined", op, what);
-  if (t.dtype() != DType::Float32)
-    fail("{}: {} must be float32, got {} (shape {})", op, what, dtype_name(t.dtype()), shape_str(t.shape()));
-}
 
 // Operand caches (see Note [Operand cache] in core/backend.h): the input of the forward that backward-weights reads
 // again gets a cache that lives with the node (the backend keeps the copy it converted in the forward);
@@ -38,18 +34,10 @@ Tensor plain(const Tensor& t, const Shape& shape) {
   return as_strided(c, shape, contiguous_strides(shape), c.offset());
 }
 
-// Sum over N, H, W of an (N, C, H, W) tensor: a bias gradient.
+// Sum over N, H, W of a contiguous (N, C, H, W) tensor: a bias gradient.
 Tensor channel_sum(const Tensor& t) {
-  const int64_t N = t.size(0), C = t.size(1), HW = t.size(2) * t.size(3);
-  Tensor out = uninitialized({C});
-  const float* d = t.data<float>();
-  float* o = out.data<float>();
-  for (int64_t c = 0; c < C; ++c) {
-    double acc = 0.0;
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t i = 0; i < HW; ++i) acc += d[(n * C + c) * HW + i];
-    o[c] = static_cast<float>(acc);
-  }
+  Tensor out = uninitialized({t.size(1)});
+  kernels::channel_sum(t.data<float>(), t.size(0), t.size(1), t.size(2) * t.size(3), out.data<float>());
   return out;
 }
 

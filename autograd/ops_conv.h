@@ -9,9 +9,6 @@
 
 namespace convgrad {
 
-/// Two sizes (height, width); one number means both.
-using Pair = std::array<int64_t, 2>;
-
 /// How conv2d pads: explicit numbers, or PyTorch's "same" / "valid" (stride 1 only for "same").
 enum class PaddingMode { Explicit, Same, Valid };
 

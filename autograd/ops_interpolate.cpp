@@ -7,6 +7,7 @@
 
 #include "autograd/node.h"
 #include "core/factory.h"
+#include "core/operand_check.h"
 #include "core/kernels/resample.h"
 #include "core/kernels/resample_taps.h"
 
@@ -40,7 +41,7 @@ void check_options(const Shape& s, const InterpolateOptions& o) {
     const auto& f = *o.scale_factor();
     for (double v : f)
       check(std::isfinite(v) && v > 0.0 && v * static_cast<double>(std::max(s[2], s[3])) < kMaxSide,
-            "interpolate: scale_factor ({}, {}) must be finite and positive (and the output size "
+            "interpolate: scale_factor [{}, {}] must be finite and positive (and the output size "
             "representable) for input {}",
             f[0], f[1], shape_str(s));
   }
@@ -70,16 +71,14 @@ Pair interpolate_output_size(const Shape& x_shape, const InterpolateOptions& opt
       size[d] = static_cast<int64_t>(std::floor(static_cast<double>(x_shape[2 + d]) * f[d]));
   }
   check(size[0] > 0 && size[1] > 0,
-        "interpolate: input {} and output ({}, {}) sizes should be greater than 0; use a larger size or "
+        "interpolate: input {} and output [{}, {}] sizes should be greater than 0; use a larger size or "
         "scale_factor",
         shape_str(x_shape), size[0], size[1]);
   return size;
 }
 
 Tensor interpolate(const Tensor& x, const InterpolateOptions& options) {
-  check(x.defined(), "interpolate: the input is an undefined tensor");
-  check(x.dtype() == DType::Float32, "interpolate: the input must be float32, got {} of shape {}",
-        dtype_name(x.dtype()), shape_str(x.shape()));
+  check_operand(x, "interpolate", "input");
   const Pair out = interpolate_output_size(x.shape(), options);
   const int64_t h = x.size(2), w = x.size(3);
   // PyTorch maps positions with the user's factor unless the size was given or recomputed.

@@ -7,6 +7,8 @@
 
 #include "autograd/node.h"
 #include "core/factory.h"
+#include "core/operand_check.h"
+#include "core/kernels/elementwise.h"
 #include "core/kernels/norm.h"
 #include "core/kernels/pool.h"
 #include "core/kernels/upsample.h"
@@ -15,32 +17,13 @@ namespace convgrad {
 
 namespace {
 
-void require_float(const char* op, const char* name, const Tensor& t) {
-  check(t.defined(), "{}: {} is an undefined tensor", op, name);
-  check(t.dtype() == DType::Float32, "{}: {} must be float32, got {} of shape {}", op, name,
-        dtype_name(t.dtype()), shape_str(t.shape()));
-}
-
 // A per-channel parameter or statistic: undefined, or a float32 vector of `channels` elements.
 void check_channel_vector(const char* name, const Tensor& t, int64_t channels, const Shape& x_shape) {
   if (!t.defined()) return;
-  require_float("batch_norm", name, t);
+  check_operand(t, "batch_norm", name);
   check(t.dim() == 1 && t.size(0) == channels,
         "batch_norm: {} has shape {} but the input {} has {} channels (dim 1); expected shape [{}]", name,
         shape_str(t.shape()), shape_str(x_shape), channels, channels);
-}
-
-// Elementwise a * b for two float32 tensors of one shape (b contiguous), as a new contiguous tensor.
-Tensor multiply(const Tensor& a, const Tensor& b) {
-  Tensor ac = a.is_contiguous() ? a : clone_data(a);
-  Tensor out = empty(a.shape());
-  float* o = out.data<float>();
-  const float* p = ac.data<float>();
-  const float* q = b.data<float>();
-  const int64_t n = out.numel();
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) o[i] = p[i] * q[i];
-  return out;
 }
 
 bool wants_grad(const Tensor& t) { return t.defined() && t.requires_grad(); }
@@ -48,7 +31,7 @@ bool wants_grad(const Tensor& t) { return t.defined() && t.requires_grad(); }
 }  // namespace
 
 Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding) {
-  require_float("max_pool2d", "input", x);
+  check_operand(x, "max_pool2d", "input");
   const auto geom = kernels::pool2d_geometry("max_pool2d", x.shape(), kernel, stride, padding);
   Tensor out, indices;
   kernels::max_pool2d_forward(x, geom, out, indices);
@@ -58,7 +41,7 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding) {
 }
 
 Tensor avg_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding) {
-  require_float("avg_pool2d", "input", x);
+  check_operand(x, "avg_pool2d", "input");
   const auto geom = kernels::pool2d_geometry("avg_pool2d", x.shape(), kernel, stride, padding);
   Tensor out = kernels::avg_pool2d_forward(x, geom);
   return make_result(out, {x}, "avg_pool2d", [geom, shape = x.shape()](const Tensor& g) {
@@ -68,7 +51,7 @@ Tensor avg_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding) {
 
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
                   const Tensor& weight, const Tensor& bias, bool training, float momentum, float eps) {
-  require_float("batch_norm", "input", x);
+  check_operand(x, "batch_norm", "input");
   check(x.dim() >= 2, "batch_norm: expected an input of shape (N, C) or (N, C, H, W), got shape {}",
         shape_str(x.shape()));
   check(std::isfinite(eps) && eps >= 0.f, "batch_norm: eps must be a finite number >= 0, got {}", eps);
@@ -114,7 +97,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
 }
 
 Tensor dropout(const Tensor& x, float p, bool training, Generator& gen) {
-  require_float("dropout", "input", x);
+  check_operand(x, "dropout", "input");
   check(p >= 0.f && p < 1.f,
         "dropout: probability p must be in [0, 1), got {} (p = 1 would zero everything)", p);
   if (!training || p == 0.f) return x;
@@ -127,17 +110,17 @@ Tensor dropout(const Tensor& x, float p, bool training, Generator& gen) {
     const float u = static_cast<float>(gen.engine()() >> 40) * 0x1p-24f;
     m[i] = u < p ? 0.f : scale;
   }
-  Tensor y = multiply(x, mask);
+  Tensor y = kernels::mul(x, mask);
   return make_result(y, {x}, "dropout", [mask](const Tensor& g) {
-    return std::vector<Tensor>{multiply(g, mask)};
+    return std::vector<Tensor>{kernels::mul(g, mask)};
   });
 }
 
 Tensor upsample_bilinear2d(const Tensor& x, Pair size) {
-  require_float("upsample_bilinear2d", "input", x);
+  check_operand(x, "upsample_bilinear2d", "input");
   check(x.dim() == 4, "upsample_bilinear2d: expected a (N, C, H, W) input, got shape {}",
         shape_str(x.shape()));
-  check(size[0] > 0 && size[1] > 0, "upsample_bilinear2d: output size must be positive, got ({}, {})",
+  check(size[0] > 0 && size[1] > 0, "upsample_bilinear2d: output size must be positive, got [{}, {}]",
         size[0], size[1]);
   check(x.size(2) > 0 && x.size(3) > 0,
         "upsample_bilinear2d: input planes must be non-empty, got shape {}", shape_str(x.shape()));

@@ -46,14 +46,14 @@ int64_t padded_size(const Tensor& x, const PadFuncOptions& o, int64_t dim, int64
   const int64_t size = x.size(dim);
   int64_t out = 0;
   check(!__builtin_add_overflow(size, before, &out) && !__builtin_add_overflow(out, after, &out),
-        "pad: pads ({}, {}) of dimension {} (size {}) overflow int64 (input shape {})", before, after, dim,
+        "pad: pads [{}, {}] of dimension {} (size {}) overflow int64 (input shape {})", before, after, dim,
         size, shape_str(x.shape()));
   check(out >= 0,
-        "pad: pads ({}, {}) of dimension {} (size {}) of input shape {} give a negative size {}; crop less",
+        "pad: pads [{}, {}] of dimension {} (size {}) of input shape {} give a negative size {}; crop less",
         before, after, dim, size, shape_str(x.shape()), out);
   if (o.mode() == PadMode::Reflect)
     check(before < size && after < size,
-          "pad: reflect pads must be smaller than the input dimension, got ({}, {}) for dimension {} "
+          "pad: reflect pads must be smaller than the input dimension, got [{}, {}] for dimension {} "
           "of size {} (input shape {}); use replicate or pad in steps",
           before, after, dim, size, shape_str(x.shape()));
   if (o.mode() == PadMode::Circular) {
@@ -62,7 +62,7 @@ int64_t padded_size(const Tensor& x, const PadFuncOptions& o, int64_t dim, int64
     using Wide = __int128;
     const Wide kept = Wide{size} - std::max<Wide>(-Wide{before}, 0) - std::max<Wide>(-Wide{after}, 0);
     check(before <= kept && after <= kept,
-          "pad: circular pads ({}, {}) of dimension {} (size {}, {} left after cropping; input shape {}) "
+          "pad: circular pads [{}, {}] of dimension {} (size {}, {} left after cropping; input shape {}) "
           "would wrap around more than once; each pad may be at most the cropped size",
           before, after, dim, size, static_cast<int64_t>(std::max<Wide>(kept, INT64_MIN)),
           shape_str(x.shape()));

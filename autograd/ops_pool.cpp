@@ -3,27 +3,22 @@
 
 #include "autograd/node.h"
 #include "core/kernels/pool.h"
+#include "core/operand_check.h"
 
 namespace convgrad {
 
 namespace {
 
-void require_input(const char* op, const Tensor& x) {
-  check(x.defined(), "{}: input is an undefined tensor", op);
-  check(x.dtype() == DType::Float32, "{}: input must be float32, got {} of shape {}", op,
-        dtype_name(x.dtype()), shape_str(x.shape()));
-}
-
 // PyTorch rejects a stride of 0 in the options (the legacy Pair overloads read 0 as "the kernel").
 void require_stride(const char* op, Pair stride) {
-  check(stride[0] > 0 && stride[1] > 0, "{}: stride must be positive, got ({}, {})", op, stride[0],
+  check(stride[0] > 0 && stride[1] > 0, "{}: stride must be positive, got [{}, {}]", op, stride[0],
         stride[1]);
 }
 
 }  // namespace
 
 Tensor max_pool2d(const Tensor& x, const MaxPool2dOptions& options) {
-  require_input("max_pool2d", x);
+  check_operand(x, "max_pool2d", "input");
   require_stride("max_pool2d", options.stride());
   const auto geom = kernels::pool2d_geometry("max_pool2d", x.shape(), options.kernel_size(), options.stride(),
                                              options.padding(), options.ceil_mode());
@@ -35,7 +30,7 @@ Tensor max_pool2d(const Tensor& x, const MaxPool2dOptions& options) {
 }
 
 Tensor avg_pool2d(const Tensor& x, const AvgPool2dOptions& options) {
-  require_input("avg_pool2d", x);
+  check_operand(x, "avg_pool2d", "input");
   require_stride("avg_pool2d", options.stride());
   check(!options.divisor_override() || *options.divisor_override() != 0,
         "avg_pool2d: divisor_override must not be zero; leave it unset to divide by the window size");

@@ -4,6 +4,7 @@
 
 #include "autograd/node.h"
 #include "core/kernels/pixel_shuffle.h"
+#include "core/operand_check.h"
 
 namespace convgrad {
 
@@ -13,9 +14,7 @@ namespace {
 constexpr int64_t kMaxSide = int64_t{1} << 40;
 
 void check_input(const char* op, const Tensor& x, int64_t factor, const char* factor_name) {
-  check(x.defined(), "{}: the input is an undefined tensor", op);
-  check(x.dtype() == DType::Float32, "{}: the input must be float32, got {} of shape {}", op,
-        dtype_name(x.dtype()), shape_str(x.shape()));
+  check_operand(x, op, "input");
   check(x.dim() >= 3, "{}: expected an input of shape (*, C, H, W) with at least 3 dims, got shape {}", op,
         shape_str(x.shape()));
   check(factor > 0, "{}: {} must be positive, got {}", op, factor_name, factor);
@@ -43,7 +42,7 @@ Tensor pixel_unshuffle(const Tensor& x, int64_t downscale_factor) {
   check_input("pixel_unshuffle", x, downscale_factor, "downscale_factor");
   const int64_t r = downscale_factor, h = x.size(-2), w = x.size(-1);
   check(h % r == 0 && w % r == 0,
-        "pixel_unshuffle: the spatial size ({}, {}) of input {} is not divisible by downscale_factor "
+        "pixel_unshuffle: the spatial size [{}, {}] of input {} is not divisible by downscale_factor "
         "= {}; crop or pad the height and width to multiples of {}",
         h, w, shape_str(x.shape()), r, r);
   check(x.size(-3) <= kMaxSide / r / r,

@@ -11,6 +11,7 @@
 
 #include "core/backends/reference/backend.h"
 #include "core/factory.h"
+#include "core/operand_check.h"
 #ifdef CONVGRAD_WITH_ONEDNN
 #include "core/backends/onednn/backend.h"
 #endif
@@ -111,16 +112,11 @@ Backend& active() {
   return instance_locked(s, selected_locked(s));
 }
 
-void check_tensor(const Tensor& t, const char* op, const char* what) {
-  if (!(t.defined())) fail("{}: {} is undefined", op, what);
-  if (!(t.dtype() == DType::Float32 && t.is_contiguous()))
-    fail("{}: {} (shape {}) must be a contiguous float32 tensor", op, what, shape_str(t.shape()));
-}
-
 void check_vector(const Tensor& t, int64_t n, const char* op, const char* what) {
   if (!t.defined()) return;
-  check_tensor(t, op, what);
-  if (!(t.shape() == Shape{n})) fail("{}: {} has shape {}, expected [{}]", op, what, shape_str(t.shape()), n);
+  check_operand(t, op, what, Layout::Contiguous);
+  CONVGRAD_CHECK(t.dim() == 1 && t.size(0) == n, "{}: {} has shape {}, expected [{}]", op, what,
+                 shape_str(t.shape()), n);
 }
 
 // Throws when `got` (the selected backend) and `want` (the partner) differ beyond float32 noise.
@@ -137,8 +133,8 @@ void compare(const Tensor& got, const Tensor& want, const char* op, const char* 
     if (d > max_diff || worst < 0) max_diff = d, worst = i;
   }
   double tol = 1e-4 * max_ref + 1e-6;
-  if (!(!(max_diff > tol)))
-    fail(
+  CONVGRAD_CHECK(
+        max_diff <= tol,
         "CONVGRAD_CHECK: {} {} differs between backends {} and {}: max |diff| {:.3g} at element {} ({} vs "
         "{}), "
         "tolerance {:.3g}; src {}, weights {}, dst {}, {}",
@@ -216,46 +212,19 @@ void verbose_log(const std::string& line) {
     std::fprintf(stderr, "%s\n", line.c_str());
 }
 
-bool conv_call_is_valid(const Tensor& src, const Tensor& wei, const Tensor& dst, const Tensor& vec, bool vec_on_src,
-                   const ConvParams& p) {
-  for (const Tensor* t : {&src, &wei, &dst})
-    if (!t->defined() || t->dtype() != DType::Float32 || !t->is_contiguous() || t->dim() != 4) return false;
-  constexpr int64_t kBig = int64_t(1) << 31;  // larger values: leave the overflow checks to check_conv_call
-  for (const Tensor* t : {&src, &wei, &dst})
-    for (int64_t d : t->shape())
-      if (d < 0 || d >= kBig) return false;
-  const int64_t g = p.groups;
-  if (g < 1 || wei.size(0) % g != 0 || src.size(1) != wei.size(1) * g || dst.size(1) != wei.size(0) ||
-      dst.size(0) != src.size(0))
-    return false;
-  for (int d = 0; d < 2; ++d) {
-    const int64_t s = p.stride[d], dil = p.dilation[d], pb = p.pad_begin[d], pe = p.pad_end[d];
-    if (s < 1 || s >= kBig || dil < 1 || dil >= kBig || pb <= -kBig || pb >= kBig || pe <= -kBig || pe >= kBig)
-      return false;
-    const int64_t span = src.size(2 + d) + pb + pe - dil * (wei.size(2 + d) - 1) - 1;
-    const int64_t out = (span >= 0 ? span / s : -((-span + s - 1) / s)) + 1;
-    if (out < 0 || dst.size(2 + d) != out) return false;
-  }
-  if (!vec.defined()) return true;
-  return vec.dtype() == DType::Float32 && vec.is_contiguous() && vec.dim() == 1 &&
-         vec.size(0) == (vec_on_src ? src.size(1) : wei.size(0));
-}
-
-ConvShapes check_conv_call(const char* op, const Tensor& src, const Tensor& wei, const Tensor& dst,
-                           const Tensor& vec, bool vec_on_src, const ConvParams& p) {
-  check_tensor(src, op, "src");
-  check_tensor(wei, op, "weights");
-  check_tensor(dst, op, "dst");
-  ConvShapes s{src.shape(), wei.shape(), dst.shape(), p};
-  check_conv_shapes(s, op);
-  check_vector(vec, vec_on_src ? s.src[1] : s.wei[0], op, vec_on_src ? "bias (per input channel)" : "bias");
-  return s;
+void check_conv_call(const char* op, const Tensor& src, const Tensor& wei, const Tensor& dst, const Tensor& vec,
+                     bool vec_on_src, const ConvParams& p) {
+  check_operand(src, op, "src", Layout::Contiguous);
+  check_operand(wei, op, "weights", Layout::Contiguous);
+  check_operand(dst, op, "dst", Layout::Contiguous);
+  check_conv_shapes(src.shape(), wei.shape(), dst.shape(), p, op);
+  check_vector(vec, vec_on_src ? src.size(1) : wei.size(0), op, vec_on_src ? "bias (per input channel)" : "bias");
 }
 
 void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p,
                   const ConvCaches& caches) {
   const char* op = "conv_forward";
-  if (!conv_call_is_valid(x, w, y, bias, false, p)) check_conv_call(op, x, w, y, bias, false, p);
+  check_conv_call(op, x, w, y, bias, false, p);  // a registered backend need not check
   Backend& b = active();
   b.conv_forward(x, w, bias, y, p, caches);
   if (!g_check) return;
@@ -269,7 +238,7 @@ void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Te
 void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx,
                         const ConvParams& p, const ConvCaches& caches) {
   const char* op = "conv_backward_data";
-  if (!conv_call_is_valid(dx, w, dy, bias, true, p)) check_conv_call(op, dx, w, dy, bias, true, p);
+  check_conv_call(op, dx, w, dy, bias, true, p);  // a registered backend need not check
   Backend& b = active();
   b.conv_backward_data(dy, w, bias, dx, p, caches);
   if (!g_check) return;
@@ -283,7 +252,7 @@ void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, c
 void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
                            const ConvParams& p, const ConvCaches& caches) {
   const char* op = "conv_backward_weights";
-  if (!conv_call_is_valid(x, dw, dy, db, false, p)) check_conv_call(op, x, dw, dy, db, false, p);
+  check_conv_call(op, x, dw, dy, db, false, p);  // a registered backend need not check
   Backend& b = active();
   b.conv_backward_weights(x, dy, dw, db, p, caches);
   if (!g_check) return;

@@ -119,16 +119,10 @@ void verbose_log(const std::string& line);
 
 /// Validates the tensors of one kernel call: defined contiguous float32, shapes consistent in the
 /// conv view (check_conv_shapes), `vec` (bias or db, may be undefined) of length src C when
-/// `vec_on_src` else O. Throws naming `op`; backends call it so a direct call cannot crash.
-ConvShapes check_conv_call(const char* op, const Tensor& src, const Tensor& wei, const Tensor& dst, const Tensor& vec,
-                           bool vec_on_src, const ConvParams& p);
-
-/// True when check_conv_call would accept the call: defined contiguous float32 tensors of consistent
-/// shapes, `vec` (may be undefined) of length src C when `vec_on_src` else O. A cheap test that formats
-/// nothing and allocates nothing; a false answer means "ask check_conv_call", which throws with the
-/// details. The hot paths call it first.
-bool conv_call_is_valid(const Tensor& src, const Tensor& wei, const Tensor& dst, const Tensor& vec, bool vec_on_src,
-                        const ConvParams& p);
+/// `vec_on_src` else O. Throws naming `op`; formats and allocates nothing when the call is valid.
+/// Each backend calls it on entry, so a direct Backend call cannot crash.
+void check_conv_call(const char* op, const Tensor& src, const Tensor& wei, const Tensor& dst, const Tensor& vec,
+                     bool vec_on_src, const ConvParams& p);
 
 // The three kernels on the selected backend, with shape validation and the dual-run check.
 // Autograd ops call these; shapes must be consistent (check_conv_shapes) or they throw. `caches`

@@ -22,13 +22,11 @@ bool fits(Wide v) { return v >= Wide(INT64_MIN) && v <= Wide(INT64_MAX); }
 // Floor division for a positive divisor (C++ '/' truncates toward zero).
 Wide floor_div(Wide a, Wide b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
-std::string pair_str(const std::array<int64_t, 2>& p) { return fmt::format("[{}, {}]", p[0], p[1]); }
-
 // Checks shared by both ops: ranks, positive stride/dilation/groups, non-negative padding, kernel taps.
 // `ctx` is "input shape [..], weight shape [..]", appended to every message.
 void check_common(const char* op, const Shape& input, const Shape& weight,
-                  const std::array<int64_t, 2>& stride, const std::array<int64_t, 2>& padding,
-                  const std::array<int64_t, 2>& dilation, int64_t groups, const char* weight_layout) {
+                  const Pair& stride, const Pair& padding,
+                  const Pair& dilation, int64_t groups, const char* weight_layout) {
   if (!(input.size() == 3 || input.size() == 4))
     fail("{}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {} ({}-D)", op, shape_str(input),
          input.size());
@@ -72,8 +70,8 @@ Shape batched(const Shape& input) {
 // Throws naming the op, its parameters and shapes when a dimension's output-size formula leaves
 // 64-bit integers (conv: in + 2p, d(k-1); transposed: (in-1)s + d(k-1) + output_padding).
 void check_no_overflow(const char* op, bool transposed, const Shape& input, const Shape& weight,
-                       const std::array<int64_t, 2>& stride, const std::array<int64_t, 2>& padding,
-                       const std::array<int64_t, 2>& dilation) {
+                       const Pair& stride, const Pair& padding,
+                       const Pair& dilation) {
   Shape x = batched(input);
   for (int d = 0; d < 2; ++d) {
     const int64_t in = x[2 + d], k = weight[2 + d], st = stride[d], dil = dilation[d];
@@ -122,35 +120,33 @@ int64_t conv_transpose_out_size(int64_t in, int64_t k, int64_t stride, int64_t d
   return static_cast<int64_t>(out);
 }
 
-void check_conv_shapes(const ConvShapes& s, const char* op) {
-  const ConvParams& p = s.params;
+void check_conv_shapes(const Shape& src, const Shape& wei, const Shape& dst, const ConvParams& p, const char* op) {
   auto all = [&] {
-    return fmt::format("src {}, weights {}, dst {}, {}", shape_str(s.src), shape_str(s.wei), shape_str(s.dst),
+    return fmt::format("src {}, weights {}, dst {}, {}", shape_str(src), shape_str(wei), shape_str(dst),
                        params_str(p));
   };
-  if (!(s.src.size() == 4 && s.wei.size() == 4 && s.dst.size() == 4))
-    fail("{}: expected 4-D tensors, got {}", op, all());
-  if (!(p.groups >= 1 && p.stride[0] >= 1 && p.stride[1] >= 1 && p.dilation[0] >= 1 && p.dilation[1] >= 1))
-    fail("{}: stride, dilation and groups must be >= 1, got {}", op, all());
-  if (!(s.wei[0] % p.groups == 0 && s.src[1] == s.wei[1] * p.groups && s.dst[1] == s.wei[0] &&
-        s.dst[0] == s.src[0]))
-    fail(
-        "{}: channels or batch do not match: need src C = weights I/g * groups, dst O = weights O, same N; "
-        "got {}",
-        op, all());
+  CONVGRAD_CHECK(src.size() == 4 && wei.size() == 4 && dst.size() == 4, "{}: expected 4-D tensors, got {}", op,
+                 all());
+  CONVGRAD_CHECK(p.groups >= 1 && p.stride[0] >= 1 && p.stride[1] >= 1 && p.dilation[0] >= 1 && p.dilation[1] >= 1,
+                 "{}: stride, dilation and groups must be >= 1, got {}", op, all());
+  int64_t src_channels = 0;  // weights I/g * groups, overflow-checked: groups is the caller's number
+  CONVGRAD_CHECK(wei[0] % p.groups == 0 && !__builtin_mul_overflow(wei[1], p.groups, &src_channels) &&
+                     src[1] == src_channels && dst[1] == wei[0] && dst[0] == src[0],
+                 "{}: channels or batch do not match: need src C = weights I/g * groups, dst O = weights O, same "
+                 "N; got {}",
+                 op, all());
   for (int d = 0; d < 2; ++d) {
-    int64_t want =
-        conv_out_size(s.src[2 + d], s.wei[2 + d], p.stride[d], p.dilation[d], p.pad_begin[d], p.pad_end[d]);
-    if (!(s.dst[2 + d] == want && want >= 0))
-      fail("{}: dst {} is {} but {} gives {}; got {}", op, kDimName[d], s.dst[2 + d], kConvFormula, want,
-           all());
+    const int64_t want =
+        conv_out_size(src[2 + d], wei[2 + d], p.stride[d], p.dilation[d], p.pad_begin[d], p.pad_end[d]);
+    CONVGRAD_CHECK(dst[2 + d] == want && want >= 0, "{}: dst {} is {} but {} gives {}; got {}", op, kDimName[d],
+                   dst[2 + d], kConvFormula, want, all());
   }
 }
 
 ConvShapes conv2d_geometry(const Shape& input, const Shape& weight, const Shape& bias, bool has_bias,
                            const Conv2dArgs& a) {
   const char* op = "conv2d";
-  check_common(op, input, weight, a.stride, a.same ? std::array<int64_t, 2>{0, 0} : a.padding, a.dilation,
+  check_common(op, input, weight, a.stride, a.same ? Pair{0, 0} : a.padding, a.dilation,
                a.groups, "(out_channels, in_channels/groups, kH, kW)");
   Shape x = batched(input);
   int64_t out_ch = weight[0], g = a.groups;
@@ -171,7 +167,7 @@ ConvShapes conv2d_geometry(const Shape& input, const Shape& weight, const Shape&
         shape_str(input), x[1], shape_str(weight), g, weight[1] * g, weight[1], g, weight[1] * g, fix);
   }
   check_bias(op, bias, has_bias, out_ch, weight);
-  check_no_overflow(op, false, input, weight, a.stride, a.same ? std::array<int64_t, 2>{0, 0} : a.padding,
+  check_no_overflow(op, false, input, weight, a.stride, a.same ? Pair{0, 0} : a.padding,
                     a.dilation);
 
   ConvShapes s;
@@ -243,7 +239,7 @@ ConvShapes conv_transpose2d_geometry(const Shape& input, const Shape& weight, co
   check_bias(op, bias, has_bias, out_ch, weight);
   check_no_overflow(op, true, input, weight, a.stride, a.padding, a.dilation);
 
-  std::array<int64_t, 2> op_pad = a.output_padding;
+  Pair op_pad = a.output_padding;
   auto params = [&] {
     return fmt::format("stride={}, padding={}, dilation={}", pair_str(a.stride), pair_str(a.padding),
                        pair_str(a.dilation));

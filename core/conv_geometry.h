@@ -18,10 +18,10 @@ namespace convgrad {
 /// Parameters of a convolution in the conv view. Padding may be asymmetric; pad_end may be negative
 /// (a transposed convolution with output_padding > padding).
 struct ConvParams {
-  std::array<int64_t, 2> stride{1, 1};     ///< (height, width), >= 1
-  std::array<int64_t, 2> dilation{1, 1};   ///< (height, width), >= 1; 1 = dense kernel
-  std::array<int64_t, 2> pad_begin{0, 0};  ///< (top, left)
-  std::array<int64_t, 2> pad_end{0, 0};    ///< (bottom, right)
+  Pair stride{1, 1};     ///< (height, width), >= 1
+  Pair dilation{1, 1};   ///< (height, width), >= 1; 1 = dense kernel
+  Pair pad_begin{0, 0};  ///< (top, left)
+  Pair pad_end{0, 0};    ///< (bottom, right)
   int64_t groups = 1;                      ///< channel groups; C and O divide by it
 
   bool operator==(const ConvParams&) const = default;
@@ -45,27 +45,28 @@ int64_t conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t dilation, i
 int64_t conv_transpose_out_size(int64_t in, int64_t k, int64_t stride, int64_t dilation, int64_t padding,
                                 int64_t output_padding);
 
-/// Checks that `s` describes a consistent convolution (ranks, channels, groups, dst size from the
-/// formula); throws naming `op` otherwise. Backends may rely on it.
-void check_conv_shapes(const ConvShapes& s, const char* op);
+/// Checks that src, weights and dst describe a consistent convolution with `p` (ranks, channels,
+/// groups, dst size from the formula); throws naming `op` otherwise. Allocates and formats nothing
+/// when the shapes are consistent, so every kernel call can afford it. Backends may rely on it.
+void check_conv_shapes(const Shape& src, const Shape& wei, const Shape& dst, const ConvParams& p, const char* op);
 
 /// conv2d's arguments, in core terms (the autograd options translate to this).
 struct Conv2dArgs {
-  std::array<int64_t, 2> stride{1, 1};
-  std::array<int64_t, 2> padding{0, 0};
-  std::array<int64_t, 2> dilation{1, 1};
+  Pair stride{1, 1};
+  Pair padding{0, 0};
+  Pair dilation{1, 1};
   int64_t groups = 1;
   bool same = false;  ///< padding="same": ignore `padding`, keep the size (stride 1 only)
 };
 
 /// conv_transpose2d's arguments, in core terms.
 struct ConvTranspose2dArgs {
-  std::array<int64_t, 2> stride{1, 1};
-  std::array<int64_t, 2> padding{0, 0};
-  std::array<int64_t, 2> output_padding{0, 0};
-  std::array<int64_t, 2> dilation{1, 1};
+  Pair stride{1, 1};
+  Pair padding{0, 0};
+  Pair output_padding{0, 0};
+  Pair dilation{1, 1};
   int64_t groups = 1;
-  std::optional<std::array<int64_t, 2>> output_size;  ///< derives output_padding when set
+  std::optional<Pair> output_size;  ///< derives output_padding when set
 };
 
 /// Validates conv2d's input (3-D or 4-D), weight and bias shapes (pass an empty `bias` shape with

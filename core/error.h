@@ -28,3 +28,13 @@ void check(bool condition, fmt::format_string<Args...> format, Args&&... args) {
 }
 
 }  // namespace convgrad
+
+/// CONVGRAD_CHECK(condition, format, args...): throws convgrad::Error unless `condition` holds. The
+/// message arguments are evaluated and formatted only when the check fails, so a passing check costs
+/// one branch: hot paths check every call with it (like TORCH_CHECK). Write the condition as what
+/// must hold, so a NaN (every comparison false) fails the check: `CONVGRAD_CHECK(err <= tol, ...)`.
+#define CONVGRAD_CHECK(condition, ...) \
+  do {                                 \
+    if (!(condition)) [[unlikely]]     \
+      ::convgrad::fail(__VA_ARGS__);   \
+  } while (false)

@@ -10,7 +10,8 @@ namespace convgrad {
 
 namespace {
 
-std::string pair_str(const Pair& p) { return fmt::format("({}, {})", p[0], p[1]); }
+// A module repr prints pairs as PyTorch does: "kernel_size=(3, 3)".
+std::string tuple_str(const Pair& p) { return fmt::format("({}, {})", p[0], p[1]); }
 
 // The checks both layers share, made at construction so a bad model fails before any data flows.
 template <class Options>
@@ -40,9 +41,9 @@ void default_init(const Tensor& weight, const Tensor& bias, Generator& gen) {
 template <class Options>
 std::string common_repr(const Options& o) {
   std::string s = fmt::format("{}, {}, kernel_size={}, stride={}", o.in_channels(), o.out_channels(),
-                              pair_str(o.kernel_size()), pair_str(o.stride()));
-  if (o.padding() != Pair{0, 0}) s += fmt::format(", padding={}", pair_str(o.padding()));
-  if (o.dilation() != Pair{1, 1}) s += fmt::format(", dilation={}", pair_str(o.dilation()));
+                              tuple_str(o.kernel_size()), tuple_str(o.stride()));
+  if (o.padding() != Pair{0, 0}) s += fmt::format(", padding={}", tuple_str(o.padding()));
+  if (o.dilation() != Pair{1, 1}) s += fmt::format(", dilation={}", tuple_str(o.dilation()));
   if (o.groups() != 1) s += fmt::format(", groups={}", o.groups());
   if (!o.bias()) s += ", bias=False";
   return s;

@@ -7,6 +7,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "core/factory.h"
+#include "core/operand_check.h"
 #include "core/kernels/cross_entropy.h"
 #include "core/kernels/elementwise.h"
 
@@ -16,12 +17,6 @@ namespace {
 
 // `t` itself when contiguous, else a contiguous copy (kernels below index raw data).
 Tensor contiguous(const Tensor& t) { return t.is_contiguous() ? t : clone_data(t); }
-
-void check_float(const Tensor& t, const char* op, const char* arg) {
-  check(t.defined(), "{}: {} is undefined", op, arg);
-  check(t.dtype() == DType::Float32, "{}: {} must be float32, got {} (shape {})", op, arg, dtype_name(t.dtype()),
-        shape_str(t.shape()));
-}
 
 // Combines per-element losses: a tensor of `shape` (None), or a 0-d sum / sum / divisor.
 Tensor reduce(const std::vector<float>& losses, const Shape& shape, Reduction r, double divisor) {
@@ -65,7 +60,7 @@ const char* reduction_name(Reduction r) {
 }
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options) {
-  check_float(logits, "cross_entropy", "logits");
+  check_operand(logits, "cross_entropy", "logits");
   check(logits.dim() >= 2, "cross_entropy: logits must be (N, C) or (N, C, d1, ...), got shape {}",
         shape_str(logits.shape()));
   check(target.defined() && target.dtype() == DType::Int64,
@@ -80,7 +75,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
   check(C > 0, "cross_entropy: logits {} have no classes", shape_str(ls));
   std::vector<float> w(static_cast<size_t>(C), 1.f);
   if (options.weight().defined()) {
-    check_float(options.weight(), "cross_entropy", "weight");
+    check_operand(options.weight(), "cross_entropy", "weight");
     check(options.weight().shape() == Shape{C}, "cross_entropy: weight has shape {}, expected [{}] (one per class)",
           shape_str(options.weight().shape()), C);
     w = options.weight().to_vector<float>();
@@ -138,8 +133,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
 }
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
-  check_float(input, "mse_loss", "input");
-  check_float(target, "mse_loss", "target");
+  check_operand(input, "mse_loss", "input");
+  check_operand(target, "mse_loss", "target");
   check(input.shape() == target.shape(), "mse_loss: input shape {} and target shape {} must match",
         shape_str(input.shape()), shape_str(target.shape()));
   int64_t n = input.numel();
@@ -166,15 +161,15 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) 
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, Reduction reduction,
                                         const Tensor& pos_weight) {
   const char* op = "binary_cross_entropy_with_logits";
-  check_float(input, op, "input");
-  check_float(target, op, "target");
+  check_operand(input, op, "input");
+  check_operand(target, op, "target");
   check(input.shape() == target.shape(), "{}: target shape {} must equal input shape {}", op,
         shape_str(target.shape()), shape_str(input.shape()));
   int64_t n = input.numel();
   std::vector<float> x = input.to_vector<float>(), t = target.to_vector<float>();
   std::vector<float> p(x.size(), 1.f);
   if (pos_weight.defined()) {
-    check_float(pos_weight, op, "pos_weight");
+    check_operand(pos_weight, op, "pos_weight");
     const Shape &ps = pos_weight.shape(), &is = input.shape();
     bool ok = ps.size() <= is.size();
     for (size_t d = 0; ok && d < ps.size(); ++d) ok = ps[d] == 1 || ps[d] == is[is.size() - ps.size() + d];

@@ -4,6 +4,7 @@
 
 #include "autograd/node.h"
 #include "core/factory.h"
+#include "core/operand_check.h"
 #include "layers/loss.h"
 
 namespace convgrad {
@@ -16,11 +17,8 @@ Tensor contiguous(const Tensor& t) { return t.is_contiguous() ? t : clone_data(t
 // derivatives d loss / d input and d loss / d target (dt = -di except where PyTorch's rule differs).
 template <class F>
 Tensor pointwise_loss(const char* op, const Tensor& input, const Tensor& target, Reduction reduction, F f) {
-  for (auto [t, arg] : {std::pair{&input, "input"}, std::pair{&target, "target"}}) {
-    check(t->defined(), "{}: {} is undefined", op, arg);
-    check(t->dtype() == DType::Float32, "{}: {} must be float32, got {} (shape {})", op, arg,
-          dtype_name(t->dtype()), shape_str(t->shape()));
-  }
+  check_operand(input, op, "input");
+  check_operand(target, op, "target");
   check(input.shape() == target.shape(), "{}: input shape {} and target shape {} must match", op,
         shape_str(input.shape()), shape_str(target.shape()));
   Tensor a = contiguous(input), b = contiguous(target);

@@ -9,10 +9,10 @@ namespace {
 template <class Options>
 void check_pool(const char* layer, const Options& o) {
   const Pair k = o.kernel_size(), s = o.stride(), p = o.padding();
-  check(k[0] > 0 && k[1] > 0, "{}: kernel_size ({}, {}) must be positive", layer, k[0], k[1]);
-  check(s[0] > 0 && s[1] > 0, "{}: stride ({}, {}) must be positive", layer, s[0], s[1]);
+  check(k[0] > 0 && k[1] > 0, "{}: kernel_size [{}, {}] must be positive", layer, k[0], k[1]);
+  check(s[0] > 0 && s[1] > 0, "{}: stride [{}, {}] must be positive", layer, s[0], s[1]);
   check(p[0] >= 0 && p[1] >= 0 && 2 * p[0] <= k[0] && 2 * p[1] <= k[1],
-        "{}: padding ({}, {}) must be >= 0 and at most half of kernel_size ({}, {})", layer, p[0], p[1], k[0], k[1]);
+        "{}: padding [{}, {}] must be >= 0 and at most half of kernel_size [{}, {}]", layer, p[0], p[1], k[0], k[1]);
 }
 
 template <class Options>

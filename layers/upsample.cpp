@@ -8,11 +8,11 @@ Upsample::Upsample(const UpsampleOptions& options) : options_(options) {
   check(options.size() || options.scale_factor(),
         "Upsample: give either size({{H, W}}) or scale_factor(f) in UpsampleOptions");
   if (options.size())
-    check((*options.size())[0] > 0 && (*options.size())[1] > 0, "Upsample: size ({}, {}) must be positive",
+    check((*options.size())[0] > 0 && (*options.size())[1] > 0, "Upsample: size [{}, {}] must be positive",
           (*options.size())[0], (*options.size())[1]);
   if (options.scale_factor())
     check((*options.scale_factor())[0] > 0 && (*options.scale_factor())[1] > 0,
-          "Upsample: scale_factor ({}, {}) must be positive", (*options.scale_factor())[0],
+          "Upsample: scale_factor [{}, {}] must be positive", (*options.scale_factor())[0],
           (*options.scale_factor())[1]);
   const bool interpolating = options.mode() == InterpolateMode::Bilinear || options.mode() == InterpolateMode::Bicubic;
   check(!options.align_corners() || interpolating,

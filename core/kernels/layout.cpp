@@ -165,10 +165,10 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value) {
     // Overflow-checked: a pad near 2^63 must give an error, not a wrapped-around size.
     check(!__builtin_add_overflow(x.shape()[d], lo, &out_shape[d]) &&
               !__builtin_add_overflow(out_shape[d], hi, &out_shape[d]),
-          "pad: pads ({}, {}) on dim {} of size {} overflow int64 (input shape {})", lo, hi, d, x.shape()[d],
+          "pad: pads [{}, {}] on dim {} of size {} overflow int64 (input shape {})", lo, hi, d, x.shape()[d],
           shape_str(x.shape()));
     check(out_shape[d] >= 0,
-          "pad: pads ({}, {}) on dim {} of size {} would give a negative size {} (input shape {})", lo, hi, d,
+          "pad: pads [{}, {}] on dim {} of size {} would give a negative size {} (input shape {})", lo, hi, d,
           x.shape()[d], out_shape[d], shape_str(x.shape()));
     src_start[d] = std::max<int64_t>(0, -lo);
     dst_start[d] = std::max<int64_t>(0, lo);

@@ -56,19 +56,19 @@ std::vector<Span> spans(int64_t count, int64_t stride, int64_t pad, int64_t k, i
 
 }  // namespace
 
-Pool2dGeometry pool2d_geometry(const char* op, const Shape& shape, std::array<int64_t, 2> kernel,
-                               std::array<int64_t, 2> stride, std::array<int64_t, 2> padding,
+Pool2dGeometry pool2d_geometry(const char* op, const Shape& shape, Pair kernel,
+                               Pair stride, Pair padding,
                                bool ceil_mode) {
   check(shape.size() == 3 || shape.size() == 4,
         "{}: expected a (N, C, H, W) or (C, H, W) input, got shape {}", op, shape_str(shape));
   for (int i = 0; i < 2; ++i) {
-    check(kernel[i] > 0, "{}: kernel size must be positive, got ({}, {})", op, kernel[0], kernel[1]);
-    check(stride[i] >= 0, "{}: stride must be >= 0 (0 means the kernel size), got ({}, {})", op,
+    check(kernel[i] > 0, "{}: kernel size must be positive, got [{}, {}]", op, kernel[0], kernel[1]);
+    check(stride[i] >= 0, "{}: stride must be >= 0 (0 means the kernel size), got [{}, {}]", op,
           stride[0], stride[1]);
-    check(padding[i] >= 0, "{}: padding must be >= 0, got ({}, {})", op, padding[0], padding[1]);
+    check(padding[i] >= 0, "{}: padding must be >= 0, got [{}, {}]", op, padding[0], padding[1]);
     check(padding[i] <= kernel[i] / 2,
-          "{}: padding should be at most half of the kernel size, got padding ({}, {}) for kernel "
-          "({}, {}); use a larger kernel or less padding",
+          "{}: padding should be at most half of the kernel size, got padding [{}, {}] for kernel "
+          "[{}, {}]; use a larger kernel or less padding",
           op, padding[0], padding[1], kernel[0], kernel[1]);
   }
   Pool2dGeometry g;
@@ -86,8 +86,8 @@ Pool2dGeometry pool2d_geometry(const char* op, const Shape& shape, std::array<in
   g.oh = pooled_size(g.h, g.kh, g.sh, g.ph, ceil_mode);
   g.ow = pooled_size(g.w, g.kw, g.sw, g.pw, ceil_mode);
   check(g.oh >= 1 && g.ow >= 1,
-        "{}: kernel ({}, {}) with stride ({}, {}), padding ({}, {}) and ceil_mode={} gives an output "
-        "of ({}, {}) for input shape {}; the kernel is larger than the padded input: use a smaller "
+        "{}: kernel [{}, {}] with stride [{}, {}], padding [{}, {}] and ceil_mode={} gives an output "
+        "of [{}, {}] for input shape {}; the kernel is larger than the padded input: use a smaller "
         "kernel, more padding or a larger input",
         op, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, ceil_mode, g.oh, g.ow, shape_str(shape));
   return g;

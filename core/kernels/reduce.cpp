@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/factory.h"
+#include "core/kernels/elementwise.h"
 #include "core/kernels/layout.h"
 #include "core/kernels/reduce_detail.h"
 
@@ -241,6 +242,19 @@ Tensor scatter_along_dim(const Tensor& values, const Tensor& indices, const Shap
       po[(o * l.n + pi[k]) * l.inner + i] = pv[k];
     }
   return out;
+}
+
+void channel_sum(const float* x, int64_t batch, int64_t channels, int64_t spatial, float* out) {
+  // Threads only when the sum is long enough to pay for a parallel region.
+#pragma omp parallel for schedule(static) if (batch * channels * spatial > kParallelThreshold)
+  for (int64_t c = 0; c < channels; ++c) {
+    double acc = 0.0;
+    for (int64_t n = 0; n < batch; ++n) {
+      const float* row = x + (n * channels + c) * spatial;
+      for (int64_t i = 0; i < spatial; ++i) acc += row[i];
+    }
+    out[c] = static_cast<float>(acc);
+  }
 }
 
 }  // namespace convgrad::kernels

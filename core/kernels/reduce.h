@@ -49,4 +49,9 @@ Tensor log_softmax_backward(const Tensor& grad, const Tensor& y, int64_t dim);
 /// Gradient of logsumexp: grad * exp(x - lse), `grad` and `lse` in keepdim shape.
 Tensor logsumexp_backward(const Tensor& grad, const Tensor& x, const Tensor& lse, int64_t dim);
 
+/// The bias gradient of a convolution: out[c] = the sum over n and i of x[(n * channels + c) * spatial + i]
+/// for a contiguous (N, C, H*W) array. Accumulated in double in this fixed order, so that every backend
+/// and algorithm gives the same bits for db.
+void channel_sum(const float* x, int64_t batch, int64_t channels, int64_t spatial, float* out);
+
 }  // namespace convgrad::kernels

@@ -6,30 +6,26 @@ namespace convgrad {
 
 namespace {
 
-// Validates each call (a direct Backend call must not crash) and runs oneDNN (or its fallback). The
-// cheap conv_call_is_valid test comes first: check_conv_call builds its error messages as it goes.
+// Validates each call (a direct Backend call must not crash) and runs oneDNN (or its fallback).
 class OnednnBackend final : public Backend {
  public:
   const char* name() const override { return "onednn"; }
 
   void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,
                     const ConvParams& p, const ConvCaches& caches) override {
-    if (!conv_call_is_valid(x, w, y, bias, false, p))
-      check_conv_call("onednn conv_forward", x, w, y, bias, false, p);
+    check_conv_call("onednn conv_forward", x, w, y, bias, false, p);
     onednn::conv_forward(x, w, bias, y, p, caches);
   }
 
   void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx,
                           const ConvParams& p, const ConvCaches& caches) override {
-    if (!conv_call_is_valid(dx, w, dy, bias, true, p))
-      check_conv_call("onednn conv_backward_data", dx, w, dy, bias, true, p);
+    check_conv_call("onednn conv_backward_data", dx, w, dy, bias, true, p);
     onednn::conv_backward_data(dy, w, bias, dx, p, caches);
   }
 
   void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
                              const ConvParams& p, const ConvCaches& caches) override {
-    if (!conv_call_is_valid(x, dw, dy, db, false, p))
-      check_conv_call("onednn conv_backward_weights", x, dw, dy, db, false, p);
+    check_conv_call("onednn conv_backward_weights", x, dw, dy, db, false, p);
     onednn::conv_backward_weights(x, dy, dw, db, p, caches);
   }
 };

@@ -10,6 +10,7 @@
 #include "core/backends/onednn/direct_rows.h"
 #include "core/error.h"
 #include "core/threading.h"
+#include "core/kernels/reduce.h"
 
 namespace convgrad::onednn {
 
@@ -119,15 +120,7 @@ void direct_conv_backward_weights(const Tensor& x, const Tensor& dy, const Tenso
     }
   }
   if (!db.defined()) return;
-  float* bp = db.data<float>();
-  for (int64_t o = 0; o < g.O; ++o) {
-    double acc = 0.0;
-    for (int64_t n = 0; n < g.N; ++n) {
-      const float* d = dyp + (n * g.O + o) * g.OH * g.OW;
-      for (int64_t i = 0; i < g.OH * g.OW; ++i) acc += d[i];
-    }
-    bp[o] = static_cast<float>(acc);
-  }
+  kernels::channel_sum(dyp, g.N, g.O, g.OH * g.OW, db.data<float>());
 }
 
 #else  // no AVX2: nothing is supported (direct_conv_supported is false)

@@ -11,6 +11,7 @@
 #include "core/backends/onednn/phase_layout.h"
 #include "core/error.h"
 #include "core/threading.h"
+#include "core/kernels/reduce.h"
 
 namespace convgrad::onednn {
 
@@ -269,16 +270,7 @@ void phase_conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor
   throw_if_failed(failed, "conv_backward_weights");
   phase::scatter_weights(g, dw2, parts, dw.data<float>());
   if (!db.defined()) return;
-  float* bp = db.data<float>();
-#pragma omp parallel for schedule(static)
-  for (int64_t o = 0; o < g.O; ++o) {
-    double acc = 0.0;
-    for (int64_t n = 0; n < g.N; ++n) {
-      const float* d = dyp + (n * g.O + o) * g.OH * g.OW;
-      for (int64_t i = 0; i < g.OH * g.OW; ++i) acc += d[i];
-    }
-    bp[o] = static_cast<float>(acc);
-  }
+  kernels::channel_sum(dyp, g.N, g.O, g.OH * g.OW, db.data<float>());
 }
 
 }  // namespace convgrad::onednn

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/kernels/reduce.h"
+
 namespace convgrad::reference {
 
 namespace {
@@ -130,16 +132,7 @@ void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, 
     }
   }
   if (!db.defined()) return;
-  float* bp = db.data<float>();
-#pragma omp parallel for schedule(static)
-  for (int64_t o = 0; o < D.O; ++o) {
-    double acc = 0.0;
-    for (int64_t n = 0; n < D.N; ++n) {
-      const float* go = gp + (n * D.O + o) * D.OH * D.OW;
-      for (int64_t i = 0; i < D.OH * D.OW; ++i) acc += go[i];
-    }
-    bp[o] = static_cast<float>(acc);
-  }
+  kernels::channel_sum(gp, D.N, D.O, D.OH * D.OW, db.data<float>());
 }
 
 }  // namespace convgrad::reference
