@@ -28,8 +28,9 @@ void save_npy(const std::string& path, const Tensor& t);
 
 /// Reads every array of a .npz file, keyed by member name without the ".npy" suffix.
 std::map<std::string, Tensor> load_npz(const std::string& path);
-/// Writes the arrays, in order, as an uncompressed .npz. Atomic: writes `<path>.tmp-<pid>`, flushes and
-/// fsyncs it, then renames it over `path`, so a crash mid-save leaves any previous file intact.
+/// Writes the arrays, in order, as an uncompressed .npz. Atomic: writes a uniquely named `<path>.tmp-<pid>-*`
+/// file, fsyncs it and renames it over `path`, so a crash mid-save leaves any previous file intact
+/// (docs/reliability.md, "Files").
 void save_npz(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& arrays);
 
 /// The bytes of a .npy file holding `t`.
