@@ -2,6 +2,7 @@
 #include "core/npy.h"
 
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <limits>
 
@@ -219,6 +220,11 @@ Tensor parse_npy(std::string_view bytes, const std::string& what) {
         double v;
         std::memcpy(&v, src + 8 * i, 8);
         dst[i] = static_cast<float>(v);
+        // A finite value float32 cannot hold would silently become inf (inf and NaN in the file load as is).
+        if (std::isinf(dst[i]) && std::isfinite(v))
+          fail("{}: float64 value {} at flat index {} is beyond the float32 range (max {}); float64 arrays "
+               "load as float32: rescale or clip the data before saving",
+               what, v, i, std::numeric_limits<float>::max());
       }
       break;
     }

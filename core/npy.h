@@ -1,13 +1,13 @@
 // NumPy interop: .npy (one array) and .npz (a ZIP of .npy members), read and written without Python.
 //
 // Readers accept .npy format versions 1, 2 and 3, C order, little-endian '<f4', '<f8' (converted to
-// float32), '<i8', '<i4' and '|u1' (uint8; converted to int64, so uint8 label maps load as class
-// indices). Anything else (Fortran order, big-endian, other dtypes, object or structured arrays) and
-// every truncated or corrupted file throws convgrad::Error naming the file and the problem; sizes
-// declared in a file are checked against its length before anything is allocated. Writers produce
-// version 1 headers ('<f4' / '<i8'), and .npz files as uncompressed ZIPs (np.load reads them).
-// Deflated .npz members (np.savez_compressed) are read when convgrad is built with zlib
-// (CONVGRAD_WITH_ZLIB), and rejected with a clear error otherwise.
+// float32; a finite value beyond float32's range is an error, not inf), '<i8', '<i4' and '|u1' (uint8;
+// converted to int64, so uint8 label maps load as class indices). Anything else (Fortran order,
+// big-endian, other dtypes, object or structured arrays) and every truncated or corrupted file throws
+// convgrad::Error naming the file and the problem; sizes declared in a file are checked against its
+// length before anything is allocated. Writers produce version 1 headers ('<f4' / '<i8'), and .npz files
+// as uncompressed ZIPs (np.load reads them). Deflated .npz members (np.savez_compressed) are read when
+// convgrad is built with zlib (CONVGRAD_WITH_ZLIB), and rejected with a clear error otherwise.
 #pragma once
 
 #include <cstdint>
