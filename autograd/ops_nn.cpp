@@ -10,6 +10,7 @@
 #include "core/kernels/norm.h"
 #include "core/kernels/pool.h"
 #include "core/kernels/upsample.h"
+#include "core/threading.h"
 
 namespace convgrad {
 
@@ -38,7 +39,7 @@ Tensor multiply(const Tensor& a, const Tensor& b) {
   const float* p = ac.data<float>();
   const float* q = b.data<float>();
   const int64_t n = out.numel();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static)
   for (int64_t i = 0; i < n; ++i) o[i] = p[i] * q[i];
   return out;
 }
@@ -124,11 +125,9 @@ Tensor dropout(const Tensor& x, float p, bool training, Generator& gen) {
   Tensor mask = empty(x.shape());
   float* m = mask.data<float>();
   const float scale = 1.f / (1.f - p);
-  for (int64_t i = 0, n = mask.numel(); i < n; ++i) {
-    // 24 random bits give a uniform float in [0, 1) exactly representable, one engine draw each.
-    const float u = static_cast<float>(gen.engine()() >> 40) * 0x1p-24f;
-    m[i] = u < p ? 0.f : scale;
-  }
+  // One uniform float in [0, 1) per element (24 random bits each), drawn under one lock of the generator.
+  gen.fill_uniform(m, mask.numel());
+  for (int64_t i = 0, n = mask.numel(); i < n; ++i) m[i] = m[i] < p ? 0.f : scale;
   Tensor y = multiply(x, mask);
   return make_result(y, {x}, "dropout", [mask](const Tensor& g) {
     return std::vector<Tensor>{multiply(g, mask)};
