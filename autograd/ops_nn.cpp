@@ -74,7 +74,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
         shape_str(x.shape()));
   check(std::isfinite(eps) && eps >= 0.f, "batch_norm: eps must be a finite number >= 0, got {}", eps);
   // NaN fails this test too: a NaN momentum would poison the running statistics for good.
-  check(momentum >= 0.f && momentum <= 1.f, "batch_norm: momentum must be a number in [0, 1], got {}", momentum);
+  check(momentum >= 0.f && momentum <= 1.f, "batch_norm: momentum must be a number in [0, 1], got {}",
+        momentum);
   const int64_t channels = x.size(1);
   check_channel_vector("running_mean", running_mean, channels, x.shape());
   check_channel_vector("running_var", running_var, channels, x.shape());

@@ -222,9 +222,10 @@ Tensor parse_npy(std::string_view bytes, const std::string& what) {
         dst[i] = static_cast<float>(v);
         // A finite value float32 cannot hold would silently become inf (inf and NaN in the file load as is).
         if (std::isinf(dst[i]) && std::isfinite(v))
-          fail("{}: float64 value {} at flat index {} is beyond the float32 range (max {}); float64 arrays "
-               "load as float32: rescale or clip the data before saving",
-               what, v, i, std::numeric_limits<float>::max());
+          fail(
+              "{}: float64 value {} at flat index {} is beyond the float32 range (max {}); float64 arrays "
+              "load as float32: rescale or clip the data before saving",
+              what, v, i, std::numeric_limits<float>::max());
       }
       break;
     }

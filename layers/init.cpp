@@ -54,19 +54,22 @@ std::pair<int64_t, int64_t> calculate_fan_in_and_fan_out(const Tensor& weight) {
 const Tensor& uniform_(const Tensor& t, double lo, double hi, Generator& gen) {
   check(lo <= hi, "init::uniform_: lower bound {} is above upper bound {}", lo, hi);
   return fill(t, "uniform_", [&](std::vector<float>& v) {
-    gen.fill_uniform(v.data(), static_cast<int64_t>(v.size()), static_cast<float>(lo), static_cast<float>(hi));
+    gen.fill_uniform(v.data(), static_cast<int64_t>(v.size()), static_cast<float>(lo),
+                     static_cast<float>(hi));
   });
 }
 
 const Tensor& normal_(const Tensor& t, double mean, double std, Generator& gen) {
   check(std >= 0.0, "init::normal_: std must be >= 0, got {}", std);
   return fill(t, "normal_", [&](std::vector<float>& v) {
-    gen.fill_normal(v.data(), static_cast<int64_t>(v.size()), static_cast<float>(mean), static_cast<float>(std));
+    gen.fill_normal(v.data(), static_cast<int64_t>(v.size()), static_cast<float>(mean),
+                    static_cast<float>(std));
   });
 }
 
 const Tensor& constant_(const Tensor& t, double value) {
-  return fill(t, "constant_", [&](std::vector<float>& v) { std::fill(v.begin(), v.end(), static_cast<float>(value)); });
+  return fill(t, "constant_",
+              [&](std::vector<float>& v) { std::fill(v.begin(), v.end(), static_cast<float>(value)); });
 }
 
 const Tensor& zeros_(const Tensor& t) { return constant_(t, 0.0); }

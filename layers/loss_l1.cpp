@@ -4,8 +4,8 @@
 
 #include "autograd/node.h"
 #include "core/factory.h"
-#include "layers/loss.h"
 #include "core/threading.h"
+#include "layers/loss.h"
 
 namespace convgrad {
 

@@ -21,13 +21,33 @@ namespace {
 
 constexpr int kThreads = 4;
 
-// Runs fn(t) on kThreads threads at once and waits for all of them.
+// Runs fn(t) on kThreads threads, started together (each waits for all to exist), and joins them.
 template <class F>
 void on_threads(F&& fn) {
+  std::atomic<int> ready{0};
   std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) threads.emplace_back([&fn, t] { fn(t); });
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&fn, &ready, t] {
+      ++ready;
+      while (ready.load() < kThreads) std::this_thread::yield();
+      fn(t);
+    });
   for (auto& th : threads) th.join();
 }
+
+// Iterations of the stress loops: fewer under ThreadSanitizer, which sees every race on the first try
+// (and runs each access many times slower); enough in a normal build to lose updates without the locks.
+#if defined(__SANITIZE_THREAD__)
+constexpr int kScale = 1;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr int kScale = 1;
+#else
+constexpr int kScale = 10;
+#endif
+#else
+constexpr int kScale = 10;
+#endif
 
 // A small model with every kind of state: conv, batch norm (running statistics), dropout (its own
 // generator), linear.
@@ -37,7 +57,8 @@ std::shared_ptr<Sequential> small_model(uint64_t seed) {
   dropout->set_generator(std::make_shared<Generator>(seed + 1000));
   return std::make_shared<Sequential>(std::make_shared<Conv2d>(Conv2dOptions(1, 3, 3).padding(1), gen),
                                       std::make_shared<BatchNorm2d>(3), std::make_shared<ReLU>(), dropout,
-                                      std::make_shared<Flatten>(), std::make_shared<Linear>(LinearOptions(48, 2), gen));
+                                      std::make_shared<Flatten>(),
+                                      std::make_shared<Linear>(LinearOptions(48, 2), gen));
 }
 
 // The losses of a few training steps of small_model(seed) on data drawn from `seed`.
@@ -61,12 +82,12 @@ std::vector<float> train_losses(uint64_t seed) {
 }  // namespace
 
 TEST_CASE("backward from several threads on graphs sharing a leaf adds every contribution exactly") {
-  constexpr int kIters = 150;
-  Tensor w = zeros({64}).set_requires_grad(), b = zeros({1}).set_requires_grad();
-  const Tensor two = full({64}, 2.0);
+  const int kIters = 200 * kScale;
+  Tensor w = zeros({4096}).set_requires_grad(), b = zeros({1}).set_requires_grad();
+  const Tensor two = full({4096}, 2.0);
   on_threads([&](int) {
     for (int i = 0; i < kIters; ++i) {
-      // Each backward adds 2 to every element of w's gradient and 64 to b's.
+      // Each backward adds 2 to every element of w's gradient and 4096 to b's.
       Tensor y = sum(add(mul(w, two), b));
       y.backward();
     }
@@ -74,7 +95,7 @@ TEST_CASE("backward from several threads on graphs sharing a leaf adds every con
   const float expected = 2.f * kThreads * kIters;
   REQUIRE(w.grad().defined());
   for (float g : w.grad().to_vector()) REQUIRE(g == expected);  // no lost update, no torn tensor
-  CHECK(b.grad().item() == 64.f * kThreads * kIters);
+  CHECK(b.grad().item() == 4096.f * kThreads * kIters);
 }
 
 TEST_CASE("threads saving and loading one checkpoint path: every save succeeds and every load is whole") {
@@ -131,28 +152,32 @@ TEST_CASE("threads training independent models get the losses of training them o
 }
 
 TEST_CASE("the default generator shared by threads gives every draw a distinct number of one stream") {
-  constexpr int kSingle = 300, kBulk = 20, kBulkSize = 40;
-  manual_seed(123);
-  std::vector<std::vector<float>> drawn(kThreads);
-  on_threads([&](int t) {
-    for (int i = 0; i < kSingle; ++i) {
-      drawn[t].push_back(default_generator().uniform());
-      if (i % (kSingle / kBulk) == 0) {
-        std::vector<float> v = rand({kBulkSize}).to_vector();
-        // One tensor's values are consecutive numbers of the stream: drawn under one lock.
-        drawn[t].insert(drawn[t].end(), v.begin(), v.end());
+  const int kSingle = 200 * kScale, kBulk = 20, kBulkSize = 2000 * kScale;
+  // A few rounds: without the lock a round goes wrong only when two draws interleave badly.
+  for (int round = 0; round < 3; ++round) {
+    manual_seed(123 + round);
+    std::vector<std::vector<float>> drawn(kThreads);
+    on_threads([&](int t) {
+      for (int i = 0; i < kSingle; ++i) {
+        drawn[t].push_back(default_generator().uniform());
+        if (i % (kSingle / kBulk) == 0) {
+          std::vector<float> v = rand({kBulkSize}).to_vector();
+          // One tensor's values are consecutive numbers of the stream: drawn under one lock.
+          drawn[t].insert(drawn[t].end(), v.begin(), v.end());
+        }
       }
-    }
-  });
-  std::vector<float> all;
-  for (const auto& d : drawn) all.insert(all.end(), d.begin(), d.end());
-  // Together the threads drew exactly the first numbers of the seed's stream, each once.
-  Generator reference(123);
-  std::vector<float> expected(all.size());
-  reference.fill_uniform(expected.data(), static_cast<int64_t>(expected.size()));
-  std::sort(all.begin(), all.end());
-  std::sort(expected.begin(), expected.end());
-  CHECK(all == expected);
+    });
+    std::vector<float> all;
+    for (const auto& d : drawn) all.insert(all.end(), d.begin(), d.end());
+    // Together the threads drew exactly the first numbers of the seed's stream, each once.
+    Generator reference(123 + static_cast<uint64_t>(round));
+    std::vector<float> expected(all.size());
+    reference.fill_uniform(expected.data(), static_cast<int64_t>(expected.size()));
+    std::sort(all.begin(), all.end());
+    std::sort(expected.begin(), expected.end());
+    CAPTURE(round);
+    REQUIRE(all == expected);
+  }
 }
 
 TEST_CASE("set_num_threads applies to every thread, also one started later; NumThreadsGuard to its own") {
