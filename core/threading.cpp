@@ -29,7 +29,10 @@ void set_num_threads(int n) {
 }
 
 int get_num_threads() {
-  const int n = t_guard ? t_guard : process_setting().load(std::memory_order_relaxed);
+  // The process-wide value is read even under a guard: its first read takes OpenMP's default from a
+  // thread whose own setting convgrad has not changed yet.
+  const int process = process_setting().load(std::memory_order_relaxed);
+  const int n = t_guard ? t_guard : process;
   if (n != t_applied) {
     // oneDNN's CPU engine is built on OpenMP here, so this one call reaches both backends.
     omp_set_num_threads(n);
