@@ -151,7 +151,8 @@ Tensor reduce_sum(const Tensor& x_in, const std::vector<int64_t>& raw_dims, bool
   }
 
   if (trailing) {  // rows of `len` contiguous elements, one per output element
-#pragma omp parallel for num_threads(get_num_threads()) schedule(static) if (rows * len >= (int64_t{1} << 16) && rows > 1)
+#pragma omp parallel for num_threads(get_num_threads()) \
+    schedule(static) if (rows * len >= (int64_t{1} << 16) && rows > 1)
     for (int64_t r = 0; r < rows; ++r) o[r] = static_cast<float>(row_sum(p + r * len, len) * scale);
     return out;
   }

@@ -37,7 +37,8 @@ void pass_w(const float* src, float* dst, int64_t rows, const ResampleAxis& ax) 
 
 // Along H: each of `planes` planes of (ay.in, w) becomes (ay.out, w), a weighted sum of whole rows.
 void pass_h(const float* src, float* dst, int64_t planes, int64_t w, const ResampleAxis& ay) {
-#pragma omp parallel for num_threads(get_num_threads()) collapse(2) schedule(static) if (worth_threads(planes * w, ay))
+#pragma omp parallel for num_threads(get_num_threads()) collapse(2) \
+    schedule(static) if (worth_threads(planes * w, ay))
   for (int64_t p = 0; p < planes; ++p)
     for (int64_t o = 0; o < ay.out; ++o) {
       const float* in = src + p * ay.in * w;
