@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: deps configure build demo test test-reference test-sanitize fuzz clean sr-photos sr-demo
+.PHONY: deps configure build demo test test-reference test-sanitize test-tsan fuzz clean sr-photos sr-demo
 
 deps:
 	@tools/setup_deps.sh
@@ -21,7 +21,7 @@ test: build
 	cd $(BUILD) && OMP_NUM_THREADS=1 ctest --output-on-failure -j $(JOBS)
 
 # Extra checks (CI runs them after `make test`): the reference-only build, sanitizers over the whole suite,
-# then the fuzzers.
+# ThreadSanitizer over the thread tests, then the fuzzers.
 
 # The library without oneDNN (-DCONVGRAD_WITH_ONEDNN=OFF) in its own folder, with the tests only.
 BUILD_REF ?= build-ref
@@ -34,6 +34,12 @@ test-reference: deps
 test-sanitize:
 	@tools/setup_deps.sh --checks
 	JOBS=$(JOBS) tools/sanitize.sh
+
+# ThreadSanitizer (clang) over the tests that start threads: the library on the reference backend and
+# those tests only, in build-tsan/ (docs/reliability.md, "Threads").
+test-tsan:
+	@tools/setup_deps.sh --checks
+	JOBS=$(JOBS) tools/tsan.sh
 
 fuzz:
 	@tools/setup_deps.sh --checks
@@ -54,4 +60,4 @@ sr-demo: build sr-photos
 	  --out $(BUILD)/sr_out $(BUILD)/sr_photos/heldout/chelsea.png
 
 clean:
-	rm -rf $(BUILD) $(BUILD_REF) build-asan build-fuzz
+	rm -rf $(BUILD) $(BUILD_REF) build-asan build-tsan build-fuzz

@@ -1,4 +1,7 @@
 // The reverse pass: iterative topological order (Kahn's algorithm), never recursion.
+#include <array>
+#include <cstdint>
+#include <mutex>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -31,9 +34,20 @@ Tensor add_same_shape(Tensor a, const Tensor& b) {
   return kernels::add(a, b);
 }
 
+// Graphs that share a leaf may run backward() on different threads at once: accumulation into a leaf's
+// gradient holds a lock chosen by the leaf's address, so no contribution is lost and no gradient is seen
+// half-added. A fixed table of locks rather than one per tensor keeps tensors small; only one is ever
+// held at a time, so sharing one between two leaves cannot deadlock.
+std::mutex& leaf_lock(const TensorImpl* leaf) {
+  static std::array<std::mutex, 64> locks;
+  const uint64_t h = (static_cast<uint64_t>(reinterpret_cast<uintptr_t>(leaf)) >> 4) * 0x9e3779b97f4a7c15ull;
+  return locks[h >> 58];  // the top 6 bits: 64 locks
+}
+
 // A leaf's gradient is always its own contiguous buffer, never an alias of another tensor: the first
 // gradient is taken as is when nothing else holds it (else copied), later ones are added.
 void accumulate_leaf(const Tensor& leaf, Tensor g) {
+  std::lock_guard<std::mutex> lock(leaf_lock(leaf.impl()));
   std::shared_ptr<TensorImpl>& slot = leaf.impl()->autograd.grad;
   if (slot) {
     Tensor existing(slot);

@@ -12,6 +12,7 @@
 #include "core/kernels/norm.h"
 #include "core/kernels/pool.h"
 #include "core/kernels/upsample.h"
+#include "core/threading.h"
 
 namespace convgrad {
 
@@ -55,6 +56,9 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   check(x.dim() >= 2, "batch_norm: expected an input of shape (N, C) or (N, C, H, W), got shape {}",
         shape_str(x.shape()));
   check(std::isfinite(eps) && eps >= 0.f, "batch_norm: eps must be a finite number >= 0, got {}", eps);
+  // NaN fails this test too: a NaN momentum would poison the running statistics for good.
+  check(momentum >= 0.f && momentum <= 1.f, "batch_norm: momentum must be a number in [0, 1], got {}",
+        momentum);
   const int64_t channels = x.size(1);
   check_channel_vector("running_mean", running_mean, channels, x.shape());
   check_channel_vector("running_var", running_var, channels, x.shape());
@@ -105,11 +109,9 @@ Tensor dropout(const Tensor& x, float p, bool training, Generator& gen) {
   Tensor mask = empty(x.shape());
   float* m = mask.data<float>();
   const float scale = 1.f / (1.f - p);
-  for (int64_t i = 0, n = mask.numel(); i < n; ++i) {
-    // 24 random bits give a uniform float in [0, 1) exactly representable, one engine draw each.
-    const float u = static_cast<float>(gen.engine()() >> 40) * 0x1p-24f;
-    m[i] = u < p ? 0.f : scale;
-  }
+  // One uniform float in [0, 1) per element (24 random bits each), drawn under one lock of the generator.
+  gen.fill_uniform(m, mask.numel());
+  for (int64_t i = 0, n = mask.numel(); i < n; ++i) m[i] = m[i] < p ? 0.f : scale;
   Tensor y = kernels::mul(x, mask);
   return make_result(y, {x}, "dropout", [mask](const Tensor& g) {
     return std::vector<Tensor>{kernels::mul(g, mask)};

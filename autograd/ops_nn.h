@@ -15,7 +15,7 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride = {0, 0}, Pair paddi
 Tensor avg_pool2d(const Tensor& x, Pair kernel, Pair stride = {0, 0}, Pair padding = {0, 0});
 /// Batch norm over (N, C, H, W) or (N, C). In training it normalises with the batch statistics and
 /// updates running_mean/var in place (unbiased variance, like PyTorch); otherwise it uses them.
-/// weight/bias/running stats may be undefined.
+/// weight/bias/running stats may be undefined. momentum must be in [0, 1] (NaN is rejected).
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
                   const Tensor& weight, const Tensor& bias, bool training, float momentum = 0.1f,
                   float eps = 1e-5f);

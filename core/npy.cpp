@@ -1,12 +1,8 @@
-// .npy: header parsing and writing, plus the file helpers .npz shares (whole-file read, atomic write).
+// .npy: header parsing and writing.
 #include "core/npy.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <bit>
-#include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <limits>
 
@@ -224,6 +220,12 @@ Tensor parse_npy(std::string_view bytes, const std::string& what) {
         double v;
         std::memcpy(&v, src + 8 * i, 8);
         dst[i] = static_cast<float>(v);
+        // A finite value float32 cannot hold would silently become inf (inf and NaN in the file load as is).
+        if (std::isinf(dst[i]) && std::isfinite(v))
+          fail(
+              "{}: float64 value {} at flat index {} is beyond the float32 range (max {}); float64 arrays "
+              "load as float32: rescale or clip the data before saving",
+              what, v, i, std::numeric_limits<float>::max());
       }
       break;
     }
@@ -288,70 +290,6 @@ void save_npy(const std::string& path, const Tensor& t) {
 namespace detail {
 
 std::string npy_descr(std::string_view bytes, const std::string& what) { return parse_header(bytes, what).descr; }
-
-std::string read_file(const std::string& path, const char* op) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail("{}: cannot open '{}': {}", op, path, std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    fail("{}: '{}' is not a regular file", op, path);
-  }
-  // The size comes from the file system, not from the file's content, so it is safe to allocate.
-  std::string bytes(static_cast<size_t>(st.st_size), '\0');
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = errno;
-      ::close(fd);
-      fail("{}: error reading '{}' after {} of {} bytes: {}", op, path, done, bytes.size(),
-           n == 0 ? "the file shrank while being read" : std::strerror(err));
-    }
-    done += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  return bytes;
-}
-
-void write_file_atomic(const std::string& path, std::string_view bytes, const char* op) {
-  std::string tmp = fmt::format("{}.tmp-{}", path, static_cast<long>(::getpid()));
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail("{}: cannot create '{}': {}", op, tmp, std::strerror(errno));
-  auto give_up = [&](const char* step) {
-    int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    fail("{}: {} '{}' failed: {} ('{}' is unchanged)", op, step, tmp, std::strerror(err), path);
-  };
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) give_up("writing");
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) give_up("fsync of");
-  if (::close(fd) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    fail("{}: closing '{}' failed: {} ('{}' is unchanged)", op, tmp, std::strerror(err), path);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    fail("{}: renaming '{}' to '{}' failed: {}", op, tmp, path, std::strerror(err));
-  }
-  // Make the rename itself durable; failure here cannot lose data, so it is not an error.
-  size_t slash = path.find_last_of('/');
-  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-}
 
 }  // namespace detail
 

@@ -1,13 +1,13 @@
 // NumPy interop: .npy (one array) and .npz (a ZIP of .npy members), read and written without Python.
 //
 // Readers accept .npy format versions 1, 2 and 3, C order, little-endian '<f4', '<f8' (converted to
-// float32), '<i8', '<i4' and '|u1' (uint8; converted to int64, so uint8 label maps load as class
-// indices). Anything else (Fortran order, big-endian, other dtypes, object or structured arrays) and
-// every truncated or corrupted file throws convgrad::Error naming the file and the problem; sizes
-// declared in a file are checked against its length before anything is allocated. Writers produce
-// version 1 headers ('<f4' / '<i8'), and .npz files as uncompressed ZIPs (np.load reads them).
-// Deflated .npz members (np.savez_compressed) are read when convgrad is built with zlib
-// (CONVGRAD_WITH_ZLIB), and rejected with a clear error otherwise.
+// float32; a finite value beyond float32's range is an error, not inf), '<i8', '<i4' and '|u1' (uint8;
+// converted to int64, so uint8 label maps load as class indices). Anything else (Fortran order,
+// big-endian, other dtypes, object or structured arrays) and every truncated or corrupted file throws
+// convgrad::Error naming the file and the problem; sizes declared in a file are checked against its
+// length before anything is allocated. Writers produce version 1 headers ('<f4' / '<i8'), and .npz files
+// as uncompressed ZIPs (np.load reads them). Deflated .npz members (np.savez_compressed) are read when
+// convgrad is built with zlib (CONVGRAD_WITH_ZLIB), and rejected with a clear error otherwise.
 #pragma once
 
 #include <cstdint>
@@ -28,8 +28,9 @@ void save_npy(const std::string& path, const Tensor& t);
 
 /// Reads every array of a .npz file, keyed by member name without the ".npy" suffix.
 std::map<std::string, Tensor> load_npz(const std::string& path);
-/// Writes the arrays, in order, as an uncompressed .npz. Atomic: writes `<path>.tmp-<pid>`, flushes and
-/// fsyncs it, then renames it over `path`, so a crash mid-save leaves any previous file intact.
+/// Writes the arrays, in order, as an uncompressed .npz. Atomic: writes a uniquely named `<path>.tmp-<pid>-*`
+/// file, fsyncs it and renames it over `path`, so a crash mid-save leaves any previous file intact
+/// (docs/reliability.md, "Files").
 void save_npz(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& arrays);
 
 /// The bytes of a .npy file holding `t`.

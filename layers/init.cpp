@@ -11,14 +11,14 @@ namespace convgrad::init {
 
 namespace {
 
-// Writes values produced by `next()` into `t` in row-major order, whatever its strides.
+// Writes the values `produce(values)` fills in into `t` in row-major order, whatever its strides.
 template <class F>
-const Tensor& fill(const Tensor& t, const char* op, F&& next) {
+const Tensor& fill(const Tensor& t, const char* op, F&& produce) {
   check(t.defined(), "init::{}: the tensor is undefined", op);
   check(t.dtype() == DType::Float32, "init::{}: expected a float32 tensor, got {} (shape {})", op,
         dtype_name(t.dtype()), shape_str(t.shape()));
   std::vector<float> values(static_cast<size_t>(t.numel()));
-  for (auto& v : values) v = static_cast<float>(next());
+  produce(values);
   detail::copy_values(t, from_vector(values, t.shape()));
   return t;
 }
@@ -53,16 +53,23 @@ std::pair<int64_t, int64_t> calculate_fan_in_and_fan_out(const Tensor& weight) {
 
 const Tensor& uniform_(const Tensor& t, double lo, double hi, Generator& gen) {
   check(lo <= hi, "init::uniform_: lower bound {} is above upper bound {}", lo, hi);
-  return fill(t, "uniform_", [&] { return gen.uniform(static_cast<float>(lo), static_cast<float>(hi)); });
+  return fill(t, "uniform_", [&](std::vector<float>& v) {
+    gen.fill_uniform(v.data(), static_cast<int64_t>(v.size()), static_cast<float>(lo),
+                     static_cast<float>(hi));
+  });
 }
 
 const Tensor& normal_(const Tensor& t, double mean, double std, Generator& gen) {
   check(std >= 0.0, "init::normal_: std must be >= 0, got {}", std);
-  return fill(t, "normal_", [&] { return gen.normal(static_cast<float>(mean), static_cast<float>(std)); });
+  return fill(t, "normal_", [&](std::vector<float>& v) {
+    gen.fill_normal(v.data(), static_cast<int64_t>(v.size()), static_cast<float>(mean),
+                    static_cast<float>(std));
+  });
 }
 
 const Tensor& constant_(const Tensor& t, double value) {
-  return fill(t, "constant_", [&] { return value; });
+  return fill(t, "constant_",
+              [&](std::vector<float>& v) { std::fill(v.begin(), v.end(), static_cast<float>(value)); });
 }
 
 const Tensor& zeros_(const Tensor& t) { return constant_(t, 0.0); }

@@ -5,6 +5,7 @@
 #include "autograd/node.h"
 #include "core/factory.h"
 #include "core/operand_check.h"
+#include "core/threading.h"
 #include "layers/loss.h"
 
 namespace convgrad {
@@ -56,7 +57,7 @@ Tensor pointwise_loss(const char* op, const Tensor& input, const Tensor& target,
     const float* pd = deriv.data<float>();
     float* po = gi.data<float>();
     const int64_t n = deriv.numel();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static)
     for (int64_t i = 0; i < n; ++i) po[i] = pd[i] * (pu ? pu[i] : s);
     Tensor gt;
     if (deriv_t.defined()) {

@@ -3,6 +3,8 @@
 #include <cstring>
 #include <set>
 #include <sstream>
+#include <type_traits>
+#include <unordered_set>
 
 #include "core/factory.h"
 
@@ -42,6 +44,20 @@ void copy_typed(const Tensor& dst, const Tensor& src) {
   T* d = dst.data<T>();
   size_t i = 0;
   for_each_offset(dst, [&](int64_t off) { d[off] = values[i++]; });
+}
+
+// `all` without the entries whose tensor (or module) already appeared under an earlier name: a module
+// used twice, or a parameter shared by two modules, is listed once, like PyTorch's parameters().
+template <class T>
+std::vector<std::pair<std::string, T>> first_of_each(std::vector<std::pair<std::string, T>> all) {
+  std::unordered_set<const void*> seen;
+  std::erase_if(all, [&](const auto& entry) {
+    if constexpr (std::is_same_v<T, Tensor>)
+      return !seen.insert(entry.second.impl()).second;
+    else
+      return !seen.insert(entry.second.get()).second;
+  });
+  return all;
 }
 
 }  // namespace
@@ -97,6 +113,22 @@ void Module::add_child(const std::string& name, std::shared_ptr<Module> module) 
   check_new_name(name, "register_module");
   check(module != nullptr, "{}::register_module: '{}' is a null module pointer", this->name(), name);
   check(module.get() != this, "{}::register_module: a module cannot be its own child ('{}')", this->name(), name);
+  // A module that already contains this one would make a cycle, and every walk over the tree (parameters(),
+  // train(), state_dict(), printing) would never end: refuse it here, naming the path back.
+  std::vector<std::pair<const Module*, std::string>> stack{{module.get(), name}};
+  std::unordered_set<const Module*> visited{module.get()};
+  while (!stack.empty()) {
+    auto [m, path] = stack.back();
+    stack.pop_back();
+    for (const auto& [n, child] : m->children_) {
+      const std::string child_path = path + "." + n;
+      check(child.get() != this,
+            "{}::register_module: adding '{}' ({}) would make a cycle: this module is already inside it, so "
+            "'{}' would lead back to this module; a module cannot contain itself (use a new module)",
+            this->name(), name, module->name(), child_path);
+      if (visited.insert(child.get()).second) stack.emplace_back(child.get(), child_path);
+    }
+  }
   children_.emplace_back(name, std::move(module));
 }
 
@@ -128,7 +160,7 @@ void Module::collect_state(NamedTensors& out, const std::string& prefix) const {
 NamedTensors Module::named_parameters(bool recurse) const {
   NamedTensors out;
   collect_named(out, "", true, recurse);
-  return out;
+  return first_of_each(std::move(out));
 }
 
 std::vector<Tensor> Module::parameters(bool recurse) const {
@@ -140,7 +172,7 @@ std::vector<Tensor> Module::parameters(bool recurse) const {
 NamedTensors Module::named_buffers(bool recurse) const {
   NamedTensors out;
   collect_named(out, "", false, recurse);
-  return out;
+  return first_of_each(std::move(out));
 }
 
 std::vector<Tensor> Module::buffers(bool recurse) const {
@@ -163,7 +195,7 @@ std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_modul
     out.emplace_back(n, child);
     for (auto& [sub, m] : child->named_modules()) out.emplace_back(n + "." + sub, m);
   }
-  return out;
+  return first_of_each(std::move(out));
 }
 
 NamedTensors Module::state_dict() const {

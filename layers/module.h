@@ -20,7 +20,8 @@ using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
 /// A layer or a model. Derive from it, register parameters/buffers/submodules in the constructor and
 /// write `forward` with differentiable ops; autograd derives the backward.
-/// Modules are held by std::shared_ptr; a parent owns its children, children never point back.
+/// Modules are held by std::shared_ptr; a parent owns its children, children never point back (adding a
+/// module that contains its new parent throws). One module may be the child of several (weight sharing).
 class Module {
  public:
   Module() = default;
@@ -39,11 +40,12 @@ class Module {
   /// The options shown in parentheses when printed ("3, 8, kernel_size=[3, 3]").
   virtual std::string extra_repr() const { return ""; }
 
-  /// Parameters of this module and (when `recurse`) all submodules, in registration order.
+  /// Parameters of this module and (when `recurse`) all submodules, in registration order. Each tensor is
+  /// listed once, under its first name, when a module or tensor is used twice (like PyTorch).
   std::vector<Tensor> parameters(bool recurse = true) const;
   /// Parameters with dotted names.
   NamedTensors named_parameters(bool recurse = true) const;
-  /// Buffers (running statistics, ...) of this module and its submodules.
+  /// Buffers (running statistics, ...) of this module and its submodules, each tensor once.
   std::vector<Tensor> buffers(bool recurse = true) const;
   /// Buffers with dotted names.
   NamedTensors named_buffers(bool recurse = true) const;
@@ -51,11 +53,12 @@ class Module {
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_children() const;
   /// The direct submodules.
   std::vector<std::shared_ptr<Module>> children() const;
-  /// Every submodule (not this one) in depth-first pre-order, with dotted names.
+  /// Every submodule (not this one) in depth-first pre-order, with dotted names; each module once.
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_modules() const;
 
   /// Every parameter and buffer under its dotted name, in PyTorch's order (per module: its
-  /// parameters, its buffers, then its children). The tensors share data with the module.
+  /// parameters, its buffers, then its children). The tensors share data with the module. A module used
+  /// twice appears under both names, as in PyTorch.
   NamedTensors state_dict() const;
   /// Problems that loading `state` would hit (missing, unexpected, shape or dtype mismatch), one line
   /// each; empty when load_state_dict would succeed. With strict=false only mismatches are reported.
@@ -93,6 +96,7 @@ class Module {
   Tensor register_buffer(const std::string& name, Tensor tensor);
   /// Registers a submodule and returns it with its own type:
   /// `conv = register_module("conv", std::make_shared<Conv2d>(Conv2dOptions(3, 8, 3)));`
+  /// Throws when `module` contains this module (a cycle), naming the path that leads back.
   template <class M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {
     add_child(name, module);

@@ -17,6 +17,7 @@
 #include "core/factory.h"
 #include "core/npy.h"
 #include "core/random.h"
+#include "core/threading.h"
 #include "layers/checkpoint.h"
 #include "layers/conv.h"
 #include "layers/linear.h"
@@ -182,6 +183,13 @@ std::vector<Case> catalog(World& W) {
       {"batch_norm training on one value per channel", [] {
          batch_norm(ones({1, 3}), Tensor(), Tensor(), Tensor(), Tensor(), true);
        }, {"[1, 3]"}},
+      {"batch_norm with a NaN momentum", [&] {
+         Tensor rm = zeros({2}), rv = ones({2});
+         batch_norm(W.img, rm, rv, Tensor(), Tensor(), true, std::nanf(""));
+       }, {"momentum", "nan"}},
+      {"batch_norm with momentum 1.5", [&] {
+         batch_norm(W.img, zeros({2}), ones({2}), Tensor(), Tensor(), true, 1.5f);
+       }, {"momentum", "[0, 1]", "1.5"}},
       {"batch_norm running_mean of the wrong length", [&] {
          batch_norm(W.img, zeros({3}), ones({3}), Tensor(), Tensor(), false);
        }, {"running_mean", "[3]"}},
@@ -250,6 +258,19 @@ std::vector<Case> catalog(World& W) {
          save(other, path);
          load(*W.model, path);
        }, {"0.weight", "[6, 2, 3, 3]", "[4, 2, 3, 3]"}},
+      {"a module cycle (a holds b, b adds a)", [] {
+         auto a = std::make_shared<Sequential>(), b = std::make_shared<Sequential>();
+         a->push_back(b);
+         b->push_back(a);
+       }, {"cycle", "'0.0'"}},
+      {"a module registered under itself", [] {
+         auto a = std::make_shared<Sequential>();
+         a->register_module("self", a);
+       }, {"own child", "self"}},
+      {"save over a folder", [&] {
+         std::filesystem::create_directories(W.dir / "a_folder" / "inner");
+         save(*W.model, (W.dir / "a_folder").string());
+       }, {"a_folder", "is unchanged"}},
       {"register_parameter with a dotted name", [&] { Module m; m.register_parameter("a.b", zeros({1})); }, {"a.b"}},
       {"parameter() of an unknown name", [&] { W.model->at<Conv2d>(0)->parameter("gamma"); }, {"gamma"}},
       {"Sequential index out of range", [&] { (*W.model)[5]; }, {"Sequential[5]", "2 modules"}},
@@ -258,6 +279,18 @@ std::vector<Case> catalog(World& W) {
       // ---- backends and files ----
       {"unknown backend", [] { set_backend("cuda"); }, {"cuda", "reference"}},
       {"load_npy of a missing file", [&] { load_npy((W.dir / "missing.npy").string()); }, {"missing.npy"}},
+      {"float64 .npy value beyond the float32 range", [&] {
+         const std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }\n";
+         std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
+         bytes.push_back(static_cast<char>(header.size()));
+         bytes.push_back(0);
+         const double values[2] = {1.0, 1e39};
+         bytes += header + std::string(reinterpret_cast<const char*>(values), sizeof(values));
+         const std::string path = (W.dir / "huge_f64.npy").string();
+         std::ofstream(path, std::ios::binary) << bytes;
+         load_npy(path);
+       }, {"huge_f64.npy", "1e+39", "float32 range"}},
+      {"set_num_threads(0)", [] { set_num_threads(0); }, {"got 0"}},
       {"parse_npy of garbage", [] { parse_npy("hello world, not numpy", "blob"); }, {"blob", "not a .npy file"}},
   };
 }

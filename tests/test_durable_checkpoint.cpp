@@ -68,13 +68,20 @@ KillResult kill_during_save(const fs::path& path, uintmax_t full_size) {
     }
     ::_exit(0);
   }
-  const fs::path tmp = path.string() + ".tmp-" + std::to_string(pid);
+  // The child's temporary file is `<path>.tmp-<pid>-<random suffix>`.
+  const std::string prefix = path.filename().string() + ".tmp-" + std::to_string(pid) + "-";
+  auto find_tmp = [&] {
+    for (const fs::path& f : files_in(path.parent_path()))
+      if (f.filename().string().rfind(prefix, 0) == 0) return f;
+    return fs::path();
+  };
   KillResult r;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   int status = 0;
   while (std::chrono::steady_clock::now() < deadline) {
     std::error_code ec;
-    uintmax_t size = fs::file_size(tmp, ec);
+    const fs::path tmp = find_tmp();
+    uintmax_t size = tmp.empty() ? 0 : fs::file_size(tmp, ec);
     if (!ec && size > 0) {  // the child is writing (or, if it was very fast, already syncing)
       ::kill(pid, SIGKILL);
       r.killed_mid_write = size < full_size;

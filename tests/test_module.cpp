@@ -302,3 +302,49 @@ TEST_CASE("bilinear_kernel is d2l's: diagonal channel pairs, profile [0.25, 0.75
   CHECK(sum(w23).item() == doctest::Approx(2.0));
   CHECK_THROWS_AS(bilinear_kernel(0, 1, 4), Error);
 }
+
+TEST_CASE("a module cycle is refused when the child is added, with the path back in the error") {
+  auto a = std::make_shared<Sequential>(), b = std::make_shared<Sequential>();
+  a->push_back(std::make_shared<Linear>(LinearOptions(2, 2)));
+  a->push_back(b);  // b is a's "1"
+  CHECK_THROWS_WITH_AS(b->push_back(a), doctest::Contains("adding '0' (Sequential) would make a cycle"), Error);
+  CHECK_THROWS_WITH_AS(b->push_back(a), doctest::Contains("'0.1' would lead back"), Error);
+  // Deeper: c inside b inside a; adding a under c is refused, naming the whole path.
+  auto c = b->push_back(std::make_shared<ModuleList>());
+  CHECK_THROWS_WITH_AS(c->push_back(a), doctest::Contains("'0.1.0' would lead back"), Error);
+  CHECK_THROWS_WITH_AS(b->register_module("again", a), doctest::Contains("'again.1' would lead back"), Error);
+  // Nothing was added: the tree is finite, and every walk over it ends.
+  CHECK(b->size() == 1);
+  CHECK(c->size() == 0);
+  CHECK(a->parameters().size() == 2);
+  a->eval();
+  CHECK(!b->is_training());
+  CHECK(a->state_dict().size() == 2);
+  CHECK(to_string(*a).find("ModuleList") != std::string::npos);
+  // A module shared by two parents is not a cycle.
+  auto shared = std::make_shared<Linear>(LinearOptions(2, 2));
+  auto p = std::make_shared<Sequential>(shared), q = std::make_shared<Sequential>(shared, p);
+  CHECK(q->parameters().size() == 2);
+}
+
+TEST_CASE("a module used twice lists its parameters once and an optimizer accepts them") {
+  auto l = std::make_shared<Linear>(LinearOptions(3, 3));
+  Sequential twice(l, std::make_shared<ReLU>(), l);
+  CHECK(names(twice.named_parameters()) == std::vector<std::string>{"0.weight", "0.bias"});
+  CHECK(twice.parameters().size() == 2);
+  CHECK(twice.named_modules().size() == 2);  // "0" and "1": the second use of l is the same module
+  // The state dict keeps every name, as PyTorch's does, so checkpoints load either way.
+  CHECK(names(twice.state_dict()) == std::vector<std::string>{"0.weight", "0.bias", "2.weight", "2.bias"});
+  SGD sgd(twice.parameters(), SGDOptions(0.1));
+  Tensor x = ones({2, 3});
+  sum(twice.forward(x)).backward();
+  const std::vector<float> before = l->weight.to_vector();
+  sgd.step();
+  CHECK(l->weight.to_vector() != before);
+  // A parameter tensor registered on two modules (tied weights) is listed once too.
+  Module tied;
+  Tensor w = ones({2});
+  tied.register_parameter("a", w);
+  tied.register_parameter("b", w);
+  CHECK(tied.parameters().size() == 1);
+}

@@ -2,9 +2,13 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <vector>
 
 #include "core/factory.h"
 #include "core/npy.h"
@@ -266,4 +270,27 @@ TEST_CASE("writing: 65535 arrays need ZIP64, which is refused with an Error; 655
   auto back = parse_npz(npz_bytes(arrays), "many");
   CHECK(back.size() == 65534);
   CHECK(back.at("a65533").to_vector() == std::vector<float>{1.5f});
+}
+
+TEST_CASE("a float64 value beyond the float32 range is an error naming the file, not a silent inf") {
+  auto f64 = [](std::vector<double> values) {
+    std::string data(values.size() * 8, '\0');
+    std::memcpy(data.data(), values.data(), data.size());
+    return make_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (" + std::to_string(values.size()) + ",), }",
+                    data);
+  };
+  CHECK_THROWS_WITH_AS(parse_npy(f64({1.0, 1e39}), "big.npy"),
+                       doctest::Contains("big.npy: float64 value 1e+39 at flat index 1 is beyond the float32 range"),
+                       Error);
+  CHECK_THROWS_WITH_AS(parse_npy(f64({-1e300}), "neg.npy"), doctest::Contains("neg.npy"), Error);
+  // The largest float32 and the infinities and NaN stored in the file itself load as they are.
+  const double inf = std::numeric_limits<double>::infinity();
+  Tensor t = parse_npy(f64({3.4028234663852886e38, -inf, inf, std::nan("")}), "edge.npy");
+  CHECK(t.at({0}) == std::numeric_limits<float>::max());
+  CHECK(t.at({1}) == -std::numeric_limits<float>::infinity());
+  CHECK(t.at({2}) == std::numeric_limits<float>::infinity());
+  CHECK(std::isnan(t.at({3})));
+  TempDir dir;
+  std::ofstream(dir / "over.npy", std::ios::binary) << f64({0.5, -2e38, 7e38});
+  CHECK_THROWS_WITH_AS(load_npy(dir / "over.npy"), doctest::Contains("over.npy"), Error);
 }

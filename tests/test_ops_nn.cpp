@@ -130,6 +130,25 @@ TEST_CASE("batch_norm: hand-computed training step, running stats and eval") {
   CHECK(rm.item() == doctest::Approx(0.25));
 }
 
+TEST_CASE("batch_norm rejects a NaN or out-of-range momentum and leaves the running statistics alone") {
+  Tensor x = floats({1, 2, 3, 4}, {4, 1});
+  Tensor rm = full({1}, 0.5), rv = full({1}, 2.0);
+  for (float m : {std::nanf(""), -0.1f, 1.5f, INFINITY}) {
+    CAPTURE(m);
+    CHECK_THROWS_WITH_AS(batch_norm(x, rm, rv, Tensor(), Tensor(), true, m),
+                         doctest::Contains("batch_norm: momentum must be a number in [0, 1], got"), Error);
+    CHECK(rm.item() == 0.5f);
+    CHECK(rv.item() == 2.f);
+  }
+  CHECK_THROWS_WITH_AS(batch_norm(x, rm, rv, Tensor(), Tensor(), true, std::nanf("")), doctest::Contains("nan"),
+                       Error);
+  // The ends of the range are valid: 0 keeps the statistics, 1 replaces them.
+  batch_norm(x, rm, rv, Tensor(), Tensor(), true, 0.f);
+  CHECK(rm.item() == 0.5f);
+  batch_norm(x, rm, rv, Tensor(), Tensor(), true, 1.f);
+  CHECK(rm.item() == 2.5f);
+}
+
 TEST_CASE("batch_norm: train vs eval after the running stats converge") {
   Generator gen(3);
   Tensor x = randn({4, 3, 2, 2}, gen);

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/kernels/fast_math.h"
+#include "core/threading.h"
 
 namespace convgrad::kernels {
 
@@ -22,7 +23,7 @@ CrossEntropySums cross_entropy_weights(const CrossEntropyGeometry& g, const int6
   const int64_t n = g.N * g.S, C = g.C, ignore = g.ignore_index;
   double weight_sum = 0.0;
   int64_t bad = std::numeric_limits<int64_t>::max();
-#pragma omp parallel for schedule(static) reduction(+ : weight_sum) reduction(min : bad) if (n > kParallelLogits)
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static) reduction(+ : weight_sum) reduction(min : bad) if (n > kParallelLogits)
   for (int64_t i = 0; i < n; ++i) {
     const int64_t cls = target[i];
     if (cls == ignore) continue;
@@ -40,7 +41,7 @@ CrossEntropySums cross_entropy_forward(const CrossEntropyGeometry& g, const floa
   const int64_t ignore = g.ignore_index;
   double loss_sum = 0.0, weight_sum = 0.0;
   int64_t bad = std::numeric_limits<int64_t>::max();
-#pragma omp parallel for schedule(static) reduction(+ : loss_sum, weight_sum) reduction(min : bad) \
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static) reduction(+ : loss_sum, weight_sum) reduction(min : bad) \
     if (N * C * S > kParallelLogits)
   for (int64_t item = 0; item < items; ++item) {
     const int64_t n = item / nb, s0 = item % nb * kBlock, L = std::min(kBlock, S - s0);
@@ -107,7 +108,7 @@ void cross_entropy_backward(const CrossEntropyGeometry& g, const float* x, const
                             float* grad_x) {
   const int64_t N = g.N, C = g.C, S = g.S, nb = blocks_per_sample(g), items = N * nb;
   const int64_t ignore = g.ignore_index;
-#pragma omp parallel for schedule(static) if (N * C * S > kParallelLogits)
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static) if (N * C * S > kParallelLogits)
   for (int64_t item = 0; item < items; ++item) {
     const int64_t n = item / nb, s0 = item % nb * kBlock, L = std::min(kBlock, S - s0);
     const float* m = stats + n * S + s0;

@@ -13,6 +13,7 @@
 #include <omp.h>
 
 #include "core/tensor.h"
+#include "core/threading.h"
 
 namespace convgrad::kernels {
 
@@ -113,11 +114,12 @@ Shape broadcast_strides(const Shape& from, const Shape& from_strides, const Shap
 /// threads never write the same line).
 template <class Body>
 void flat_loop(int64_t n, Body&& body, int64_t align = 16) {
-  if (n <= kParallelThreshold || omp_get_max_threads() == 1) {
+  const int nthr = n <= kParallelThreshold ? 1 : get_num_threads();
+  if (nthr == 1) {
     if (n > 0) body(int64_t{0}, n);
     return;
   }
-#pragma omp parallel
+#pragma omp parallel num_threads(nthr)
   {
     const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
     auto edge = [&](int64_t k) { return k == nt ? n : std::min(n, (n * k / nt) & ~(align - 1)); };
@@ -129,9 +131,10 @@ void flat_loop(int64_t n, Body&& body, int64_t align = 16) {
 /// Runs `body(offsets, inner_strides, n)` over every innermost run of a planned loop: `offsets[k]` is the
 /// element offset of operand k at the run's start, `inner_strides[k]` its step along the run.
 /// Runs are split across OpenMP threads (in contiguous element ranges, so omp_get_thread_num() may pick
-/// a per-thread buffer) when the loop has more than 32k elements and `parallel` is set.
+/// a per-thread buffer) when the loop has more than 32k elements and `parallel` is set: `threads` of them
+/// (a caller sizing per-thread buffers passes the count it sized them for), or get_num_threads() when 0.
 template <size_t N, class Body>
-void for_each_run(const LoopPlan& plan, Body&& body, bool parallel = true) {
+void for_each_run(const LoopPlan& plan, Body&& body, bool parallel = true, int threads = 0) {
   const int64_t nd = static_cast<int64_t>(plan.shape.size());
   const int64_t inner = plan.shape[nd - 1];
   int64_t total = 1;
@@ -168,7 +171,8 @@ void for_each_run(const LoopPlan& plan, Body&& body, bool parallel = true) {
     run_range(0, total);
     return;
   }
-#pragma omp parallel
+  const int nthr = threads > 0 ? threads : get_num_threads();
+#pragma omp parallel num_threads(nthr)
   {
     int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
     int64_t e0 = total * t / nt, e1 = total * (t + 1) / nt;

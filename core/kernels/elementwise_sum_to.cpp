@@ -3,6 +3,7 @@
 
 #include "core/factory.h"
 #include "core/kernels/elementwise.h"
+#include "core/threading.h"
 
 namespace convgrad::kernels {
 
@@ -13,7 +14,7 @@ constexpr int64_t kMaxPrivateAccumulator = 1 << 18;
 
 // Accumulates x into acc (laid out like the contiguous output), walking x in memory order.
 template <class T, class Acc>
-void accumulate(const LoopPlan& plan, const T* px, std::vector<std::vector<Acc>>& acc, bool parallel) {
+void accumulate(const LoopPlan& plan, const T* px, std::vector<std::vector<Acc>>& acc) {
   for_each_run<2>(plan, [&](const RunIndex<2>& off, const RunIndex<2>& st, int64_t n) {
     Acc* a = acc[acc.size() == 1 ? 0 : omp_get_thread_num()].data() + off[0];
     const T* p = px + off[1];
@@ -28,7 +29,7 @@ void accumulate(const LoopPlan& plan, const T* px, std::vector<std::vector<Acc>>
     } else {
       for (int64_t i = 0; i < n; ++i) a[i * st[0]] += static_cast<Acc>(p[i * st[1]]);
     }
-  }, parallel);
+  }, acc.size() > 1, static_cast<int>(acc.size()));
 }
 
 template <class T, class Acc>
@@ -37,10 +38,10 @@ Tensor sum_to_typed(const Tensor& x, const Shape& shape) {
   const int64_t k = out.numel(), total = x.numel();
   LoopPlan plan = plan_loop(x.shape(), {broadcast_strides(shape, out.strides(), x.shape()), x.strides()});
   // Large inputs: one private accumulator per thread (for_each_run splits by thread), summed at the end.
-  int nbuf = total > kParallelThreshold && k <= kMaxPrivateAccumulator ? omp_get_max_threads() : 1;
+  int nbuf = total > kParallelThreshold && k <= kMaxPrivateAccumulator ? get_num_threads() : 1;
   std::vector<std::vector<Acc>> acc(nbuf, std::vector<Acc>(static_cast<size_t>(k), Acc(0)));
   // With a single buffer the walk stays serial so no two threads add into one element.
-  accumulate<T, Acc>(plan, x.data<T>(), acc, nbuf > 1);
+  accumulate<T, Acc>(plan, x.data<T>(), acc);
   T* po = out.data<T>();
   for (int64_t i = 0; i < k; ++i) {
     Acc s = 0;

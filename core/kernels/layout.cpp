@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/factory.h"
+#include "core/threading.h"
 
 namespace convgrad::kernels {
 
@@ -45,7 +46,7 @@ void copy_typed(T* dst, const T* src, const CopyPlan& p) {
   int64_t rows = 1;
   for (int64_t d = 0; d + 1 < nd; ++d) rows *= p.sizes[d];
   const bool parallel = rows > 1 && rows * inner >= (int64_t{1} << 17);
-#pragma omp parallel for schedule(static) if (parallel)
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static) if (parallel)
   for (int64_t r = 0; r < rows; ++r) {
     // Offsets of row r from its multi-index (outer dims only).
     int64_t rem = r, doff = 0, soff = 0;

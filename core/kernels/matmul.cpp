@@ -5,6 +5,7 @@
 
 #include "core/factory.h"
 #include "core/kernels/layout.h"
+#include "core/threading.h"
 
 namespace convgrad::kernels {
 
@@ -51,7 +52,7 @@ void gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_row, int64_
   for (int64_t p0 = 0; p0 < k; p0 += kDepth) {
     const int64_t p1 = std::min(k, p0 + kDepth);
     // Column tiles outer so one B panel is reused by every row tile that follows.
-#pragma omp parallel for collapse(2) schedule(static) if (parallel)
+#pragma omp parallel for num_threads(get_num_threads()) collapse(2) schedule(static) if (parallel)
     for (int64_t jt = 0; jt < col_tiles; ++jt)
       for (int64_t it = 0; it < row_tiles; ++it) {
         const int64_t i = it * kRows, j = jt * kCols;
@@ -139,7 +140,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   }
   // Many small products: spread whole matrices over threads instead of tiles of one.
   const bool parallel = batches > 1 && m * n * k < (int64_t{1} << 18) && batches * m * n * k >= (int64_t{1} << 18);
-#pragma omp parallel for schedule(static) if (parallel)
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static) if (parallel)
   for (int64_t t = 0; t < batches; ++t) {
     int64_t rem = t, aoff = 0, boff = 0;
     for (int64_t d = static_cast<int64_t>(batch.size()) - 1; d >= 0; --d) {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/factory.h"
+#include "core/threading.h"
 
 namespace convgrad::kernels {
 
@@ -38,7 +39,7 @@ ChannelStats batch_norm_stats(const Tensor& x) {
   float* mean = s.mean.data<float>();
   float* var = s.var.data<float>();
   const double count = static_cast<double>(s.count);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static)
   for (int64_t c = 0; c < d.c; ++c) {
     double sum = 0.0;
     for (int64_t n = 0; n < d.n; ++n) {
@@ -79,7 +80,7 @@ Tensor batch_norm_apply(const Tensor& x, const Tensor& mean, const Tensor& invst
   const float* px = xc.data<float>();
   float* py = y.data<float>();
   const int64_t planes = d.n * d.c;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static)
   for (int64_t p = 0; p < planes; ++p) {
     const int64_t c = p % d.c;
     const float mc = m[c], scale = is[c] * w[c], shift = b[c];
@@ -107,7 +108,7 @@ BatchNormGrads batch_norm_backward(const Tensor& grad_out, const Tensor& x, cons
   float* gw = need_weight ? r.weight.data<float>() : nullptr;
   float* gb = need_bias ? r.bias.data<float>() : nullptr;
   const double count = static_cast<double>(d.n * d.l);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static)
   for (int64_t c = 0; c < d.c; ++c) {
     // Pass 1: sum(g) and sum(g * xhat) of this channel.
     double sum_g = 0.0, sum_gx = 0.0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/factory.h"
+#include "core/threading.h"
 
 namespace convgrad::kernels {
 
@@ -102,7 +103,7 @@ void pad_forward(const Tensor& x, const std::vector<PadMap>& maps, float value, 
   const int64_t width = v.out[k - 1];
   const float* src = xc.data<float>();
   float* dst = out.data<float>();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static)
   for (int64_t p = 0; p < v.outer; ++p) {
     for (int64_t row = 0; row < v.rows; ++row) {
       float* o = dst + p * v.out_plane + row * width;
@@ -131,7 +132,7 @@ Tensor pad_backward(const Tensor& grad_out, const Shape& input_shape, const std:
   float* gi = grad_in.data<float>();
   // Several output elements may read one input element (reflect, replicate, circular); they all
   // lie in one outer plane, so threads split over planes never write the same element.
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static)
   for (int64_t p = 0; p < v.outer; ++p) {
     for (int64_t row = 0; row < v.rows; ++row) {
       const int64_t s = source_row(v, maps, row);

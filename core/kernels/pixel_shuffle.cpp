@@ -1,6 +1,7 @@
 #include "core/kernels/pixel_shuffle.h"
 
 #include "core/factory.h"
+#include "core/threading.h"
 
 namespace convgrad::kernels {
 
@@ -13,7 +14,7 @@ Tensor contiguous(const Tensor& t) { return t.is_contiguous() ? t : clone_data(t
 void shuffle(const float* src, float* dst, int64_t batch, int64_t c, int64_t r, int64_t h, int64_t w,
              bool to_high) {
   const int64_t plane = h * w, hi_w = w * r;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for num_threads(get_num_threads()) collapse(2) schedule(static)
   for (int64_t b = 0; b < batch; ++b)
     for (int64_t ch = 0; ch < c; ++ch) {
       const int64_t base = (b * c + ch) * r * r * plane;

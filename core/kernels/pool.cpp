@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/factory.h"
+#include "core/threading.h"
 
 namespace convgrad::kernels {
 
@@ -110,7 +111,7 @@ void max_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, Tensor& out, T
   int64_t* idx = indices.data<int64_t>();
   const int64_t planes = g.n * g.c;
   const std::vector<Span> xs = spans(g.ow, g.sw, g.pw, g.kw, g.w);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static)
   for (int64_t p = 0; p < planes; ++p) {
     const float* in = src + p * g.h * g.w;
     float* o = dst + p * g.oh * g.ow;
@@ -151,7 +152,7 @@ Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const 
   float* gi = grad_in.data<float>();
   const int64_t planes = g.n * g.c, out_plane = g.oh * g.ow, in_plane = g.h * g.w;
   // Planes are disjoint, so threads never write the same element.
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static)
   for (int64_t p = 0; p < planes; ++p)
     for (int64_t i = 0; i < out_plane; ++i)
       gi[p * in_plane + idx[p * out_plane + i]] += go[p * out_plane + i];
@@ -164,7 +165,7 @@ Tensor avg_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, AvgPoolDivis
   const float* src = xc.data<float>();
   float* dst = out.data<float>();
   const int64_t planes = g.n * g.c;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static)
   for (int64_t p = 0; p < planes; ++p) {
     const float* in = src + p * g.h * g.w;
     float* o = dst + p * g.oh * g.ow;
@@ -190,7 +191,7 @@ Tensor avg_pool2d_backward(const Tensor& grad_out, const Shape& input_shape, con
   const float* go = gc.data<float>();
   float* gi = grad_in.data<float>();
   const int64_t planes = g.n * g.c;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static)
   for (int64_t p = 0; p < planes; ++p) {
     const float* o = go + p * g.oh * g.ow;
     float* in = gi + p * g.h * g.w;

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "core/factory.h"
+#include "core/threading.h"
 
 namespace convgrad::kernels {
 
@@ -37,7 +38,7 @@ Tensor prelu_forward(const Tensor& x, const Tensor& weight) {
   const float* in = xc.data<float>();
   const float* a = wc.data<float>();
   float* o = out.data<float>();
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for num_threads(get_num_threads()) collapse(2) schedule(static)
   for (int64_t n = 0; n < v.outer; ++n)
     for (int64_t c = 0; c < v.channels; ++c) {
       const float slope = a[shared ? 0 : c];
@@ -64,7 +65,7 @@ PreluGrads prelu_backward(const Tensor& grad_out, const Tensor& x, const Tensor&
   const float* in = xc.data<float>();
   const float* a = wc.data<float>();
   float* gx = need_x ? r.x.data<float>() : nullptr;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static)
   for (int64_t c = 0; c < v.channels; ++c) {
     const float slope = a[shared ? 0 : c];
     double acc = 0.0;

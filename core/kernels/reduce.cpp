@@ -8,6 +8,7 @@
 #include "core/kernels/elementwise.h"
 #include "core/kernels/layout.h"
 #include "core/kernels/reduce_detail.h"
+#include "core/threading.h"
 
 namespace convgrad::kernels {
 
@@ -151,7 +152,8 @@ Tensor reduce_sum(const Tensor& x_in, const std::vector<int64_t>& raw_dims, bool
   }
 
   if (trailing) {  // rows of `len` contiguous elements, one per output element
-#pragma omp parallel for schedule(static) if (rows * len >= (int64_t{1} << 16) && rows > 1)
+#pragma omp parallel for num_threads(get_num_threads()) \
+    schedule(static) if (rows * len >= (int64_t{1} << 16) && rows > 1)
     for (int64_t r = 0; r < rows; ++r) o[r] = static_cast<float>(row_sum(p + r * len, len) * scale);
     return out;
   }
@@ -246,7 +248,7 @@ Tensor scatter_along_dim(const Tensor& values, const Tensor& indices, const Shap
 
 void channel_sum(const float* x, int64_t batch, int64_t channels, int64_t spatial, float* out) {
   // Threads only when the sum is long enough to pay for a parallel region.
-#pragma omp parallel for schedule(static) if (batch * channels * spatial > kParallelThreshold)
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static) if (batch * channels * spatial > kParallelThreshold)
   for (int64_t c = 0; c < channels; ++c) {
     double acc = 0.0;
     for (int64_t n = 0; n < batch; ++n) {

@@ -9,6 +9,7 @@
 #include "core/kernels/layout.h"
 #include "core/kernels/reduce.h"
 #include "core/kernels/reduce_detail.h"
+#include "core/threading.h"
 
 namespace convgrad::kernels {
 
@@ -23,7 +24,7 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 template <class Body>
 void for_each_block(const DimLayout& l, Body body) {
   const bool parallel = l.outer > 1 && l.outer * l.n * l.inner >= (int64_t{1} << 15);
-#pragma omp parallel if (parallel)
+#pragma omp parallel num_threads(get_num_threads()) if (parallel)
   {
     std::vector<double> a(static_cast<size_t>(l.inner)), b(static_cast<size_t>(l.inner));
 #pragma omp for schedule(static)

@@ -4,6 +4,7 @@
 
 #include "core/factory.h"
 #include "core/kernels/elementwise.h"
+#include "core/threading.h"
 
 namespace convgrad::kernels {
 
@@ -22,7 +23,7 @@ void pass_w(const float* src, float* dst, int64_t rows, const ResampleAxis& ax) 
   const int64_t* start = ax.start.data();
   const int64_t* index = ax.index.data();
   const float* weight = ax.weight.data();
-#pragma omp parallel for schedule(static) if (worth_threads(rows, ax))
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static) if (worth_threads(rows, ax))
   for (int64_t r = 0; r < rows; ++r) {
     const float* in = src + r * ax.in;
     float* out = dst + r * ax.out;
@@ -36,7 +37,8 @@ void pass_w(const float* src, float* dst, int64_t rows, const ResampleAxis& ax) 
 
 // Along H: each of `planes` planes of (ay.in, w) becomes (ay.out, w), a weighted sum of whole rows.
 void pass_h(const float* src, float* dst, int64_t planes, int64_t w, const ResampleAxis& ay) {
-#pragma omp parallel for collapse(2) schedule(static) if (worth_threads(planes * w, ay))
+#pragma omp parallel for num_threads(get_num_threads()) collapse(2) \
+    schedule(static) if (worth_threads(planes * w, ay))
   for (int64_t p = 0; p < planes; ++p)
     for (int64_t o = 0; o < ay.out; ++o) {
       const float* in = src + p * ay.in * w;
@@ -59,7 +61,7 @@ void pass_h(const float* src, float* dst, int64_t planes, int64_t w, const Resam
 
 // The adjoint of pass_h: each output row is added, weighted, into its source rows (per plane).
 void pass_h_adjoint(const float* src, float* dst, int64_t planes, int64_t w, const ResampleAxis& ay) {
-#pragma omp parallel for schedule(static) if (worth_threads(planes * w, ay))
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static) if (worth_threads(planes * w, ay))
   for (int64_t p = 0; p < planes; ++p) {
     float* in = dst + p * ay.in * w;
     std::fill(in, in + ay.in * w, 0.f);
@@ -76,7 +78,7 @@ void pass_h_adjoint(const float* src, float* dst, int64_t planes, int64_t w, con
 
 // The adjoint of pass_w: each output value is added, weighted, into its source values (per row).
 void pass_w_adjoint(const float* src, float* dst, int64_t rows, const ResampleAxis& ax) {
-#pragma omp parallel for schedule(static) if (worth_threads(rows, ax))
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static) if (worth_threads(rows, ax))
   for (int64_t r = 0; r < rows; ++r) {
     const float* g = src + r * ax.out;
     float* in = dst + r * ax.in;

@@ -6,6 +6,7 @@
 
 #include "core/factory.h"
 #include "core/kernels/elementwise.h"
+#include "core/threading.h"
 
 namespace convgrad::kernels {
 
@@ -80,7 +81,7 @@ Tensor upsample_bilinear2d_forward(const Tensor& x, int64_t out_h, int64_t out_w
   const float* src = xc.data<float>();
   float* dst = out.data<float>();
   // Threads only above the elementwise threshold (4 multiply-adds per output value).
-#pragma omp parallel for schedule(static) if (out.numel() > kParallelThreshold)
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static) if (out.numel() > kParallelThreshold)
   for (int64_t p = 0; p < planes; ++p) {
     const float* in = src + p * h * w;
     float* o = dst + p * out_h * out_w;
@@ -110,7 +111,7 @@ Tensor upsample_bilinear2d_backward(const Tensor& grad_out, const Shape& input_s
   float* gi = grad_in.data<float>();
   // Each plane scatters only into its own input plane, so planes run in parallel without races.
   // Separable: a gradient row is first gathered along W into `row`, then added to its two input rows.
-#pragma omp parallel if (grad_out.numel() > kParallelThreshold)
+#pragma omp parallel num_threads(get_num_threads()) if (grad_out.numel() > kParallelThreshold)
   {
     std::vector<float> row(static_cast<size_t>(w));
 #pragma omp for schedule(static)

@@ -76,23 +76,6 @@ Result load_batch(const Dataset& dataset, const std::vector<int64_t>& order, con
   return r;
 }
 
-// Loading runs on one kernel thread: the per-sample work is small, and parallel regions on it cost
-// more than they save (and, on a busy machine, far more). Restores the caller's setting when done.
-class OneKernelThread {
- public:
-  OneKernelThread() : saved_(get_num_threads()) {
-    if (saved_ != 1) set_num_threads(1);
-  }
-  ~OneKernelThread() {
-    if (saved_ != 1) set_num_threads(saved_);
-  }
-  OneKernelThread(const OneKernelThread&) = delete;
-  OneKernelThread& operator=(const OneKernelThread&) = delete;
-
- private:
-  int saved_;
-};
-
 }  // namespace
 
 /// Batches numbered 0, 1, ... across epochs from `first_epoch` on: number g is batch g % per_epoch
@@ -113,7 +96,7 @@ struct DataLoader::Stream {
 
   void run() {
     // Workers decode and augment with one kernel thread each, leaving the cores to the training step.
-    set_num_threads(1);
+    NumThreadsGuard one_thread(1);
     NoGradGuard no_grad;
     for (;;) {
       int64_t g = 0;
@@ -200,7 +183,9 @@ std::optional<Batch> DataLoader::next() {
   while (active_ && batch_ < size()) {
     Result r;
     if (!stream_) {
-      OneKernelThread one;
+      // Loading runs on one kernel thread: the per-sample work is small, and parallel regions on it cost
+      // more than they save (and, on a busy machine, far more). The guard restores the caller's setting.
+      NumThreadsGuard one(1);
       r = load_batch(*dataset_, order_, options_, epoch_, batch_, nullptr);
     } else {
       Stream& s = *stream_;

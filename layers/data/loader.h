@@ -26,8 +26,8 @@ class DataLoaderOptions {
   DataLoaderOptions& drop_last(bool d) { drop_last_ = d; return *this; }
   bool drop_last() const { return drop_last_; }
   /// Threads loading batches ahead of the consumer; 0 loads each batch in the consumer's thread when
-  /// it is asked for (default 0). Loading always runs on one kernel thread (set_num_threads(1) in a
-  /// worker; in the consumer's thread the setting is restored after each batch).
+  /// it is asked for (default 0). Loading always runs on one kernel thread (a NumThreadsGuard(1) in a
+  /// worker, and in the consumer's thread while it loads a batch); other threads keep their setting.
   DataLoaderOptions& num_workers(int64_t n) { num_workers_ = n; return *this; }
   int64_t num_workers() const { return num_workers_; }
   /// Seeds the shuffle and every sample's random stream (default 0).

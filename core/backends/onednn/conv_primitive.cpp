@@ -36,7 +36,7 @@ void add_channel_bias(const Tensor& t, const Tensor& bias) {
   const int64_t N = t.size(0), C = t.size(1), HW = t.size(2) * t.size(3);
   float* d = t.data<float>();
   const float* b = bias.data<float>();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static)
   for (int64_t nc = 0; nc < N * C; ++nc)
     for (int64_t i = 0; i < HW; ++i) d[nc * HW + i] += b[nc % C];
 }

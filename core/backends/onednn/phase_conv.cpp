@@ -119,7 +119,7 @@ class Workspace {
 // col[(o, jh, jw), (n, q)] for every image: the GEMM operand built from dy (small), in parallel.
 void gather_all_columns(const Geom& g, const float* dy, float* col) {
   const int64_t ld = g.N * g.Q();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static)
   for (int64_t n = 0; n < g.N; ++n) phase::gather_columns(g, dy + n * g.O * g.OH * g.OW, col + n * g.Q(), ld);
 }
 
@@ -216,7 +216,7 @@ void phase_conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, co
   throw_if_failed(failed, "conv_forward");
   const float* bp = bias.defined() ? bias.data<float>() : nullptr;
   float* yp = y.data<float>();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static)
   for (int64_t no = 0; no < g.N * g.O; ++no) {
     const int64_t n = no / g.O, o = no % g.O;
     phase::shift_add(g, z + n * Q, NQ, parts, taps * NQ, o, bp ? bp[o] : 0.f, yp + no * g.OH * g.OW);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "core/threading.h"
+
 #if defined(__AVX2__)
 #include <immintrin.h>
 #endif
@@ -59,7 +61,7 @@ void for_each_tap(const Geom& g, F&& f) {
 
 void gather_weights(const Geom& g, const float* w, float* w2) {
   const int64_t K = g.jh * g.sh * g.jw * g.sw, rows = g.rows();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static)
   for (int64_t oc = 0; oc < g.O * g.C; ++oc) {
     const int64_t o = oc / g.C, c = oc % g.C;
     const float* src = w + oc * K;
@@ -70,7 +72,7 @@ void gather_weights(const Geom& g, const float* w, float* w2) {
 
 void scatter_weights(const Geom& g, const float* dw2, int64_t parts, float* dw) {
   const int64_t K = g.jh * g.sh * g.jw * g.sw, rows = g.rows(), stride = g.taps() * rows;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static)
   for (int64_t oc = 0; oc < g.O * g.C; ++oc) {
     const int64_t o = oc / g.C, c = oc % g.C;
     float* dst = dw + oc * K;

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/kernels/reduce.h"
+#include "core/threading.h"
 
 namespace convgrad::reference {
 
@@ -41,7 +42,7 @@ void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Te
   float* yp = y.data<float>();
   const int64_t sh = p.stride[0], sw = p.stride[1], dh = p.dilation[0], dw = p.dilation[1];
   const int64_t ph = p.pad_begin[0], pw = p.pad_begin[1];
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static)
   for (int64_t no = 0; no < D.N * D.O; ++no) {
     const int64_t n = no / D.O, o = no % D.O, grp = o / D.Og;
     std::vector<double> acc(D.OH * D.OW, bp ? double(bp[o]) : 0.0);
@@ -76,7 +77,7 @@ void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, c
   const int64_t sh = p.stride[0], sw = p.stride[1], dh = p.dilation[0], dw = p.dilation[1];
   const int64_t ph = p.pad_begin[0], pw = p.pad_begin[1];
   // One task per (n, input channel): each writes its own plane, so no two threads collide.
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static)
   for (int64_t nc = 0; nc < D.N * D.C; ++nc) {
     const int64_t n = nc / D.C, c = nc % D.C, grp = c / D.Cg, cg = c % D.Cg;
     std::vector<double> acc(D.H * D.W, bp ? double(bp[c]) : 0.0);
@@ -110,7 +111,7 @@ void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, 
   const int64_t sh = p.stride[0], sw = p.stride[1], dh = p.dilation[0], dwl = p.dilation[1];
   const int64_t ph = p.pad_begin[0], pw = p.pad_begin[1];
   // One task per (output channel, input channel of its group): each owns kh * kw weights.
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static)
   for (int64_t oc = 0; oc < D.O * D.Cg; ++oc) {
     const int64_t o = oc / D.Cg, cg = oc % D.Cg, c = (o / D.Og) * D.Cg + cg;
     for (int64_t kh = 0; kh < D.KH; ++kh) {
