@@ -46,10 +46,11 @@ void copy_typed(const Tensor& dst, const Tensor& src) {
 
 }  // namespace
 
-void detail::copy_values(const Tensor& dst, const Tensor& src) {
+void detail::copy_values(const Tensor& dst, const Tensor& src, const char* writer) {
   check(dst.shape() == src.shape() && dst.dtype() == src.dtype(),
         "copy_values: destination {} {} and source {} {} differ", shape_str(dst.shape()), dtype_name(dst.dtype()),
         shape_str(src.shape()), dtype_name(src.dtype()));
+  dst.bump_version(writer);  // an in-place write: a tensor saved for backward may no longer be used
   if (dst.dtype() == DType::Float32)
     copy_typed<float>(dst, src);
   else
@@ -208,7 +209,7 @@ void Module::load_state_dict(const std::map<std::string, Tensor>& state, bool st
   }
   for (const auto& [n, t] : state_dict()) {
     auto it = state.find(n);
-    if (it != state.end() && !it->second.is_same(t)) detail::copy_values(t, it->second);
+    if (it != state.end() && !it->second.is_same(t)) detail::copy_values(t, it->second, "Module::load_state_dict");
   }
 }
 

@@ -142,6 +142,7 @@ void SGD::step() {
   const float damp = static_cast<float>(1.0 - o.dampening()), neg_lr = static_cast<float>(-lr_);
   for (size_t i : params_with_grad("SGD::step")) {
     Tensor g = grad_of(i);
+    params_[i].bump_version("SGD::step");
     float* p = params_[i].data<float>();
     const float* gp = g.data<float>();
     int64_t n = params_[i].numel();
@@ -155,6 +156,7 @@ void SGD::step() {
       if (!buf.defined()) {
         buf = from_vector(d, params_[i].shape());
       } else {
+        buf.bump_version("SGD::step");
         float* b = buf.data<float>();
         for (int64_t k = 0; k < n; ++k) b[k] = std::fma(damp, d[k], b[k] * mom);
       }
