@@ -41,7 +41,7 @@ struct Target {
   SGD sgd{model->parameters(), SGDOptions(0.1).momentum(0.9)};
   Adam adam{model->parameters(), AdamOptions(0.01).amsgrad(true)};
   AdamW adamw{model->parameters(), AdamWOptions(0.01)};
-  StepLR step_lr{sgd, 2, 0.5};
+  StepLR step_lr{sgd, 2, 10.0};  // grows: a late enough epoch has an infinite lr, which must be refused
   CosineAnnealingLR cosine{adam, 10};
   Tensor x = randn({1, 2, 6, 6}, gen);
 
