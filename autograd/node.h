@@ -79,7 +79,7 @@ inline SavedTensor save(const Tensor& t, bool needed = true) { return SavedTenso
 
 /// Records `output` as the result of op `name` over `inputs` when grad mode is on and any input
 /// requires grad; otherwise returns `output` untouched. The closure must not capture `output`
-/// itself (capture `output.detach()` if the gradient needs its values).
+/// itself (capture `save(output)` if the gradient needs its values).
 Tensor make_result(Tensor output, std::vector<Tensor> inputs, const char* name, BackwardFn backward);
 
 /// Runs the reverse pass from `root` (what Tensor::backward calls).
