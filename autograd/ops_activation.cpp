@@ -22,7 +22,8 @@ Tensor prelu(const Tensor& x, const Tensor& weight) {
   const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
   return make_result(y, {x, weight}, "prelu",
                      [xd = save(x), wd = save(weight), need_x, need_w](const Tensor& g) {
-                       kernels::PreluGrads r = kernels::prelu_backward(g, xd.unpack(), wd.unpack(), need_x, need_w);
+                       kernels::PreluGrads r =
+                           kernels::prelu_backward(g, xd.unpack(), wd.unpack(), need_x, need_w);
                        return std::vector<Tensor>{r.x, r.weight};
                      });
 }

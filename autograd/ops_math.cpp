@@ -52,7 +52,8 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   const Needs n = needs(a, b);
   // d(ab)/da = b, d(ab)/db = a.
   return make_result(out, {a, b}, "mul",
-                     [sa = a.shape(), sb = b.shape(), ad = save(a, n.b), bd = save(b, n.a), n](const Tensor& g) {
+                     [sa = a.shape(), sb = b.shape(), ad = save(a, n.b), bd = save(b, n.a),
+                      n](const Tensor& g) {
                        return grads(n, [&] { return k::sum_to(k::mul(g, bd.unpack()), sa); },
                                     [&] { return k::sum_to(k::mul(g, ad.unpack()), sb); });
                      });

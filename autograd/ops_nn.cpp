@@ -107,8 +107,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   return make_result(
       y, {x, weight, bias}, "batch_norm",
       [saved_x, saved_w, mean, invstd, training, need_x, need_w, need_b](const Tensor& g) {
-        kernels::BatchNormGrads r = kernels::batch_norm_backward(g, saved_x.unpack(), mean, invstd, saved_w.unpack(),
-                                                                 training, need_x, need_w, need_b);
+        kernels::BatchNormGrads r = kernels::batch_norm_backward(
+            g, saved_x.unpack(), mean, invstd, saved_w.unpack(), training, need_x, need_w, need_b);
         return std::vector<Tensor>{r.x, r.weight, r.bias};
       });
 }

@@ -20,7 +20,8 @@ int64_t shape_numel(const Shape& shape) {
       continue;
     }
     if (__builtin_mul_overflow(n, s, &n))
-      fail("shape {}: the product of the sizes overflows int64 (also when another size is 0)", shape_str(shape));
+      fail("shape {}: the product of the sizes overflows int64 (also when another size is 0)",
+           shape_str(shape));
   }
   return empty ? 0 : n;
 }

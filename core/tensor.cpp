@@ -185,8 +185,8 @@ Tensor as_strided(const Tensor& base, Shape shape, Shape strides, int64_t offset
   if (numel > 0 && (overflow || last >= capacity))
     fail("as_strided: shape {}, strides {} and storage offset {} address element {} of a storage of {} "
          "{} elements; the view must lie inside its storage",
-         shape_str(shape), shape_str(strides), offset, overflow ? std::string("past int64") : std::to_string(last),
-         capacity, dtype_name(base.dtype()));
+         shape_str(shape), shape_str(strides), offset,
+         overflow ? std::string("past int64") : std::to_string(last), capacity, dtype_name(base.dtype()));
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = storage;
   impl->offset = offset;

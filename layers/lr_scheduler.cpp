@@ -42,15 +42,16 @@ void LRScheduler::load_state_dict(const std::map<std::string, Tensor>& state) {
         "LRScheduler::load_state_dict: 'last_epoch' must be one int64, got {} of shape {}",
         dtype_name(it->second.dtype()), shape_str(it->second.shape()));
   int64_t epoch = it->second.item<int64_t>();
-  check(epoch >= 0 && epoch <= kMaxEpoch, "LRScheduler::load_state_dict: last_epoch {} is out of range (expected "
-        "0..2^53)", epoch);
+  check(epoch >= 0 && epoch <= kMaxEpoch,
+        "LRScheduler::load_state_dict: last_epoch {} is out of range (expected 0..2^53)", epoch);
   check(state.size() == 1, "LRScheduler::load_state_dict: unexpected keys besides 'last_epoch' ({} keys given)",
         state.size());
   // Everything is checked before anything changes: the lr for that epoch must be one the optimizer takes.
   const double lr = lr_at(epoch);
   check(std::isfinite(lr) && lr >= 0,
-        "LRScheduler::load_state_dict: last_epoch {} gives the learning rate {}, which the optimizer cannot take; "
-        "nothing was loaded", epoch, lr);
+        "LRScheduler::load_state_dict: last_epoch {} gives the learning rate {}, which the optimizer cannot "
+        "take; nothing was loaded",
+        epoch, lr);
   optimizer_.set_lr(lr);
   last_epoch_ = epoch;
   last_lr_ = lr;

@@ -209,7 +209,8 @@ void Module::load_state_dict(const std::map<std::string, Tensor>& state, bool st
   }
   for (const auto& [n, t] : state_dict()) {
     auto it = state.find(n);
-    if (it != state.end() && !it->second.is_same(t)) detail::copy_values(t, it->second, "Module::load_state_dict");
+    if (it != state.end() && !it->second.is_same(t))
+      detail::copy_values(t, it->second, "Module::load_state_dict");
   }
 }
 

@@ -111,7 +111,8 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
     size_t dot = key.find('.', 6);
     std::string index = key.starts_with("param.") && dot != std::string::npos ? key.substr(6, dot - 6) : "";
     // Canonical decimal only ("0", "12"; not "00" or "012"), so two keys never name one parameter.
-    bool numeric = !index.empty() && index.size() < 10 && index.find_first_not_of("0123456789") == std::string::npos &&
+    bool numeric = !index.empty() && index.size() < 10 &&
+                   index.find_first_not_of("0123456789") == std::string::npos &&
                    (index == "0" || index[0] != '0');
     size_t i = numeric ? std::stoul(index) : 0;
     if (!numeric || i >= params_.size()) {
@@ -151,9 +152,10 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
     if (fresh[i].empty()) continue;
     for (const auto& s : specs)
       if (!fresh[i].count(s.name))
-        problems.push_back(fmt::format("'param.{}.{}' is missing (the state of parameter {} must hold all of "
-                                       "this optimizer's buffers or none; was it saved with other options, such "
-                                       "as amsgrad?)", i, s.name, i));
+        problems.push_back(fmt::format("'param.{}.{}' is missing (the state of parameter {} must hold all "
+                                       "of this optimizer's buffers or none; was it saved with other "
+                                       "options, such as amsgrad?)",
+                                       i, s.name, i));
   }
   if (!problems.empty()) {
     std::string msg =

@@ -123,8 +123,8 @@ TEST_CASE("load_state_dict after the forward makes a conv backward throw on ever
     std::map<std::string, Tensor> m(sd.begin(), sd.end());
     m["weight"] = randn({3, 2, 3, 3}, gen);
     conv.load_state_dict(m);
-    check_contains(backward_error(loss),
-                   {kPytorchWords, "backward of 'conv2d'", "[float32 [3, 2, 3, 3]]", "Module::load_state_dict"});
+    check_contains(backward_error(loss), {kPytorchWords, "backward of 'conv2d'", "[float32 [3, 2, 3, 3]]",
+                                          "Module::load_state_dict"});
   }
   set_backend("reference");
 }

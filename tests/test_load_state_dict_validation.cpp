@@ -23,7 +23,9 @@ namespace {
 
 using State = std::map<std::string, Tensor>;
 
-State as_map(const std::vector<std::pair<std::string, Tensor>>& entries) { return State(entries.begin(), entries.end()); }
+State as_map(const std::vector<std::pair<std::string, Tensor>>& entries) {
+  return State(entries.begin(), entries.end());
+}
 
 // Every byte of an optimizer's state and its parameters.
 std::string fingerprint(const Optimizer& o) {
@@ -171,8 +173,10 @@ TEST_CASE("a refused LRScheduler::load_state_dict or step leaves the epoch and t
     CHECK(sched.last_lr() == last);
     return msg;
   };
-  CHECK(refused_load({{"last_epoch", int_scalar(5)}}).find("gives the learning rate inf") != std::string::npos);
-  CHECK(refused_load({{"last_epoch", int_scalar(-1)}}).find("last_epoch -1 is out of range") != std::string::npos);
+  CHECK(refused_load({{"last_epoch", int_scalar(5)}}).find("gives the learning rate inf") !=
+        std::string::npos);
+  CHECK(refused_load({{"last_epoch", int_scalar(-1)}}).find("last_epoch -1 is out of range") !=
+        std::string::npos);
   CHECK(refused_load({{"last_epoch", int_scalar(INT64_MAX)}}).find("out of range") != std::string::npos);
   CHECK(refused_load({{"last_epoch", int_scalar(1)}, {"extra", int_scalar(1)}}).find("unexpected keys") !=
         std::string::npos);

@@ -115,7 +115,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         else
           load(*t.model, file.path());
       } catch (const Error&) {
-        if (t.snapshot(optimizer) != before) std::abort();  // a failed load changed the model or the optimizer
+        if (t.snapshot(optimizer) != before) std::abort();  // a failed load changed the model or optimizer
         continue;
       }
       t.train_step(optimizer ? *optimizer : t.sgd);  // usable (values may be anything, NaN included)
