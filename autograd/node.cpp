@@ -2,6 +2,8 @@
 
 #include <atomic>
 
+#include <fmt/format.h>
+
 #include "autograd/anomaly.h"
 #include "autograd/grad_mode.h"
 
@@ -10,6 +12,8 @@ namespace convgrad {
 namespace {
 std::atomic<int64_t> g_live_nodes{0};
 thread_local bool t_grad_enabled = true;
+// The op whose backward closure runs on this thread (SavedTensor names it in its error).
+thread_local const std::string* t_running_op = nullptr;
 
 // Moves out the producer nodes of inputs that nobody else holds, so they die in a loop, not a recursion.
 void steal_producers(std::vector<Tensor>& inputs, std::vector<std::shared_ptr<Node>>& stack) {
@@ -62,7 +66,24 @@ std::vector<Tensor> Node::apply(const Tensor& grad_output) {
     fail("backward: op '{}' was already freed by an earlier backward(); call the first backward with "
          "retain_graph=true to backpropagate through the graph twice",
          name_);
+  // Restored on the way out, also when the closure throws.
+  struct Running {
+    const std::string* previous;
+    ~Running() { t_running_op = previous; }
+  } running{t_running_op};
+  t_running_op = &name_;
   return backward_(grad_output);
+}
+
+void SavedTensor::fail_modified() const {
+  const std::string op = t_running_op ? *t_running_op : std::string("an op");
+  const char* writer = data_.storage()->last_writer();
+  fail("backward of '{}': one of the variables needed for gradient computation has been modified by an "
+       "inplace operation: [{} {}] is at version {}; expected version {} instead{}. Hint: "
+       "run backward() before changing it in place, or save a copy (clone) in the forward "
+       "(docs/reliability.md#in-place-changes)",
+       op, dtype_name(data_.dtype()), shape_str(data_.shape()), data_.version(), version_,
+       *writer ? fmt::format(" (last written in place by {})", writer) : std::string());
 }
 
 void Node::release() {

@@ -21,8 +21,9 @@ Tensor prelu(const Tensor& x, const Tensor& weight) {
   Tensor y = kernels::prelu_forward(x, weight);
   const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
   return make_result(y, {x, weight}, "prelu",
-                     [xd = x.detach(), wd = weight.detach(), need_x, need_w](const Tensor& g) {
-                       kernels::PreluGrads r = kernels::prelu_backward(g, xd, wd, need_x, need_w);
+                     [xd = save(x), wd = save(weight), need_x, need_w](const Tensor& g) {
+                       kernels::PreluGrads r =
+                           kernels::prelu_backward(g, xd.unpack(), wd.unpack(), need_x, need_w);
                        return std::vector<Tensor>{r.x, r.weight};
                      });
 }

@@ -68,7 +68,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
   Tensor out = x.dim() == 3 ? shaped_like(y, {s.dst[1], s.dst[2], s.dst[3]}) : y;
 
   // Keep only what the gradients read: w for dx, x for dw.
-  Tensor saved_w = need_x ? w4 : Tensor(), saved_x = need_w ? x4 : Tensor();
+  SavedTensor saved_w = save(w4, need_x), saved_x = save(x4, need_w);
   return make_result(out, {x, w, bias}, "conv2d", [=](const Tensor& grad) {
     Tensor dy = plain(grad, s.dst);
     // dy is read by backward-data and backward-weights: converted once, for this pass only.
@@ -77,13 +77,13 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
     Tensor dx, dw, db;
     if (need_x) {
       dx = uninitialized(s.src);
-      conv_backward_data(dy, saved_w, Tensor(), dx, s.params, {nullptr, nullptr, dyc});
+      conv_backward_data(dy, saved_w.unpack(), Tensor(), dx, s.params, {nullptr, nullptr, dyc});
       dx = shaped_like(dx, x_shape);
     }
     if (need_w) {
       dw = uninitialized(s.wei);
       if (need_b) db = uninitialized({s.wei[0]});
-      conv_backward_weights(saved_x, dy, dw, db, s.params, {xc.get(), nullptr, dyc});
+      conv_backward_weights(saved_x.unpack(), dy, dw, db, s.params, {xc.get(), nullptr, dyc});
     } else if (need_b) {
       db = channel_sum(dy);
     }
@@ -112,7 +112,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bias,
   const Shape x_shape = x.shape();
   Tensor out = x.dim() == 3 ? shaped_like(y, {s.src[1], s.src[2], s.src[3]}) : y;
 
-  Tensor saved_w = need_x ? w4 : Tensor(), saved_x = need_w ? x4 : Tensor();
+  SavedTensor saved_w = save(w4, need_x), saved_x = save(x4, need_w);
   return make_result(out, {x, w, bias}, "conv_transpose2d", [=](const Tensor& grad) {
     Tensor gy = plain(grad, s.src);
     // gy (the conv view's src) is read by both backward kernels: converted once, for this pass only.
@@ -122,13 +122,13 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bias,
     if (need_x) {
       // The gradient of a transposed convolution is the convolution itself.
       dx = uninitialized(s.dst);
-      conv_forward(gy, saved_w, Tensor(), dx, s.params, {gyc, nullptr, nullptr});
+      conv_forward(gy, saved_w.unpack(), Tensor(), dx, s.params, {gyc, nullptr, nullptr});
       dx = shaped_like(dx, x_shape);
     }
     if (need_w) {
       // Roles swapped: the conv's input is this op's output gradient, its output gradient is x.
       dw = uninitialized(s.wei);
-      conv_backward_weights(gy, saved_x, dw, Tensor(), s.params, {gyc, nullptr, xc.get()});
+      conv_backward_weights(gy, saved_x.unpack(), dw, Tensor(), s.params, {gyc, nullptr, xc.get()});
     }
     if (need_b) db = channel_sum(gy);
     return std::vector<Tensor>{dx, dw, db};

@@ -49,22 +49,25 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 
 Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor out = k::mul(a, b);
+  const Needs n = needs(a, b);
   // d(ab)/da = b, d(ab)/db = a.
   return make_result(out, {a, b}, "mul",
-                     [ad = a.detach(), bd = b.detach(), n = needs(a, b)](const Tensor& g) {
-                       return grads(n, [&] { return k::sum_to(k::mul(g, bd), ad.shape()); },
-                                    [&] { return k::sum_to(k::mul(g, ad), bd.shape()); });
+                     [sa = a.shape(), sb = b.shape(), ad = save(a, n.b), bd = save(b, n.a),
+                      n](const Tensor& g) {
+                       return grads(n, [&] { return k::sum_to(k::mul(g, bd.unpack()), sa); },
+                                    [&] { return k::sum_to(k::mul(g, ad.unpack()), sb); });
                      });
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
   Tensor out = k::div(a, b);
+  const Needs n = needs(a, b);
   // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -(1/b) * out.
   return make_result(out, {a, b}, "div",
-                     [sa = a.shape(), bd = b.detach(), od = out.detach(), n = needs(a, b)](const Tensor& g) {
-                       Tensor q = k::div(g, bd);
+                     [sa = a.shape(), sb = b.shape(), bd = save(b), od = save(out, n.b), n](const Tensor& g) {
+                       Tensor q = k::div(g, bd.unpack());
                        return grads(n, [&] { return k::sum_to(q, sa); },
-                                    [&] { return k::sum_to(negated(k::mul(q, od)), bd.shape()); });
+                                    [&] { return k::sum_to(negated(k::mul(q, od.unpack())), sb); });
                      });
 }
 
@@ -77,12 +80,13 @@ Tensor neg(const Tensor& a) {
 static Tensor extremum(const Tensor& a, const Tensor& b, bool is_max) {
   Tensor out = k::binary(is_max ? k::BinaryOp::Maximum : k::BinaryOp::Minimum, a, b);
   return make_result(out, {a, b}, is_max ? "maximum" : "minimum",
-                     [ad = a.detach(), bd = b.detach(), is_max, n = needs(a, b)](const Tensor& g) {
+                     [ad = save(a), bd = save(b), is_max, n = needs(a, b)](const Tensor& g) {
+                       const Tensor &av = ad.unpack(), &bv = bd.unpack();
                        auto part = [&](bool first, const Shape& shape) {
-                         return k::sum_to(k::extremum_backward(g, ad, bd, is_max, first), shape);
+                         return k::sum_to(k::extremum_backward(g, av, bv, is_max, first), shape);
                        };
-                       return grads(n, [&] { return part(true, ad.shape()); },
-                                    [&] { return part(false, bd.shape()); });
+                       return grads(n, [&] { return part(true, av.shape()); },
+                                    [&] { return part(false, bv.shape()); });
                      });
 }
 
@@ -108,7 +112,8 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   // Each branch gets the gradient where it was chosen, zero elsewhere; cond gets none (it is detached
   // so the engine never waits for a gradient of it).
   return make_result(out, {cond.detach(), a, b}, "where",
-                     [cd = cond.detach(), sa = a.shape(), sb = b.shape(), n = needs(a, b)](const Tensor& g) {
+                     [cs = save(cond), sa = a.shape(), sb = b.shape(), n = needs(a, b)](const Tensor& g) {
+                       const Tensor& cd = cs.unpack();
                        Tensor zero = k::scalar(0.f);
                        std::vector<Tensor> ab = grads(n, [&] { return k::sum_to(k::where(cd, g, zero), sa); },
                                                       [&] { return k::sum_to(k::where(cd, zero, g), sb); });

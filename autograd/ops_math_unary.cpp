@@ -19,12 +19,12 @@ namespace {
 Tensor unary_op(const Tensor& x, k::UnaryOp op, k::UnaryParams params = {}) {
   Tensor y = k::unary(op, x, params);
   const bool from_output = k::unary_backward_reads(op) == k::UnarySaved::Output;
-  Tensor xd = from_output ? Tensor() : x.detach(), yd = from_output ? y.detach() : Tensor();
+  SavedTensor xd = save(x, !from_output), yd = save(y, from_output);
   return make_result(y, {x}, k::unary_op_name(op), [op, params, xd, yd](const Tensor& g) {
     // The incoming gradient is overwritten when the engine holds the only handle to it and its storage (and
     // anomaly mode, which reports the incoming gradient after the closure ran, is off).
     const bool own = g.impl_ptr().use_count() == 1 && g.storage().use_count() == 1 && !detect_anomaly();
-    return std::vector<Tensor>{k::unary_backward(op, g, xd, yd, params, own)};
+    return std::vector<Tensor>{k::unary_backward(op, g, xd.unpack(), yd.unpack(), params, own)};
   });
 }
 

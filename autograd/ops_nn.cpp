@@ -90,12 +90,12 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   Tensor y = kernels::batch_norm_apply(x, mean, invstd, weight, bias);
 
   const bool need_x = wants_grad(x), need_w = wants_grad(weight), need_b = wants_grad(bias);
-  Tensor saved_x = x.detach(), saved_w = weight.defined() ? weight.detach() : Tensor();
+  SavedTensor saved_x = save(x), saved_w = save(weight);
   return make_result(
       y, {x, weight, bias}, "batch_norm",
       [saved_x, saved_w, mean, invstd, training, need_x, need_w, need_b](const Tensor& g) {
-        kernels::BatchNormGrads r = kernels::batch_norm_backward(g, saved_x, mean, invstd, saved_w,
-                                                                 training, need_x, need_w, need_b);
+        kernels::BatchNormGrads r = kernels::batch_norm_backward(
+            g, saved_x.unpack(), mean, invstd, saved_w.unpack(), training, need_x, need_w, need_b);
         return std::vector<Tensor>{r.x, r.weight, r.bias};
       });
 }

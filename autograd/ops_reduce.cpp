@@ -102,27 +102,28 @@ Tensor logsumexp(const Tensor& x, int64_t dim, bool keepdim) {
   Tensor lse = kernels::logsumexp(x, d, true);
   Shape out_shape = x.dim() == 0 ? Shape{} : kernels::reduced_shape(x.shape(), {d}, keepdim);
   Tensor out = keepdim ? lse : view_as_shape(lse, out_shape);
-  Tensor xd = x.detach(), lsed = lse.detach();
+  SavedTensor xd = save(x), lsed = save(lse);
   return make_result(out, {x}, "logsumexp", [xd, lsed, d](const Tensor& g) {
-    return Grads{kernels::logsumexp_backward(view_as_shape(g, lsed.shape()), xd, lsed, d)};
+    const Tensor& l = lsed.unpack();
+    return Grads{kernels::logsumexp_backward(view_as_shape(g, l.shape()), xd.unpack(), l, d)};
   });
 }
 
 Tensor softmax(const Tensor& x, int64_t dim) {
   int64_t d = normalize_dim(dim, x.dim(), "softmax");
   Tensor y = kernels::softmax(x, d);
-  Tensor yd = y.detach();
+  SavedTensor yd = save(y);
   return make_result(y, {x}, "softmax", [yd, d](const Tensor& g) {
-    return Grads{kernels::softmax_backward(g, yd, d)};
+    return Grads{kernels::softmax_backward(g, yd.unpack(), d)};
   });
 }
 
 Tensor log_softmax(const Tensor& x, int64_t dim) {
   int64_t d = normalize_dim(dim, x.dim(), "log_softmax");
   Tensor y = kernels::log_softmax(x, d);
-  Tensor yd = y.detach();
+  SavedTensor yd = save(y);
   return make_result(y, {x}, "log_softmax", [yd, d](const Tensor& g) {
-    return Grads{kernels::log_softmax_backward(g, yd, d)};
+    return Grads{kernels::log_softmax_backward(g, yd.unpack(), d)};
   });
 }
 
@@ -151,9 +152,10 @@ Tensor as_matrix(const Tensor& t, bool left) {
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
   Tensor out = kernels::matmul(a, b);
-  Tensor ad = a.detach(), bd = b.detach();
+  SavedTensor as = save(a), bs = save(b);
   bool need_a = a.requires_grad(), need_b = b.requires_grad();
-  return make_result(out, {a, b}, "matmul", [ad, bd, need_a, need_b](const Tensor& g) {
+  return make_result(out, {a, b}, "matmul", [as, bs, need_a, need_b](const Tensor& g) {
+    const Tensor &ad = as.unpack(), &bd = bs.unpack();
     // Work on the matrix forms: G = (..., m, n); dA = G @ B^T, dB = A^T @ G, summed over broadcast batches.
     Tensor A = as_matrix(ad, true), B = as_matrix(bd, false);
     Shape gshape(g.shape().begin(), g.shape().end() - (ad.dim() == 1 ? 0 : 1) - (bd.dim() == 1 ? 0 : 1));

@@ -70,13 +70,14 @@ struct SliceRange {
 SliceRange clamp_slice(int64_t n, int64_t start, int64_t end, int64_t step) {
   auto clamp = [n](int64_t i) { return std::clamp<int64_t>(i < 0 ? i + n : i, 0, n); };
   int64_t s = clamp(start), e = clamp(end);
-  return {s, e > s ? (e - s + step - 1) / step : 0};
+  return {s, e > s ? (e - s - 1) / step + 1 : 0};  // ceil((e - s) / step) without overflowing near INT64_MAX
 }
 
 Tensor slice_view(const Tensor& x, int64_t d, SliceRange r, int64_t step) {
   Shape shape = x.shape(), strides = x.strides();
   shape[d] = r.length;
-  strides[d] *= step;
+  // One element or none never steps: its stride is kept, as stride * step may not fit in int64.
+  if (r.length > 1) strides[d] *= step;
   return as_strided(x, shape, strides, x.offset() + r.start * x.strides()[d]);
 }
 

@@ -30,10 +30,12 @@ namespace convgrad {
 // blocked layout its primitive computes in, a BlockedCopy per layout). ConvCaches gives a kernel call
 // one optional cache per role of the conv view: src, weights, dst.
 //  - Contract: whoever creates a cache promises that every kernel call passing it for a role passes, in
-//    that role, a tensor with the same shape and the same values, and that the tensor is not modified
-//    while the cache may still be used (or that clear() is called after a change). A cache is never
+//    that role, a tensor with the same shape and the same storage (views of one buffer). A cache is never
 //    keyed on data pointers: it belongs to the operand because its creator passes it with that operand
-//    only.
+//    only. It is keyed on the storage's version (Storage::version, bumped by every in-place write the
+//    library makes): a backend calls key_on() before it looks up a copy, which drops the copies of an
+//    earlier version, so an operand changed by an optimizer step, load_state_dict or any in-place
+//    kernel is converted again. A write through data<T>() is not counted: call clear() after one.
 //  - A cache passed for a role the kernel writes (its output) is ignored, and a backend may ignore them
 //    all (the reference backend does). Not thread-safe: one call at a time (backends lock around it).
 //  - In the conv view the forward, backward-data and backward-weights of one autograd node read the same
@@ -56,9 +58,17 @@ class ConvOperandCache {
   std::size_t size() const { return entries_.size(); }
   /// Drops every copy (the operand's values changed).
   void clear() { entries_.clear(); }
+  /// Drops every copy unless they were made from the operand at storage version `version`; the copies
+  /// made from now on are of that version. Backends call it before they look a copy up.
+  void key_on(int64_t version) {
+    if (version == version_) return;
+    entries_.clear();
+    version_ = version;
+  }
 
  private:
   std::vector<std::unique_ptr<Entry>> entries_;
+  int64_t version_ = -1;  // the operand's version the entries were made from; -1 before the first
 };
 
 /// The optional caches of one kernel call, by role in the conv view (null = no cache for that role);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <new>
 
 namespace convgrad {
 
@@ -87,21 +88,25 @@ class Formatter {
   int max_width_ = 1;
 };
 
-// The tensor's elements row-major, plus the recursive layout of _tensor_str_with_formatter.
+// The recursive layout of _tensor_str_with_formatter. It reads the elements where the view keeps them
+// (a position is an element offset from the view's first element, through its strides), so printing a
+// large expanded or strided view touches only the elements shown.
 struct Printer {
   Shape shape;
   Shape strides;
-  std::vector<double> values;  // float32 tensors
-  std::vector<int64_t> ints;    // int64 tensors
+  const float* values = nullptr;  // float32 tensors
+  const int64_t* ints = nullptr;  // int64 tensors
   bool summarize = false;
+
+  double value(int64_t pos) const { return static_cast<double>(values[pos]); }
 
   std::string element(int64_t pos, const Formatter& f) const {
     if (!f.floating()) {
-      std::string s = std::to_string(ints[static_cast<size_t>(pos)]);
+      std::string s = std::to_string(ints[pos]);
       if (static_cast<int>(s.size()) < f.width()) s.insert(0, static_cast<size_t>(f.width()) - s.size(), ' ');
       return s;
     }
-    return f.format(values[static_cast<size_t>(pos)]);
+    return f.format(value(pos));
   }
 
   // Indices printed along a dim of size n: all, or the first and last kEdgeItems around a gap (-1).
@@ -184,10 +189,7 @@ std::string add_suffixes(std::string str, const std::vector<std::string>& suffix
   return str + ")";
 }
 
-}  // namespace
-
-std::string to_string(const Tensor& t) {
-  if (!t.defined()) return "tensor(undefined)";
+std::string format_tensor(const Tensor& t) {
   const std::string prefix = "tensor(";
   const int64_t indent = static_cast<int64_t>(prefix.size());
   bool floating = t.dtype() == DType::Float32;
@@ -200,12 +202,12 @@ std::string to_string(const Tensor& t) {
   }
   Printer p;
   p.shape = t.shape();
-  p.strides = contiguous_strides(p.shape);
+  p.strides = t.strides();
   p.summarize = t.numel() > kThreshold;
   if (floating)
-    p.values = t.to_vector<double>();
+    p.values = t.data<float>();
   else
-    p.ints = t.to_vector<int64_t>();
+    p.ints = t.data<int64_t>();
   // The formatter sees only what will be printed (PyTorch's get_summarized_data).
   std::vector<int64_t> positions;
   p.collect(0, 0, positions);
@@ -213,17 +215,31 @@ std::string to_string(const Tensor& t) {
   if (floating) {
     std::vector<double> seen;
     seen.reserve(positions.size());
-    for (int64_t pos : positions) seen.push_back(p.values[static_cast<size_t>(pos)]);
+    for (int64_t pos : positions) seen.push_back(p.value(pos));
     Formatter f(seen);
-    body = t.dim() == 0 ? f.format(p.values[0]) : p.tensor_str(0, 0, indent, f);
+    body = t.dim() == 0 ? f.format(p.value(0)) : p.tensor_str(0, 0, indent, f);
   } else {
     int width = 1;
     for (int64_t pos : positions)
-      width = std::max(width, static_cast<int>(std::to_string(p.ints[static_cast<size_t>(pos)]).size()));
+      width = std::max(width, static_cast<int>(std::to_string(p.ints[pos]).size()));
     Formatter f(width);
     body = t.dim() == 0 ? p.element(0, f) : p.tensor_str(0, 0, indent, f);
   }
   return add_suffixes(prefix + body, suffixes, indent);
+}
+
+}  // namespace
+
+std::string to_string(const Tensor& t) {
+  if (!t.defined()) return "tensor(undefined)";
+  try {
+    return format_tensor(t);
+  } catch (const std::bad_alloc&) {
+    // Only a view whose every dim is too short to summarise (at most 6) can print this many values.
+    fail("to_string: not enough memory to print a tensor of shape {} ({} elements, none summarised); print a "
+         "slice of it",
+         shape_str(t.shape()), t.numel());
+  }
 }
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << to_string(t); }

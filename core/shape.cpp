@@ -3,23 +3,27 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <limits>
-
 #include "core/error.h"
 
 namespace convgrad {
 
 int64_t shape_numel(const Shape& shape) {
+  // The product of the non-zero sizes must fit in int64 whatever the order of the dims (NumPy's rule; the
+  // strides and every flattening of the shape are such products), and a zero size makes the count 0.
   int64_t n = 1;
+  bool empty = false;
   for (int64_t s : shape) {
     // `if` rather than check(): the message (and its shape_str) is built only on failure.
     if (s < 0) fail("shape {}: sizes must be non-negative", shape_str(shape));
-    // Reject element counts that overflow before anything is allocated.
-    if (s != 0 && n > std::numeric_limits<int64_t>::max() / s)
-      fail("shape {}: element count overflows int64", shape_str(shape));
-    n *= s;
+    if (s == 0) {
+      empty = true;
+      continue;
+    }
+    if (__builtin_mul_overflow(n, s, &n))
+      fail("shape {}: the product of the sizes overflows int64 (also when another size is 0)",
+           shape_str(shape));
   }
-  return n;
+  return empty ? 0 : n;
 }
 
 Shape contiguous_strides(const Shape& shape) {

@@ -2,6 +2,7 @@
 // (core/memory.h).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -51,9 +52,24 @@ class Storage {
   /// Number of Storage objects alive in this process (for leak tests).
   static int64_t live_count();
 
+  /// How many in-place writes the library has made to this buffer (PyTorch's `_version`): every view of
+  /// it shares the count. Autograd records it when it saves a tensor for backward and refuses a saved
+  /// tensor whose buffer was written since (docs/reliability.md#in-place-changes).
+  int64_t version() const { return version_.load(std::memory_order_relaxed); }
+  /// Name of the last in-place write (e.g. "SGD::step"), or "" before the first one.
+  const char* last_writer() const { return last_writer_.load(std::memory_order_relaxed); }
+  /// Counts one in-place write named `writer` (a string literal). Every library function that changes
+  /// existing values calls it; a write through data<T>() by user code is not counted.
+  void bump_version(const char* writer) {
+    last_writer_.store(writer, std::memory_order_relaxed);
+    version_.fetch_add(1, std::memory_order_relaxed);
+  }
+
  private:
   void* data_ = nullptr;
   size_t nbytes_ = 0;
+  std::atomic<int64_t> version_{0};
+  std::atomic<const char*> last_writer_{""};
 };
 
 }  // namespace convgrad

@@ -167,8 +167,28 @@ Tensor Tensor::detach() const {
 Tensor as_strided(const Tensor& base, Shape shape, Shape strides, int64_t offset) {
   check(shape.size() == strides.size(), "as_strided: shape {} and strides {} differ in rank",
         shape_str(shape), shape_str(strides));
+  const std::shared_ptr<Storage>& storage = base.storage();
+  const int64_t numel = shape_numel(shape);
+  // The last element addressed must lie inside the storage; an empty view addresses nothing.
+  const int64_t capacity = static_cast<int64_t>(storage->nbytes() / dtype_size(base.dtype()));
+  int64_t last = offset;
+  bool overflow = false;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (strides[d] < 0)
+      fail("as_strided: negative strides are not supported, got strides {} (shape {})", shape_str(strides),
+           shape_str(shape));
+    int64_t span = 0;
+    if (numel > 0) overflow = overflow || __builtin_mul_overflow(shape[d] - 1, strides[d], &span) ||
+                              __builtin_add_overflow(last, span, &last);
+  }
+  if (offset < 0) fail("as_strided: storage offset {} is negative (shape {})", offset, shape_str(shape));
+  if (numel > 0 && (overflow || last >= capacity))
+    fail("as_strided: shape {}, strides {} and storage offset {} address element {} of a storage of {} "
+         "{} elements; the view must lie inside its storage",
+         shape_str(shape), shape_str(strides), offset,
+         overflow ? std::string("past int64") : std::to_string(last), capacity, dtype_name(base.dtype()));
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = base.storage();
+  impl->storage = storage;
   impl->offset = offset;
   impl->shape = std::move(shape);
   impl->strides = std::move(strides);

@@ -74,6 +74,11 @@ class Tensor {
   std::vector<T> to_vector() const;
   /// The shared storage.
   const std::shared_ptr<Storage>& storage() const;
+  /// The storage's in-place write count (PyTorch's `_version`), shared by every view of it.
+  int64_t version() const { return storage()->version(); }
+  /// Counts one in-place write named `writer` on the storage (library functions that change existing
+  /// values call it; see Storage::bump_version).
+  void bump_version(const char* writer) const { storage()->bump_version(writer); }
 
   // ---- autograd slot (data only here; see autograd/ for the graph) ----
   /// Whether gradients flow to / through this tensor.

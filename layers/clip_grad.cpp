@@ -63,6 +63,7 @@ double clip_grad_norm_(const std::vector<Tensor>& parameters, double max_norm, d
   const float coef = std::min(static_cast<float>(max_norm) / (total + 1e-6f), 1.f);
   for (Tensor& g : grads) {
     if (g.is_contiguous()) {
+      g.bump_version("clip_grad_norm_");
       float* d = g.data<float>();
       for (int64_t i = 0, n = g.numel(); i < n; ++i) d[i] *= coef;
     } else {

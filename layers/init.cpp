@@ -19,7 +19,7 @@ const Tensor& fill(const Tensor& t, const char* op, F&& produce) {
         dtype_name(t.dtype()), shape_str(t.shape()));
   std::vector<float> values(static_cast<size_t>(t.numel()));
   produce(values);
-  detail::copy_values(t, from_vector(values, t.shape()));
+  detail::copy_values(t, from_vector(values, t.shape()), op);
   return t;
 }
 

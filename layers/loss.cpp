@@ -118,7 +118,9 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
   check_targets(sums.bad_index);
   Tensor out = r == Reduction::None ? per_element : total(sums.loss, sums.weight);
   const double weight_sum = sums.weight;
-  return make_result(out, {logits}, "cross_entropy", [x, y, lse, w, geo, r, weight_sum](const Tensor& g) {
+  return make_result(out, {logits}, "cross_entropy",
+                     [xs = save(x), ys = save(y), lse, w, geo, r, weight_sum](const Tensor& g) {
+    const Tensor &x = xs.unpack(), &y = ys.unpack();
     // d loss / d x = coef * (softmax(x) - onehot(y)), coef = upstream * w_y / (sum of w_y for Mean).
     Tensor up = r == Reduction::None ? contiguous(g) : Tensor();
     const float scale = r == Reduction::Mean ? static_cast<float>(1.0 / weight_sum) : 1.f;

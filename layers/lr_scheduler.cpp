@@ -11,14 +11,24 @@ namespace convgrad {
 LRScheduler::LRScheduler(Optimizer& optimizer)
     : optimizer_(optimizer), base_lr_(optimizer.lr()), last_lr_(optimizer.lr()) {}
 
+namespace {
+// Epochs stay below 2^53: exact as doubles in the closed forms, and far from int64 overflow.
+constexpr int64_t kMaxEpoch = int64_t{1} << 53;
+}  // namespace
+
 void LRScheduler::apply() {
-  last_lr_ = lr_at(last_epoch_);
-  optimizer_.set_lr(last_lr_);
+  const double lr = lr_at(last_epoch_);
+  optimizer_.set_lr(lr);
+  last_lr_ = lr;
 }
 
 void LRScheduler::step() {
+  check(last_epoch_ < kMaxEpoch, "LRScheduler::step: last_epoch {} is at the limit 2^53", last_epoch_);
+  // The lr is set before the epoch advances: a schedule whose next lr is invalid changes nothing.
+  const double lr = lr_at(last_epoch_ + 1);
+  optimizer_.set_lr(lr);
   ++last_epoch_;
-  apply();
+  last_lr_ = lr;
 }
 
 std::vector<std::pair<std::string, Tensor>> LRScheduler::state_dict() const {
@@ -32,11 +42,19 @@ void LRScheduler::load_state_dict(const std::map<std::string, Tensor>& state) {
         "LRScheduler::load_state_dict: 'last_epoch' must be one int64, got {} of shape {}",
         dtype_name(it->second.dtype()), shape_str(it->second.shape()));
   int64_t epoch = it->second.item<int64_t>();
-  check(epoch >= 0, "LRScheduler::load_state_dict: last_epoch {} is negative", epoch);
+  check(epoch >= 0 && epoch <= kMaxEpoch,
+        "LRScheduler::load_state_dict: last_epoch {} is out of range (expected 0..2^53)", epoch);
   check(state.size() == 1, "LRScheduler::load_state_dict: unexpected keys besides 'last_epoch' ({} keys given)",
         state.size());
+  // Everything is checked before anything changes: the lr for that epoch must be one the optimizer takes.
+  const double lr = lr_at(epoch);
+  check(std::isfinite(lr) && lr >= 0,
+        "LRScheduler::load_state_dict: last_epoch {} gives the learning rate {}, which the optimizer cannot "
+        "take; nothing was loaded",
+        epoch, lr);
+  optimizer_.set_lr(lr);
   last_epoch_ = epoch;
-  apply();
+  last_lr_ = lr;
 }
 
 StepLR::StepLR(Optimizer& optimizer, int64_t step_size, double gamma)

@@ -62,10 +62,11 @@ std::vector<std::pair<std::string, T>> first_of_each(std::vector<std::pair<std::
 
 }  // namespace
 
-void detail::copy_values(const Tensor& dst, const Tensor& src) {
+void detail::copy_values(const Tensor& dst, const Tensor& src, const char* writer) {
   check(dst.shape() == src.shape() && dst.dtype() == src.dtype(),
         "copy_values: destination {} {} and source {} {} differ", shape_str(dst.shape()), dtype_name(dst.dtype()),
         shape_str(src.shape()), dtype_name(src.dtype()));
+  dst.bump_version(writer);  // an in-place write: a tensor saved for backward may no longer be used
   if (dst.dtype() == DType::Float32)
     copy_typed<float>(dst, src);
   else
@@ -240,7 +241,8 @@ void Module::load_state_dict(const std::map<std::string, Tensor>& state, bool st
   }
   for (const auto& [n, t] : state_dict()) {
     auto it = state.find(n);
-    if (it != state.end() && !it->second.is_same(t)) detail::copy_values(t, it->second);
+    if (it != state.end() && !it->second.is_same(t))
+      detail::copy_values(t, it->second, "Module::load_state_dict");
   }
 }
 

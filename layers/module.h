@@ -128,8 +128,9 @@ std::ostream& operator<<(std::ostream& os, const Module& module);
 std::string to_string(const Module& module);
 
 namespace detail {
-/// Copies the values of `src` into `dst` (same shape and dtype; either may be strided). No autograd.
-void copy_values(const Tensor& dst, const Tensor& src);
+/// Copies the values of `src` into `dst` (same shape and dtype; either may be strided). No autograd; counts
+/// one in-place write named `writer` on dst (Storage::bump_version).
+void copy_values(const Tensor& dst, const Tensor& src, const char* writer = "copy_values");
 }  // namespace detail
 
 }  // namespace convgrad

@@ -72,6 +72,25 @@ std::vector<std::pair<std::string, Tensor>> Optimizer::state_dict() const {
   return out;
 }
 
+namespace {
+
+// Step counts stay below 2^53: exact as doubles in the bias corrections, and far from int64 overflow.
+constexpr int64_t kMaxSteps = int64_t{1} << 53;
+
+// Why the float32 state `t` named `key` cannot be loaded, or "": every value finite, and the second
+// moments (names ending in "_sq", squares) non-negative.
+std::string bad_values(const std::string& key, const Tensor& t) {
+  const bool square = key.ends_with("_sq");
+  const std::vector<float> v = t.to_vector();
+  for (size_t k = 0; k < v.size(); ++k)
+    if (!std::isfinite(v[k]) || (square && v[k] < 0))
+      return fmt::format("'{}' holds {} at element {}; expected finite{} values", key, v[k], k,
+                         square ? " non-negative" : "");
+  return "";
+}
+
+}  // namespace
+
 void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
   std::vector<std::string> problems;
   std::vector<std::map<std::string, Tensor>> fresh(params_.size());
@@ -82,8 +101,8 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
   } else if (step_it->second.dtype() != DType::Int64 || step_it->second.numel() != 1) {
     problems.push_back(fmt::format("'step' must be one int64, got {} of shape {}", dtype_name(step_it->second.dtype()),
                                    shape_str(step_it->second.shape())));
-  } else {
-    steps = step_it->second.item<int64_t>();
+  } else if (steps = step_it->second.item<int64_t>(); steps < 0 || steps > kMaxSteps) {
+    problems.push_back(fmt::format("'step' is {}; expected a count of steps in 0..2^53", steps));
   }
   std::vector<StateSpec> specs = state_specs();
   for (const auto& [key, t] : state) {
@@ -91,7 +110,10 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
     // "param.<i>.<name>"
     size_t dot = key.find('.', 6);
     std::string index = key.starts_with("param.") && dot != std::string::npos ? key.substr(6, dot - 6) : "";
-    bool numeric = !index.empty() && index.size() < 10 && index.find_first_not_of("0123456789") == std::string::npos;
+    // Canonical decimal only ("0", "12"; not "00" or "012"), so two keys never name one parameter.
+    bool numeric = !index.empty() && index.size() < 10 &&
+                   index.find_first_not_of("0123456789") == std::string::npos &&
+                   (index == "0" || index[0] != '0');
     size_t i = numeric ? std::stoul(index) : 0;
     if (!numeric || i >= params_.size()) {
       problems.push_back(fmt::format("unexpected key '{}' (this optimizer has {} parameters)", key, params_.size()));
@@ -111,10 +133,33 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
                                      shape_str(t.shape()), dtype_name(want_type), shape_str(want)));
       continue;
     }
-    fresh[i][name] = spec->scalar_int64 ? from_vector(std::vector<int64_t>{t.item<int64_t>()}, {}) : clone_data(t);
+    if (spec->scalar_int64) {
+      const int64_t count = t.item<int64_t>();
+      if (count < 0 || count > kMaxSteps) {
+        problems.push_back(fmt::format("'{}' is {}; expected a count of steps in 0..2^53", key, count));
+        continue;
+      }
+      fresh[i][name] = from_vector(std::vector<int64_t>{count}, {});
+    } else if (std::string why = bad_values(key, t); !why.empty()) {
+      problems.push_back(why);
+    } else {
+      fresh[i][name] = clone_data(t);
+    }
+  }
+  // A parameter has all of its buffers or none: a partial set (e.g. saved without amsgrad, loaded with
+  // it) would fail or compute garbage at the next step().
+  for (size_t i = 0; i < fresh.size(); ++i) {
+    if (fresh[i].empty()) continue;
+    for (const auto& s : specs)
+      if (!fresh[i].count(s.name))
+        problems.push_back(fmt::format("'param.{}.{}' is missing (the state of parameter {} must hold all "
+                                       "of this optimizer's buffers or none; was it saved with other "
+                                       "options, such as amsgrad?)",
+                                       i, s.name, i));
   }
   if (!problems.empty()) {
-    std::string msg = fmt::format("Optimizer::load_state_dict: {} problem(s):", problems.size());
+    std::string msg =
+        fmt::format("Optimizer::load_state_dict: {} problem(s), nothing was loaded:", problems.size());
     for (const auto& p : problems) msg += "\n  " + p;
     fail("{}", msg);
   }
@@ -142,6 +187,7 @@ void SGD::step() {
   const float damp = static_cast<float>(1.0 - o.dampening()), neg_lr = static_cast<float>(-lr_);
   for (size_t i : params_with_grad("SGD::step")) {
     Tensor g = grad_of(i);
+    params_[i].bump_version("SGD::step");
     float* p = params_[i].data<float>();
     const float* gp = g.data<float>();
     int64_t n = params_[i].numel();
@@ -155,6 +201,7 @@ void SGD::step() {
       if (!buf.defined()) {
         buf = from_vector(d, params_[i].shape());
       } else {
+        buf.bump_version("SGD::step");
         float* b = buf.data<float>();
         for (int64_t k = 0; k < n; ++k) b[k] = std::fma(damp, d[k], b[k] * mom);
       }

@@ -62,6 +62,10 @@ void Adam::step() {
       v_t = zeros(shape);
       if (o.amsgrad()) state(i, "max_exp_avg_sq") = zeros(shape);
     }
+    // In-place writes to the parameter and its state (a tensor saved for backward may no longer be used).
+    const char* writer = decoupled_ ? "AdamW::step" : "Adam::step";
+    for (const Tensor* t : {&params_[i], &step_t, &m_t, &v_t}) t->bump_version(writer);
+    if (o.amsgrad()) state(i, "max_exp_avg_sq").bump_version(writer);
     int64_t step = ++step_t.data<int64_t>()[0];
     float* p = params_[i].data<float>();
     float *m = m_t.data<float>(), *v = v_t.data<float>();

@@ -23,6 +23,7 @@
 #include "layers/linear.h"
 #include "layers/loss.h"
 #include "layers/lr_scheduler.h"
+#include "layers/module.h"
 #include "layers/optim.h"
 #include "layers/sequential.h"
 
@@ -149,6 +150,19 @@ std::vector<Case> catalog(World& W) {
       {"concat of mismatched shapes", [&] { concat({x, ones({2, 2, 5})}, 1); }, {"[2, 2, 5]"}},
       {"concat of nothing", [] { concat({}, 0); }, {"concat"}},
       {"pad with an odd pad count", [&] { pad(x, {1, 1, 1}); }, {"(low, high) pairs, got 3 values"}},
+      {"as_strided past the end of the storage", [&] { as_strided(x, {5}, {1}, 20); },
+       {"address element 24", "storage of 24 float32 elements"}},
+      {"as_strided with a negative storage offset", [&] { as_strided(x, {2}, {1}, -1); }, {"offset -1 is negative"}},
+      {"as_strided with a negative stride", [&] { as_strided(x, {2}, {-1}, 5); }, {"negative strides", "[-1]"}},
+      {"element count overflow behind a zero size", [] { zeros({0, int64_t{1} << 62, 4}); },
+       {"[0, 4611686018427387904, 4]", "overflows int64"}},
+      // ---- autograd and in-place changes ----
+      {"backward after a saved tensor was changed in place", [&] {
+         Tensor a = leaf_copy(x), c = clone_data(x);
+         Tensor loss = sum(mul(a, c));
+         detail::copy_values(c, zeros({2, 3, 4}));
+         loss.backward();
+       }, {"modified by an inplace operation", "backward of 'mul'", "is at version 1; expected version 0"}},
       // ---- convolutions ----
       {"conv2d stride 0", [&] { conv2d(W.img, W.w, Tensor(), Conv2dFuncOptions().stride(0)); }, {"stride=[0, 0]"}},
       {"conv2d negative padding", [&] { conv2d(W.img, W.w, Tensor(), Conv2dFuncOptions().padding(-1)); },
@@ -231,6 +245,29 @@ std::vector<Case> catalog(World& W) {
          W.sgd.load_state_dict(m);
        }, {"param.0.momentum_buffer", "[7]"}},
       {"StepLR step_size 0", [&] { StepLR(W.sgd, 0); }, {"got 0"}},
+      {"optimizer state with a negative step count", [&] {
+         auto st = W.sgd.state_dict();
+         std::map<std::string, Tensor> m(st.begin(), st.end());
+         m["step"] = from_vector(std::vector<int64_t>{-1}, {});
+         W.sgd.load_state_dict(m);
+       }, {"'step' is -1"}},
+      {"optimizer key with a non-canonical index", [&] {
+         std::map<std::string, Tensor> m{{"step", from_vector(std::vector<int64_t>{1}, {})},
+                                         {"param.00.momentum_buffer", zeros(W.params[0].shape())}};
+         W.sgd.load_state_dict(m);
+       }, {"unexpected key 'param.00.momentum_buffer'"}},
+      {"amsgrad Adam given a state saved without amsgrad", [&] {
+         Adam adam(W.params, AdamOptions().amsgrad(true));
+         std::map<std::string, Tensor> m{{"step", from_vector(std::vector<int64_t>{1}, {})},
+                                         {"param.0.step", from_vector(std::vector<int64_t>{1}, {})},
+                                         {"param.0.exp_avg", zeros(W.params[0].shape())},
+                                         {"param.0.exp_avg_sq", zeros(W.params[0].shape())}};
+         adam.load_state_dict(m);
+       }, {"'param.0.max_exp_avg_sq' is missing", "amsgrad"}},
+      {"LRScheduler last_epoch giving an infinite lr", [&] {
+         StepLR sched(W.sgd, 1, 1e200);
+         sched.load_state_dict({{"last_epoch", from_vector(std::vector<int64_t>{5}, {})}});
+       }, {"last_epoch 5", "learning rate inf"}},
       // ---- modules and checkpoints ----
       {"load_state_dict missing names", [&] { W.model->load_state_dict({}); }, {"0.weight", "1.bias"}},
       {"load_state_dict shape mismatch", [&] {
@@ -365,10 +402,13 @@ TEST_CASE("limits: sizes that overflow an index type or cannot be allocated give
   }
   CHECK(sum(conv2d(img, w)).item() == 36.f);  // and ordinary calls still work
 
-  // A zero-size shape may have sizes whose product overflows (no element is ever addressed): its strides
-  // stop at 0 instead of wrapping around (found by fuzz_npy: tests/fuzz/corpus/npy/regress_*).
-  Tensor z = reshape(zeros({0}), {0, int64_t{1} << 40, int64_t{1} << 40});
+  // A zero-size shape whose other sizes multiply past int64 is refused like any other, whichever dim is
+  // zero (found by fuzz_npy: tests/fuzz/corpus/npy/regress_*): its strides could not be represented.
+  CHECK_THROWS_WITH_AS(reshape(zeros({0}), {0, int64_t{1} << 40, int64_t{1} << 40}),
+                       doctest::Contains("overflows int64"), Error);
+  CHECK_THROWS_WITH_AS(zeros({int64_t{1} << 40, int64_t{1} << 40, 0}), doctest::Contains("overflows int64"), Error);
+  Tensor z = reshape(zeros({0}), {0, int64_t{1} << 40, int64_t{1} << 20});
   CHECK(z.numel() == 0);
-  CHECK(z.strides() == Shape{0, int64_t{1} << 40, 1});
+  CHECK(z.strides() == Shape{int64_t{1} << 60, int64_t{1} << 20, 1});
   CHECK(sum(z).item() == 0.f);
 }

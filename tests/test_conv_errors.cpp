@@ -201,8 +201,9 @@ TEST_CASE("huge parameters overflow-check the size arithmetic and name the value
   });
   CHECK_HAS(m, "conv_transpose2d: stride=[" + huge);
   CHECK_HAS(m, "overflow 64-bit size arithmetic along height");
-  m = error_of([] { conv2d(z({0, 1, kHuge, 4}), z({1, 1, 3, 3}), Tensor(), Conv2dFuncOptions().padding(kHuge)); });
-  CHECK_HAS(m, "input shape [0, 1, " + huge + ", 4]");
+  // (An empty input whose other sizes fit in int64: [0, 1, 2^62, 4] is refused by zeros() already.)
+  m = error_of([] { conv2d(z({0, 1, kHuge, 1}), z({1, 1, 3, 1}), Tensor(), Conv2dFuncOptions().padding(kHuge)); });
+  CHECK_HAS(m, "input shape [0, 1, " + huge + ", 1]");
   // Large but representable: a huge stride with one output per dimension is fine.
   CHECK(conv2d(ones({1, 1, 4, 4}), ones({1, 1, 3, 3}), Tensor(), Conv2dFuncOptions().stride(kHuge)).shape() ==
         Shape{1, 1, 1, 1});

@@ -182,6 +182,26 @@ TEST_CASE("slice and select: Python clamping, steps, shared storage, gradients")
   });
 }
 
+TEST_CASE("slice with a start, end or step near INT64_MAX gives Python's slice lengths without overflowing") {
+  const int64_t kMax = INT64_MAX, kMin = INT64_MIN;
+  Tensor x = iota({10});
+  // x[9:MAX:MAX], x[0:MAX:MAX]: one element each (the step jumps past the end).
+  CHECK(slice(x, 0, 9, kMax, kMax).shape() == Shape{1});
+  CHECK(slice(x, 0, 9, kMax, kMax).item() == 9.f);
+  CHECK(slice(x, 0, 0, kMax, kMax).to_vector() == values({0}));
+  CHECK(slice(x, 0, kMin, kMax, kMax - 1).to_vector() == values({0}));
+  CHECK(slice(x, 0, 3, kMax, 4).to_vector() == values({3, 7}));
+  CHECK(slice(x, 0, kMax, kMax, 1).shape() == Shape{0});
+  CHECK(slice(x, 0, kMin, kMin, 1).shape() == Shape{0});
+  CHECK(slice(x, 0, kMin, 2, kMax).to_vector() == values({0}));
+  // A one-element result of a big step is still a valid view (and gradient).
+  Tensor a = leaf(zeros({2, 4}));
+  Tensor one = slice(a, 1, 2, kMax, kMax);
+  CHECK(one.shape() == Shape{2, 1});
+  one.backward(floats({5, 6}, {2, 1}));
+  CHECK(a.grad().to_vector() == values({0, 0, 5, 0, 0, 0, 6, 0}));
+}
+
 TEST_CASE("expand: stride-0 views whose gradient sums the copies") {
   Tensor x = floats({1, 2, 3}, {3, 1});
   Tensor e = expand(x, {2, 3, 4});

@@ -2,12 +2,14 @@
 // The table is the output of `/usr/bin/python3 tools/gen_math_goldens.py --print`.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cmath>
 #include <functional>
 #include <limits>
 #include <sstream>
 
 #include "autograd/ops_math.h"
+#include "autograd/ops_shape.h"
 #include "core/factory.h"
 #include "core/print.h"
 
@@ -133,6 +135,32 @@ TEST_CASE("strided views print their logical layout") {
   CHECK(to_string(t) == "tensor([[0., 3.],\n        [1., 4.],\n        [2., 5.]])");
   // A broadcast (stride 0) row.
   CHECK(to_string(as_strided(base, {2, 2}, {0, 1}, 1)) == "tensor([[1., 2.],\n        [1., 2.]])");
+}
+
+TEST_CASE("a large expanded or strided view prints from the view, quickly and without copying it") {
+  // 2^27 elements viewing 2^13 stored ones: only the 36 printed elements are read. Copying the view first
+  // took seconds and a GiB; reading it in place takes microseconds (the limit leaves room for sanitizers).
+  Tensor row = arange(8192);
+  Tensor big = expand(reshape(row, {1, 8192}), {16384, 8192});
+  const auto start = std::chrono::steady_clock::now();
+  const std::string text = to_string(big);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  CHECK(text ==
+        "tensor([[0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 8.1890e+03, 8.1900e+03,\n         8.1910e+03],\n"
+        "        [0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 8.1890e+03, 8.1900e+03,\n         8.1910e+03],\n"
+        "        [0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 8.1890e+03, 8.1900e+03,\n         8.1910e+03],\n"
+        "        ...,\n"
+        "        [0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 8.1890e+03, 8.1900e+03,\n         8.1910e+03],\n"
+        "        [0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 8.1890e+03, 8.1900e+03,\n         8.1910e+03],\n"
+        "        [0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 8.1890e+03, 8.1900e+03,\n         8.1910e+03]])");
+  CHECK(seconds < 0.5);
+  // 2^30 int64 elements from one: prints (PyTorch's text for torch.tensor([7]).expand(2**30)).
+  Tensor seven = expand(from_vector(std::vector<int64_t>{7}, {1}), {int64_t{1} << 30});
+  CHECK(to_string(seven) == "tensor([7, 7, 7,  ..., 7, 7, 7])");
+  // A strided view with an offset: x[:, ::2, 1:] of arange(24).reshape(2, 3, 4).
+  Tensor x = slice(slice(reshape(arange(24), {2, 3, 4}), 1, 0, 3, 2), 2, 1, 4);
+  CHECK(to_string(x) == "tensor([[[ 1.,  2.,  3.],\n         [ 9., 10., 11.]],\n\n        [[13., 14., 15.],\n"
+                        "         [21., 22., 23.]]])");
 }
 
 TEST_CASE("operator<< and fmt print the same text") {

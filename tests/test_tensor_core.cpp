@@ -1,6 +1,9 @@
 // Tensor storage, views, factories and random generators.
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <string>
+
 #include "core/factory.h"
 #include "core/random.h"
 #include "core/tensor.h"
@@ -65,4 +68,46 @@ TEST_CASE("generators are reproducible from their seed") {
   for (float v : u) CHECK((v >= -2.f && v < 3.f));
   auto r = randint(0, 4, {1000}, g).to_vector<int64_t>();
   for (auto v : r) CHECK((v >= 0 && v < 4));
+}
+
+TEST_CASE("as_strided checks the view against its storage") {
+  Tensor base = arange(10);  // a storage of 10 float32 elements
+  CHECK(as_strided(base, {2}, {1}, 8).to_vector() == std::vector<float>{8, 9});  // the last two: fine
+  CHECK(as_strided(base, {3, 2}, {0, 9}, 0).to_vector() == std::vector<float>{0, 9, 0, 9, 0, 9});
+  CHECK(as_strided(base, {0, 5}, {100, 1}, 10).numel() == 0);  // an empty view addresses nothing
+  auto message = [&](const Shape& shape, const Shape& strides, int64_t offset) -> std::string {
+    try {
+      as_strided(base, shape, strides, offset);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  CHECK(message({2}, {1}, 9).find("address element 10 of a storage of 10 float32 elements") != std::string::npos);
+  CHECK(message({2, 2}, {5, 1}, 5).find("[2, 2], strides [5, 1] and storage offset 5") != std::string::npos);
+  CHECK(message({1}, {1}, -1).find("storage offset -1 is negative") != std::string::npos);
+  CHECK(message({2}, {-1}, 1).find("negative strides are not supported") != std::string::npos);
+  CHECK(message({2}, {INT64_MAX}, 0).find("address element 9223372036854775807") != std::string::npos);
+  CHECK(message({3}, {INT64_MAX / 2 + 1}, 0).find("past int64") != std::string::npos);
+  CHECK(message({2}, {1}, INT64_MAX).find("past int64") != std::string::npos);
+  // The int64 view of the same bytes counts 8-byte elements.
+  Tensor ints = zeros({3}, DType::Int64);
+  CHECK_NOTHROW(as_strided(ints, {3}, {1}, 0));
+  CHECK_THROWS_AS(as_strided(ints, {2}, {1}, 2), Error);
+}
+
+TEST_CASE("the element count overflow check does not depend on the order of the dims") {
+  const int64_t big = int64_t{1} << 62;
+  // The product of the non-zero sizes must fit in int64, a zero anywhere or not.
+  for (const Shape& shape : {Shape{4, big, 0}, Shape{0, big, 4}, Shape{big, 0, 4}, Shape{0, INT64_MAX, 2}}) {
+    CAPTURE(shape_str(shape));
+    CHECK_THROWS_WITH_AS(zeros(shape), doctest::Contains("overflows int64"), Error);
+    CHECK_THROWS_AS(shape_numel(shape), Error);
+  }
+  CHECK(zeros({0, big, 1}).numel() == 0);  // the product fits: an empty tensor
+  CHECK(zeros({1, big, 0}).numel() == 0);
+  CHECK(zeros({1, big, 0}).strides() == Shape{big, 1, 1});
+  CHECK(zeros({0, INT64_MAX}).numel() == 0);
+  CHECK(shape_numel({3, 0, 5}) == 0);
+  CHECK(shape_numel({}) == 1);
 }

@@ -190,6 +190,7 @@ void add_inplace(const Tensor& dst, const Tensor& src) {
         "add_inplace: needs two float32 tensors of one shape, the first contiguous; got {} {} and {} {}",
         dst.defined() ? dtype_name(dst.dtype()) : "undefined", dst.defined() ? shape_str(dst.shape()) : "",
         src.defined() ? dtype_name(src.dtype()) : "undefined", src.defined() ? shape_str(src.shape()) : "");
+  dst.bump_version("add_inplace");
   float* pd = dst.data<float>();
   const float* ps = src.data<float>();
   if (src.is_contiguous()) {

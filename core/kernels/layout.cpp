@@ -91,6 +91,7 @@ void copy_into(const Tensor& dst, const Tensor& src) {
   check(dst.dtype() == src.dtype(), "copy_into: destination is {}, source is {}", dtype_name(dst.dtype()),
         dtype_name(src.dtype()));
   if (dst.numel() == 0) return;
+  dst.bump_version("copy_into");
   CopyPlan p = plan_copy(dst.shape(), dst.strides(), src.strides());
   if (dst.dtype() == DType::Float32)
     copy_typed(dst.data<float>(), src.data<float>(), p);
@@ -108,6 +109,7 @@ Tensor as_contiguous(const Tensor& x) { return x.is_contiguous() ? x : contiguou
 
 void fill(const Tensor& dst, double value) {
   if (dst.numel() == 0) return;
+  dst.bump_version("fill");
   CopyPlan p = plan_copy(dst.shape(), dst.strides(), dst.strides());
   if (dst.dtype() == DType::Float32)
     fill_typed(dst.data<float>(), p, static_cast<float>(value));

@@ -146,12 +146,14 @@ void batch_norm_update_running(const Tensor& running_mean, const Tensor& running
   const double keep = 1.0 - momentum;
   // Strided 1-D writes: the running buffers are updated where they live.
   if (running_mean.defined()) {
+    running_mean.bump_version("batch_norm (running_mean)");
     float* p = running_mean.data<float>();
     const int64_t s = running_mean.strides()[0];
     for (int64_t c = 0; c < static_cast<int64_t>(mean.size()); ++c)
       p[c * s] = static_cast<float>(keep * p[c * s] + momentum * static_cast<double>(mean[c]));
   }
   if (running_var.defined()) {
+    running_var.bump_version("batch_norm (running_var)");
     float* p = running_var.data<float>();
     const int64_t s = running_var.strides()[0];
     for (int64_t c = 0; c < static_cast<int64_t>(var.size()); ++c)

@@ -58,7 +58,7 @@ void run_whole(Runtime& rt, ConvKind kind, Plan& plan, const Tensor (&t)[3], con
       if (r != out) plan.reorders[r].execute(rt.strm, plan.user_mem[r], plan.inner_mem[r]);
       continue;
     }
-    BlockedCopy* copy = find_copy(*cache[r], plan.chosen[r]);
+    BlockedCopy* copy = find_copy(*cache[r], plan.chosen[r], t[r]);
     if (!copy) {
       auto made = std::make_unique<BlockedCopy>();
       made->md = plan.chosen[r];

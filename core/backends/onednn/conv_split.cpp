@@ -79,7 +79,7 @@ void run_split(const SplitKernel& k, const Plan& full, Plan& sp, const Tensor (&
     plain[r] = sh[1] * sh[2] * sh[3];
     blocked[r] = int64_t(sp.chosen_bytes[r] / 4);
     if (r == out || !cache[r] || !sp.reorder[r]) continue;
-    if (BlockedCopy* copy = find_copy(*cache[r], full.chosen[r])) {
+    if (BlockedCopy* copy = find_copy(*cache[r], full.chosen[r], t[r])) {
       cached[r] = copy->buffer.data<float>();
       ++stats.copies_reused;
       continue;

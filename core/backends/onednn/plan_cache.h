@@ -30,8 +30,10 @@ struct BlockedCopy final : ConvOperandCache::Entry {
   Tensor buffer;  // uninitialized float32 storage of md.get_size() bytes (64-byte aligned)
 };
 
-/// The copy of the operand in layout `md` held by `cache`, or null.
-inline BlockedCopy* find_copy(ConvOperandCache& cache, const memory::desc& md) {
+/// The copy of `operand` in layout `md` held by `cache`, or null. Copies of an earlier version of the
+/// operand (written in place since) are dropped first (ConvOperandCache::key_on).
+inline BlockedCopy* find_copy(ConvOperandCache& cache, const memory::desc& md, const Tensor& operand) {
+  cache.key_on(operand.version());
   for (auto& e : cache.entries())
     if (auto* c = dynamic_cast<BlockedCopy*>(e.get()); c && c->md == md) return c;
   return nullptr;
