@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "autograd/grad_mode.h"
 #include "autograd/node.h"
+#include "autograd/ops_math.h"
 #include "core/factory.h"
 #include "core/kernels/norm.h"
 #include "core/kernels/pool.h"
@@ -128,9 +130,13 @@ Tensor dropout(const Tensor& x, float p, bool training, Generator& gen) {
     m[i] = u < p ? 0.f : scale;
   }
   Tensor y = multiply(x, mask);
-  return make_result(y, {x}, "dropout", [mask](const Tensor& g) {
-    return std::vector<Tensor>{multiply(g, mask)};
-  });
+  // The same mask at every order: under create_graph the gradient is the differentiable g * mask.
+  return make_result(
+      y, {x}, "dropout",
+      [mask](const Tensor& g) {
+        return std::vector<Tensor>{GradMode::is_enabled() ? mul(g, mask) : multiply(g, mask)};
+      },
+      DoubleBackward::Supported);
 }
 
 Tensor upsample_bilinear2d(const Tensor& x, Pair size) {

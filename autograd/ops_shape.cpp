@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "autograd/node.h"
+#include "autograd/ops_math.h"
 #include "core/factory.h"
 #include "core/kernels/elementwise.h"
 #include "core/kernels/layout.h"
@@ -17,8 +18,10 @@ namespace {
 using Grads = std::vector<Tensor>;
 
 // A view of x with new geometry, recorded as op `name` with backward `fn`.
-Tensor make_view(const Tensor& x, Shape shape, Shape strides, int64_t offset, const char* name, BackwardFn fn) {
-  return make_result(as_strided(x, std::move(shape), std::move(strides), offset), {x}, name, std::move(fn));
+Tensor make_view(const Tensor& x, Shape shape, Shape strides, int64_t offset, const char* name, BackwardFn fn,
+                 DoubleBackward double_backward = DoubleBackward::Unsupported) {
+  return make_result(as_strided(x, std::move(shape), std::move(strides), offset), {x}, name, std::move(fn),
+                     double_backward);
 }
 
 // The shape `requested` with its -1 filled in, checked against `numel` elements of `from`.
@@ -94,8 +97,8 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
   Shape in_shape = x.shape();
   Tensor out = x.is_contiguous() ? as_strided(x, target, contiguous_strides(target), x.offset())
                                  : reshape_data(x, target);
-  return make_result(out, {x}, "reshape",
-                     [in_shape](const Tensor& g) { return Grads{reshape_data(g, in_shape)}; });
+  return make_result(
+      out, {x}, "reshape", [in_shape](const Tensor& g) { return Grads{reshape(g, in_shape)}; }, DoubleBackward::Supported);
 }
 
 Tensor view(const Tensor& x, const Shape& shape) { return reshape(x, shape); }
@@ -116,8 +119,8 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
   }
   return make_view(x, shape, strides, x.offset(), "permute",
                    [inverse](const Tensor& g) {
-                     return Grads{kernels::as_contiguous(permute(g, inverse))};
-                   });
+                     return Grads{contiguous(permute(g, inverse))};
+                   }, DoubleBackward::Supported);
 }
 
 Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
@@ -130,13 +133,14 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
   }
   return make_view(x, shape, strides, x.offset(), "transpose",
                    [d0, d1](const Tensor& g) {
-                     return Grads{kernels::as_contiguous(transpose(g, d0, d1))};
-                   });
+                     return Grads{contiguous(transpose(g, d0, d1))};
+                   }, DoubleBackward::Supported);
 }
 
 Tensor contiguous(const Tensor& x) {
   if (x.is_contiguous()) return x;
-  return make_result(kernels::contiguous_copy(x), {x}, "contiguous", [](const Tensor& g) { return Grads{g}; });
+  return make_result(
+      kernels::contiguous_copy(x), {x}, "contiguous", [](const Tensor& g) { return Grads{g}; }, DoubleBackward::Supported);
 }
 
 Tensor flatten(const Tensor& x, int64_t start_dim, int64_t end_dim) {
@@ -159,7 +163,7 @@ Tensor unsqueeze(const Tensor& x, int64_t dim) {
   strides.insert(strides.begin() + d, stride);
   Shape in_shape = x.shape();
   return make_view(x, shape, strides, x.offset(), "unsqueeze",
-                   [in_shape](const Tensor& g) { return Grads{reshape_data(g, in_shape)}; });
+                   [in_shape](const Tensor& g) { return Grads{reshape(g, in_shape)}; }, DoubleBackward::Supported);
 }
 
 Tensor squeeze(const Tensor& x, int64_t dim) {
@@ -172,7 +176,7 @@ Tensor squeeze(const Tensor& x, int64_t dim) {
   }
   Shape in_shape = x.shape();
   return make_view(x, shape, strides, x.offset(), "squeeze",
-                   [in_shape](const Tensor& g) { return Grads{reshape_data(g, in_shape)}; });
+                   [in_shape](const Tensor& g) { return Grads{reshape(g, in_shape)}; }, DoubleBackward::Supported);
 }
 
 Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t step) {
@@ -235,7 +239,7 @@ Tensor expand(const Tensor& x, const Shape& shape) {
   }
   Shape in_shape = x.shape();
   return make_view(x, out_shape, strides, x.offset(), "expand",
-                   [in_shape](const Tensor& g) { return Grads{kernels::sum_to(g, in_shape)}; });
+                   [in_shape](const Tensor& g) { return Grads{sum_to(g, in_shape)}; }, DoubleBackward::Supported);
 }
 
 Tensor concat(const std::vector<Tensor>& tensors, int64_t dim) {
