@@ -13,6 +13,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/memory.h"
 #include "critic.h"
 
 using namespace convgrad;
@@ -25,16 +26,24 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-// Median seconds of `n` critic steps with penalty weight `lambda`.
-double time_steps(Sequential& critic, Optimizer& opt, int n, int64_t batch, double lambda, Generator& gen) {
-  std::vector<double> t;
+struct Timing {
+  double seconds;     // median step time
+  double peak_bytes;  // median peak of tensor memory during a step, above what was in use before it
+};
+
+// `n` critic steps with penalty weight `lambda`, timed.
+Timing time_steps(Sequential& critic, Optimizer& opt, int n, int64_t batch, double lambda, Generator& gen) {
+  std::vector<double> t, peak;
   for (int i = 0; i < n; ++i) {
     Tensor real = real_batch(batch, gen), fake = fake_batch(batch, gen);
+    reset_peak_memory_stats();
+    const int64_t before = memory_stats().in_use_bytes;
     auto start = std::chrono::steady_clock::now();
     critic_step(critic, opt, real, fake, lambda, gen);
     t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    peak.push_back(static_cast<double>(memory_stats().peak_in_use_bytes - before));
   }
-  return median(t);
+  return {median(t), median(peak)};
 }
 
 }  // namespace
@@ -66,12 +75,13 @@ int main(int argc, char** argv) {
                  st.penalty, st.grad_norm);
   }
   if (bench > 0) {
-    double t1 = time_steps(*critic, opt, bench, batch, 0.0, gen);
-    double t2 = time_steps(*critic, opt, bench, batch, lambda, gen);
+    Timing t1 = time_steps(*critic, opt, bench, batch, 0.0, gen);
+    Timing t2 = time_steps(*critic, opt, bench, batch, lambda, gen);
     fmt::print(
-        "median step over {} steps, batch {}: first order {:.3f} ms, with gradient penalty {:.3f} ms "
-        "({:.2f}x)\n",
-        bench, batch, t1 * 1e3, t2 * 1e3, t2 / t1);
+        "median over {} steps, batch {}: first order {:.3f} ms, peak {:.0f} KiB; with gradient penalty "
+        "{:.3f} ms ({:.2f}x), peak {:.0f} KiB ({:.2f}x)\n",
+        bench, batch, t1.seconds * 1e3, t1.peak_bytes / 1024, t2.seconds * 1e3, t2.seconds / t1.seconds,
+        t2.peak_bytes / 1024, t2.peak_bytes / t1.peak_bytes);
   }
   const bool separated = last.wasserstein > 0;
   const bool closer = lambda == 0 || std::abs(last.grad_norm - 1) < std::abs(first.grad_norm - 1);
