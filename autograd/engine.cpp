@@ -162,14 +162,18 @@ std::vector<Tensor> run_pass(const Pass& pass) {
       for (const auto& in : n->inputs())
         if (in.defined() && in.grad_fn() && --remaining[in.grad_fn().get()] == 0) ready.push_back(in.grad_fn().get());
     }
+    // A node runs when one of its inputs is a target or is made by a node that reaches one; a target node
+    // itself only collects its gradient (nothing below it is wanted unless another target is there).
+    std::unordered_set<Node*> reaches;
     for (auto it = topo.rbegin(); it != topo.rend(); ++it) {
       Node* n = *it;
-      bool leads = node_target.count(n) > 0;
+      bool run = false;
       for (const auto& in : n->inputs()) {
-        if (leads || !in.defined() || !in.requires_grad()) continue;
-        leads = in.grad_fn() ? useful.count(in.grad_fn().get()) > 0 : leaf_target.count(in.impl()) > 0;
+        if (run || !in.defined() || !in.requires_grad()) continue;
+        run = in.grad_fn() ? reaches.count(in.grad_fn().get()) > 0 : leaf_target.count(in.impl()) > 0;
       }
-      if (leads) useful.insert(n);
+      if (run) useful.insert(n);
+      if (run || node_target.count(n)) reaches.insert(n);
     }
   }
 
@@ -222,7 +226,8 @@ std::vector<Tensor> run_pass(const Pass& pass) {
       }
       if (producer && --pending_edges[producer] == 0) ready.push_back(producer);
     }
-    if (!pass.retain_graph) node->release();
+    // Only nodes that ran are freed: grad() leaves the rest of the graph (below its inputs) usable.
+    if (!pass.retain_graph && (!collect || useful.count(node))) node->release();
   }
   return result;
 }

@@ -1,5 +1,6 @@
 #include "autograd/gradcheck.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "autograd/grad_mode.h"
@@ -101,6 +102,28 @@ GradcheckResult gradgradcheck(const std::function<Tensor(const std::vector<Tenso
       if (gs[j].defined()) total = total + sum(gs[j] * u[j]);
     return total;
   };
+  // The recorded first-order gradients must equal the ordinary (kernel) ones: finite differences of the
+  // recorded rule alone would accept a wrong rule differentiated consistently.
+  std::vector<Tensor> targets;
+  for (size_t i : wrt) targets.push_back(inputs[i]);
+  std::vector<Tensor> plain = grad({fn(inputs)}, targets, {v.detach()}, false, false, true);
+  std::vector<Tensor> recorded = grad({fn(inputs)}, targets, {v.detach()}, true, true, true);
+  for (size_t j = 0; j < targets.size(); ++j) {
+    std::vector<double> a = recorded[j].defined() ? recorded[j].to_vector<double>() : std::vector<double>(),
+                        b = plain[j].defined() ? plain[j].to_vector<double>() : std::vector<double>();
+    for (size_t e = 0; e < std::max(a.size(), b.size()); ++e) {
+      const double x = e < a.size() ? a[e] : 0.0, y = e < b.size() ? b[e] : 0.0;
+      if (!(std::abs(x - y) <= options.atol + options.rtol * std::abs(y))) {
+        GradcheckResult r;
+        r.ok = false;
+        r.max_error = std::isnan(x - y) ? INFINITY : std::abs(x - y);
+        r.report = fmt::format("gradgradcheck FAILED: with create_graph the gradient of input {} (shape {}), "
+                               "element {}, is {:.6g}; without it {:.6g}",
+                               wrt[j], shape_str(targets[j].shape()), e, x, y);
+        return r;
+      }
+    }
+  }
   std::vector<Tensor> all = inputs;
   all.push_back(v);
   GradcheckResult r = gradcheck(first_order, all, options);

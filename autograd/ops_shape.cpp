@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "autograd/linear_op.h"
 #include "autograd/node.h"
 #include "autograd/ops_math.h"
 #include "core/factory.h"
@@ -277,7 +278,12 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, float value) {
   Tensor out = kernels::pad(x, pads, value);
   std::vector<int64_t> crop(pads.size());
   for (size_t i = 0; i < pads.size(); ++i) crop[i] = -pads[i];
-  return make_result(out, {x}, "pad", [crop](const Tensor& g) { return Grads{kernels::pad(g, crop)}; });
+  // Linear in x up to the fill (which has no gradient): recorded with its adjoint, the crop, so it
+  // differentiates to any order.
+  auto pair = std::make_shared<const detail::LinearPair>(
+      detail::LinearPair{[pads](const Tensor& t) { return kernels::pad(t, pads, 0.f); },
+                         [crop](const Tensor& g) { return kernels::pad(g, crop); }});
+  return detail::linear_result(out, x, "pad", pair);
 }
 
 }  // namespace convgrad

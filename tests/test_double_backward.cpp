@@ -187,6 +187,63 @@ TEST_CASE("gradgradcheck: dropout keeps its mask at every order") {
                   {x});
 }
 
+TEST_CASE("gradgradcheck: linear layout ops (pooling, resampling, padding, shuffles) and batch_norm") {
+  Generator gen(10);
+  Tensor x = leaf({2, 4, 5, 6}, gen);
+  // Linear ops times x: the product makes the second derivative non-zero in x.
+  auto times_x = [](auto op) { return [op](auto& t) { return op(t[0] * t[0]); }; };
+  expect_gradgrad(
+      "avg_pool2d (options)",
+      times_x([](const Tensor& v) { return avg_pool2d(v, AvgPool2dOptions(3).stride(2).padding(1)); }), {x});
+  expect_gradgrad("avg_pool2d (pairs)", times_x([](const Tensor& v) {
+                    return avg_pool2d(v, Pair{2, 2});
+                  }),
+                  {x});
+  expect_gradgrad("upsample_bilinear2d", times_x([](const Tensor& v) {
+                    return upsample_bilinear2d(v, Pair{7, 9});
+                  }),
+                  {x});
+  expect_gradgrad(
+      "interpolate bicubic", times_x([](const Tensor& v) {
+        return interpolate(v, InterpolateOptions().size(Pair{8, 4}).mode(InterpolateMode::Bicubic));
+      }),
+      {x});
+  expect_gradgrad("pad reflect", times_x([](const Tensor& v) {
+                    return pad(v, {2, 1, 1, 2}, PadMode::Reflect);
+                  }),
+                  {x});
+  expect_gradgrad("pad constant (and crop)", times_x([](const Tensor& v) {
+                    return pad(v, {1, -2, 0, 1}, 3.f);
+                  }),
+                  {x});
+  expect_gradgrad("pixel_shuffle, pixel_unshuffle",
+                  times_x([](const Tensor& v) { return pixel_unshuffle(pixel_shuffle(v, 2), 1) * 2.f; }),
+                  {x});
+  Tensor w = leaf({4}, gen), b = leaf({4}, gen);
+  Tensor rm = zeros({4}), rv = ones({4});
+  GradcheckOptions o;
+  o.eps = 1e-2;  // float32 normalisation: a larger step keeps rounding below the tolerance
+  o.atol = 5e-3;
+  expect_gradgrad(
+      "batch_norm training", [&](auto& t) { return batch_norm(t[0], rm, rv, t[1], t[2], true, 0.1f, 1e-5f); },
+      {x, w, b}, o);
+  Tensor rv2 = uniform({4}, 0.5f, 2.f, gen);
+  expect_gradgrad(
+      "batch_norm eval (times x)",
+      [&](auto& t) { return batch_norm(t[0], rm, rv2, t[1], t[2], false, 0.1f, 1e-5f) * t[0]; }, {x, w, b},
+      o);
+}
+
+TEST_CASE("grad w.r.t. a non-leaf leaves the graph below it usable") {
+  Generator gen(11);
+  Tensor x = leaf({3}, gen);
+  Tensor h = exp(x);
+  Tensor gh = grad({sum(h * h)}, {h})[0];  // retain_graph false: only the nodes above h are freed
+  CHECK(allclose(gh, 2.f * h.detach(), 1e-6, 1e-6));
+  sum(h).backward();
+  CHECK(allclose(x.grad(), exp(x.detach()), 1e-6, 1e-6));
+}
+
 TEST_CASE("gradgradcheck: conv2d, conv_transpose2d and the weight-gradient ops on every backend") {
   on_every_backend([](const std::string& backend) {
     Generator gen(8);
