@@ -6,6 +6,9 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
+#include "autograd/ops_math.h"
+#include "autograd/ops_reduce.h"
+#include "autograd/ops_shape.h"
 #include "core/factory.h"
 #include "core/kernels/cross_entropy.h"
 #include "core/kernels/elementwise.h"
@@ -58,6 +61,29 @@ float stable_sigmoid(float x) {
 // log(1 + exp(-x)) without overflow.
 float softplus_neg(float x) { return std::max(-x, 0.f) + std::log1p(std::exp(-std::abs(x))); }
 
+// cross_entropy's gradient as differentiable ops on the logits, for create_graph:
+// coef * (softmax(x) - onehot(y)), coef = upstream * w[y] (over the weight sum for Mean), 0 where ignored.
+Tensor cross_entropy_grad_with_graph(const Tensor& logits, const Tensor& target, const std::vector<float>& w,
+                                     int64_t ignore_index, Reduction r, double weight_sum, const Tensor& g) {
+  const Shape& ls = logits.shape();
+  const int64_t N = ls[0], C = ls[1], S = shape_numel(Shape(ls.begin() + 2, ls.end()));
+  Shape per_sample = ls;
+  per_sample[1] = 1;
+  Tensor onehot = zeros(ls), wy = zeros(per_sample);
+  const int64_t* t = target.data<int64_t>();
+  float *oh = onehot.data<float>(), *pw = wy.data<float>();
+  for (int64_t i = 0; i < N * S; ++i) {
+    const int64_t c = t[i], n = i / S, s = i % S;
+    if (c == ignore_index) continue;
+    oh[(n * C + c) * S + s] = 1.f;
+    pw[i] = w[static_cast<size_t>(c)];
+  }
+  Tensor up = r == Reduction::None ? reshape(g, per_sample)
+              : r == Reduction::Mean ? g * static_cast<float>(weight_sum > 0 ? 1.0 / weight_sum : 0.0)
+                                     : g;
+  return (softmax(logits, 1) - onehot) * wy * up;
+}
+
 }  // namespace
 
 const char* reduction_name(Reduction r) {
@@ -109,10 +135,15 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
     Tensor grad = uninitialized(x.shape());
     const kernels::CrossEntropySums sums = kernels::cross_entropy_forward(
         geo, x.data<float>(), y.data<int64_t>(), nullptr, nullptr, grad.data<float>(), scale);
-    return make_result(total(sums.loss, weights.weight), {logits}, "cross_entropy", [grad](const Tensor& g) {
-      const float up = g.item<float>();
-      return std::vector<Tensor>{up == 1.f ? grad : kernels::mul(grad, kernels::scalar(up))};
-    });
+    return make_result(
+        total(sums.loss, weights.weight), {logits}, "cross_entropy",
+        [grad, logits, y, w, ignore = options.ignore_index(), r, weight_sum = weights.weight](const Tensor& g) {
+          if (GradMode::is_enabled())  // create_graph
+            return std::vector<Tensor>{cross_entropy_grad_with_graph(logits, y, w, ignore, r, weight_sum, g)};
+          const float up = g.item<float>();
+          return std::vector<Tensor>{up == 1.f ? grad : kernels::mul(grad, kernels::scalar(up))};
+        },
+        DoubleBackward::Supported);
   }
 
   // Per sample / pixel, kept for the backward: row 0 the max logit, row 1 log(sum(exp(x - max))).
@@ -123,7 +154,9 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
   check_targets(sums.bad_index);
   Tensor out = r == Reduction::None ? per_element : total(sums.loss, sums.weight);
   const double weight_sum = sums.weight;
-  return make_result(out, {logits}, "cross_entropy", [x, y, lse, w, geo, r, weight_sum](const Tensor& g) {
+  return make_result(out, {logits}, "cross_entropy", [x, y, lse, w, geo, r, weight_sum, logits](const Tensor& g) {
+    if (GradMode::is_enabled())  // create_graph
+      return std::vector<Tensor>{cross_entropy_grad_with_graph(logits, y, w, geo.ignore_index, r, weight_sum, g)};
     // d loss / d x = coef * (softmax(x) - onehot(y)), coef = upstream * w_y / (sum of w_y for Mean).
     Tensor up = r == Reduction::None ? contiguous(g) : Tensor();
     const float scale = r == Reduction::Mean ? static_cast<float>(1.0 / weight_sum) : 1.f;
@@ -134,7 +167,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
                                     up.defined() ? up.data<float>() : nullptr,
                                     up.defined() ? 0.f : g.item<float>(), scale, gx.data<float>());
     return std::vector<Tensor>{gx};
-  });
+  }, DoubleBackward::Supported);
 }
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
@@ -151,7 +184,12 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) 
   Tensor out = reduce(sq, input.shape(), reduction, static_cast<double>(n));
   bool want_target = target.requires_grad();
   Shape shape = input.shape();
-  return make_result(out, {input, target}, "mse_loss", [diff, shape, n, reduction, want_target](const Tensor& g) {
+  return make_result(out, {input, target}, "mse_loss", [diff, shape, n, reduction, want_target, input, target](const Tensor& g) {
+    if (GradMode::is_enabled()) {  // create_graph: 2 (input - target) upstream, differentiable
+      const float scale = reduction == Reduction::Mean ? 2.f / static_cast<float>(n) : 2.f;
+      Tensor gi = (input - target) * (g * scale);
+      return std::vector<Tensor>{gi, want_target ? -gi : Tensor()};
+    }
     std::vector<float> up = upstream(g, n, reduction), gi(diff.size()), gt;
     float scale = reduction == Reduction::Mean ? 2.f / static_cast<float>(n) : 2.f;
     for (size_t i = 0; i < diff.size(); ++i) gi[i] = scale * diff[i] * up[i];
@@ -160,7 +198,7 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) 
       for (size_t i = 0; i < gi.size(); ++i) gt[i] = -gi[i];
     }
     return std::vector<Tensor>{from_vector(gi, shape), want_target ? from_vector(gt, shape) : Tensor()};
-  });
+  }, DoubleBackward::Supported);
 }
 
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, Reduction reduction,

@@ -10,6 +10,7 @@
 #include "core/backend.h"
 #include "core/factory.h"
 #include "core/random.h"
+#include "layers/loss.h"
 
 using namespace convgrad;
 
@@ -232,6 +233,27 @@ TEST_CASE("gradgradcheck: linear layout ops (pooling, resampling, padding, shuff
       "batch_norm eval (times x)",
       [&](auto& t) { return batch_norm(t[0], rm, rv2, t[1], t[2], false, 0.1f, 1e-5f) * t[0]; }, {x, w, b},
       o);
+}
+
+TEST_CASE("gradgradcheck: cross_entropy and mse_loss") {
+  Generator gen(12);
+  Tensor logits = leaf({3, 4, 2, 2}, gen), target = zeros({3, 2, 2}, DType::Int64);
+  int64_t* t = target.data<int64_t>();
+  for (int64_t i = 0; i < target.numel(); ++i) t[i] = (i * 7) % 5 == 4 ? -100 : (i * 7) % 4;  // some ignored
+  Tensor class_weight = uniform({4}, 0.5f, 2.f, gen);
+  for (Reduction r : {Reduction::Mean, Reduction::Sum, Reduction::None}) {
+    INFO(reduction_name(r));
+    auto opts = CrossEntropyOptions().reduction(r).weight(class_weight);
+    expect_gradgrad("cross_entropy (weighted, ignore_index)", [&](auto& v) { return cross_entropy(v[0], target, opts); },
+                    {logits});
+  }
+  // The fast path (a reduced loss with grad mode on) and the general path agree under create_graph too.
+  Tensor logits2 = leaf({5, 3}, gen), target2 = zeros({5}, DType::Int64);
+  for (int64_t i = 0; i < 5; ++i) target2.data<int64_t>()[i] = i % 3;
+  expect_gradgrad("cross_entropy 2-D", [&](auto& v) { return cross_entropy(v[0], target2); }, {logits2});
+  Tensor a = leaf({2, 3}, gen), b = leaf({2, 3}, gen);
+  for (Reduction r : {Reduction::Mean, Reduction::Sum, Reduction::None})
+    expect_gradgrad("mse_loss", [r](auto& v) { return mse_loss(v[0] * v[0], v[1], r); }, {a, b});
 }
 
 TEST_CASE("grad w.r.t. a non-leaf leaves the graph below it usable") {
