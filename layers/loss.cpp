@@ -18,7 +18,7 @@ namespace convgrad {
 namespace {
 
 // `t` itself when contiguous, else a contiguous copy (kernels below index raw data).
-Tensor contiguous(const Tensor& t) { return t.is_contiguous() ? t : clone_data(t); }
+Tensor contiguous_data(const Tensor& t) { return t.is_contiguous() ? t : clone_data(t); }
 
 void check_float(const Tensor& t, const char* op, const char* arg) {
   check(t.defined(), "{}: {} is undefined", op, arg);
@@ -111,8 +111,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
           shape_str(options.weight().shape()), C);
     w = options.weight().to_vector<float>();
   }
-  Tensor y = contiguous(target);
-  Tensor x = contiguous(logits.detach());
+  Tensor y = contiguous_data(target);
+  Tensor x = contiguous_data(logits.detach());
   const Reduction r = options.reduction();
   kernels::CrossEntropyGeometry geo{N, C, S, w.data(), options.ignore_index()};
   auto check_targets = [&](int64_t bad) {
@@ -158,7 +158,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
     if (GradMode::is_enabled())  // create_graph
       return std::vector<Tensor>{cross_entropy_grad_with_graph(logits, y, w, geo.ignore_index, r, weight_sum, g)};
     // d loss / d x = coef * (softmax(x) - onehot(y)), coef = upstream * w_y / (sum of w_y for Mean).
-    Tensor up = r == Reduction::None ? contiguous(g) : Tensor();
+    Tensor up = r == Reduction::None ? contiguous_data(g) : Tensor();
     const float scale = r == Reduction::Mean ? static_cast<float>(1.0 / weight_sum) : 1.f;
     Tensor gx = uninitialized(x.shape());
     kernels::CrossEntropyGeometry gg = geo;
@@ -219,7 +219,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
     check(ok, "{}: pos_weight shape {} does not broadcast to input shape {} (it usually has shape [C] for the "
           "last dim)", op, shape_str(ps), shape_str(is));
     // Expand with zero strides over the broadcast dims, then read row-major.
-    Tensor pw = contiguous(pos_weight);
+    Tensor pw = contiguous_data(pos_weight);
     Shape strides(input.shape().size(), 0);
     size_t lead = input.shape().size() - pw.shape().size();
     for (size_t d = 0; d < pw.shape().size(); ++d) strides[lead + d] = pw.shape()[d] == 1 ? 0 : pw.strides()[d];
