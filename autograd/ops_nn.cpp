@@ -89,9 +89,11 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding) {
   const auto geom = kernels::pool2d_geometry("max_pool2d", x.shape(), kernel, stride, padding);
   Tensor out, indices;
   kernels::max_pool2d_forward(x, geom, out, indices);
-  return make_result(out, {x}, "max_pool2d", [indices, geom, shape = x.shape()](const Tensor& g) {
-    return std::vector<Tensor>{kernels::max_pool2d_backward(g, indices, shape, geom)};
-  });
+  // With the winners fixed, max pooling is linear (a gather): recorded with its adjoint, the scatter.
+  auto pair = std::make_shared<const detail::LinearPair>(detail::LinearPair{
+      [indices, geom](const Tensor& t) { return kernels::max_pool2d_gather(t, indices, geom); },
+      [indices, geom, shape = x.shape()](const Tensor& g) { return kernels::max_pool2d_backward(g, indices, shape, geom); }});
+  return detail::linear_result(out, x, "max_pool2d", pair);
 }
 
 Tensor avg_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding) {

@@ -30,9 +30,11 @@ Tensor max_pool2d(const Tensor& x, const MaxPool2dOptions& options) {
                                              options.padding(), options.ceil_mode());
   Tensor out, indices;
   kernels::max_pool2d_forward(x, geom, out, indices);
-  return make_result(out, {x}, "max_pool2d", [indices, geom, shape = x.shape()](const Tensor& g) {
-    return std::vector<Tensor>{kernels::max_pool2d_backward(g, indices, shape, geom)};
-  });
+  // With the winners fixed, max pooling is linear (a gather): recorded with its adjoint, the scatter.
+  auto pair = std::make_shared<const detail::LinearPair>(detail::LinearPair{
+      [indices, geom](const Tensor& t) { return kernels::max_pool2d_gather(t, indices, geom); },
+      [indices, geom, shape = x.shape()](const Tensor& g) { return kernels::max_pool2d_backward(g, indices, shape, geom); }});
+  return detail::linear_result(out, x, "max_pool2d", pair);
 }
 
 Tensor avg_pool2d(const Tensor& x, const AvgPool2dOptions& options) {

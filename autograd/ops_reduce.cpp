@@ -112,9 +112,13 @@ Tensor logsumexp(const Tensor& x, int64_t dim, bool keepdim) {
   Shape out_shape = x.dim() == 0 ? Shape{} : kernels::reduced_shape(x.shape(), {d}, keepdim);
   Tensor out = keepdim ? lse : view_as_shape(lse, out_shape);
   Tensor xd = x.detach(), lsed = lse.detach();
-  return make_result(out, {x}, "logsumexp", [xd, lsed, d](const Tensor& g) {
-    return Grads{kernels::logsumexp_backward(view_as_shape(g, lsed.shape()), xd, lsed, d)};
-  });
+  return make_result(
+      out, {x}, "logsumexp",
+      [xd, lsed, d, x](const Tensor& g) {
+        if (GradMode::is_enabled()) return Grads{reshape(g, lsed.shape()) * softmax(x, d)};  // create_graph
+        return Grads{kernels::logsumexp_backward(view_as_shape(g, lsed.shape()), xd, lsed, d)};
+      },
+      DoubleBackward::Supported);
 }
 
 Tensor softmax(const Tensor& x, int64_t dim) {

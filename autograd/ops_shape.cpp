@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "autograd/grad_mode.h"
 #include "autograd/linear_op.h"
 #include "autograd/node.h"
 #include "autograd/ops_math.h"
@@ -186,9 +187,12 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t s
   check(step > 0, "slice: step must be positive, got {} (dim {} of shape {})", step, d, shape_str(x.shape()));
   SliceRange r = clamp_slice(x.shape()[d], start, end, step);
   Shape in_shape = x.shape();
-  return make_result(slice_view(x, d, r, step), {x}, "slice", [in_shape, d, r, step](const Tensor& g) {
-    return Grads{scatter_into_zeros(g, in_shape, [&](const Tensor& z) { return slice_view(z, d, r, step); })};
-  });
+  // A view, linear in x: recorded with its adjoint (writing into zeros), so it differentiates to any order.
+  auto region = [d, r, step](const Tensor& z) { return slice_view(z, d, r, step); };
+  auto pair = std::make_shared<const detail::LinearPair>(detail::LinearPair{
+      [region](const Tensor& t) { return kernels::contiguous_copy(region(t)); },
+      [region, in_shape](const Tensor& g) { return scatter_into_zeros(g, in_shape, region); }});
+  return detail::linear_result(region(x), x, "slice", pair);
 }
 
 Tensor select(const Tensor& x, int64_t dim, int64_t index) {
@@ -199,9 +203,11 @@ Tensor select(const Tensor& x, int64_t dim, int64_t index) {
         shape_str(x.shape()));
   int64_t i = index < 0 ? index + n : index;
   Shape in_shape = x.shape();
-  return make_result(select_view(x, d, i), {x}, "select", [in_shape, d, i](const Tensor& g) {
-    return Grads{scatter_into_zeros(g, in_shape, [&](const Tensor& z) { return select_view(z, d, i); })};
-  });
+  auto region = [d, i](const Tensor& z) { return select_view(z, d, i); };
+  auto pair = std::make_shared<const detail::LinearPair>(detail::LinearPair{
+      [region](const Tensor& t) { return kernels::contiguous_copy(region(t)); },
+      [region, in_shape](const Tensor& g) { return scatter_into_zeros(g, in_shape, region); }});
+  return detail::linear_result(region(x), x, "select", pair);
 }
 
 Tensor expand(const Tensor& x, const Shape& shape) {
@@ -250,15 +256,20 @@ Tensor concat(const std::vector<Tensor>& tensors, int64_t dim) {
   Tensor out = kernels::concat(tensors, d);
   std::vector<int64_t> sizes;
   for (const Tensor& t : tensors) sizes.push_back(t.shape()[d]);
-  return make_result(out, tensors, "concat", [sizes, d](const Tensor& g) {
-    Grads grads;
-    int64_t at = 0;
-    for (int64_t n : sizes) {
-      grads.push_back(kernels::contiguous_copy(kernels::narrow_view(g, d, at, n)));
-      at += n;
-    }
-    return grads;
-  });
+  return make_result(
+      out, tensors, "concat",
+      [sizes, d](const Tensor& g) {
+        Grads grads;
+        int64_t at = 0;
+        for (int64_t n : sizes) {
+          // Under create_graph each part is the differentiable slice.
+          grads.push_back(GradMode::is_enabled() ? contiguous(slice(g, d, at, at + n))
+                                                 : kernels::contiguous_copy(kernels::narrow_view(g, d, at, n)));
+          at += n;
+        }
+        return grads;
+      },
+      DoubleBackward::Supported);
 }
 
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {

@@ -112,11 +112,11 @@ TEST_CASE("backward(create_graph) accumulates gradients with history") {
 
 TEST_CASE("create_graph through an op without a double backward is an error") {
   Generator gen(3);
-  Tensor x = leaf({1, 1, 4, 4}, gen);
-  Tensor y = sum(max_pool2d(x * x, MaxPool2dOptions(2)));
-  CHECK_THROWS_WITH_AS(grad({y}, {x}, {}, std::nullopt, true), doctest::Contains("max_pool2d"), Error);
+  Tensor x = leaf({2, 3, 4}, gen), w = leaf({3}, gen);
+  Tensor y = sum(prelu(x * x, w));
+  CHECK_THROWS_WITH_AS(grad({y}, {x}, {}, std::nullopt, true), doctest::Contains("prelu"), Error);
   // Without create_graph the same graph differentiates as before.
-  Tensor y2 = sum(max_pool2d(x * x, MaxPool2dOptions(2)));
+  Tensor y2 = sum(prelu(x * x, w));
   CHECK(grad({y2}, {x})[0].defined());
 }
 
@@ -217,6 +217,30 @@ TEST_CASE("gradgradcheck: linear layout ops (pooling, resampling, padding, shuff
                     return pad(v, {1, -2, 0, 1}, 3.f);
                   }),
                   {x});
+  // Max pooling: distinct values 1/240 apart, so a step of eps never changes a window's winner.
+  Tensor distinct = zeros({2, 4, 5, 6});
+  for (int64_t i = 0; i < 240; ++i)
+    distinct.data<float>()[i] = static_cast<float>((i * 97) % 240) / 240.f - 0.5f;
+  distinct.set_requires_grad();
+  expect_gradgrad("max_pool2d (options)",
+                  [](auto& t) {
+                    Tensor m = max_pool2d(t[0], MaxPool2dOptions(3).stride(2).padding(1));
+                    return m * m;
+                  },
+                  {distinct});
+  expect_gradgrad("max_pool2d (pairs)",
+                  [](auto& t) {
+                    Tensor m = max_pool2d(t[0], Pair{2, 3});
+                    return m * m;
+                  },
+                  {distinct});
+  expect_gradgrad("slice, select",
+                  times_x([](const Tensor& v) { return slice(select(v, 1, 2), 2, 1, 6, 2); }), {x});
+  expect_gradgrad("concat, stack", times_x([](const Tensor& v) {
+                    return stack({concat({v, v * 2.f}, 1), concat({v * v, v}, 1)}, 0);
+                  }),
+                  {x});
+  expect_gradgrad("logsumexp", [](auto& t) { return logsumexp(t[0] * t[0], 1, false); }, {x});
   expect_gradgrad("pixel_shuffle, pixel_unshuffle",
                   times_x([](const Tensor& v) { return pixel_unshuffle(pixel_shuffle(v, 2), 1) * 2.f; }),
                   {x});
@@ -244,8 +268,8 @@ TEST_CASE("gradgradcheck: cross_entropy and mse_loss") {
   for (Reduction r : {Reduction::Mean, Reduction::Sum, Reduction::None}) {
     INFO(reduction_name(r));
     auto opts = CrossEntropyOptions().reduction(r).weight(class_weight);
-    expect_gradgrad("cross_entropy (weighted, ignore_index)", [&](auto& v) { return cross_entropy(v[0], target, opts); },
-                    {logits});
+    expect_gradgrad("cross_entropy (weighted, ignore_index)",
+                    [&](auto& v) { return cross_entropy(v[0], target, opts); }, {logits});
   }
   // The fast path (a reduced loss with grad mode on) and the general path agree under create_graph too.
   Tensor logits2 = leaf({5, 3}, gen), target2 = zeros({5}, DType::Int64);
