@@ -24,4 +24,16 @@ class NoGradGuard {
   bool previous_;
 };
 
+/// RAII: grad mode set to `enabled` while it lives (the engine runs closures under create_graph's value).
+class AutoGradMode {
+ public:
+  explicit AutoGradMode(bool enabled) : previous_(GradMode::is_enabled()) { GradMode::set_enabled(enabled); }
+  ~AutoGradMode() { GradMode::set_enabled(previous_); }
+  AutoGradMode(const AutoGradMode&) = delete;
+  AutoGradMode& operator=(const AutoGradMode&) = delete;
+
+ private:
+  bool previous_;
+};
+
 }  // namespace convgrad

@@ -27,8 +27,8 @@ void steal_producers(std::vector<Tensor>& inputs, std::vector<std::shared_ptr<No
 // Tensor::backward reaches the engine through this hook, so core never includes autograd. It lives in
 // the file every graph-building op links, so a static library cannot drop it.
 [[maybe_unused]] const bool g_hook_registered = [] {
-  detail::set_backward_hook([](const Tensor& root, const Tensor& gradient, bool retain_graph) {
-    backward(root, gradient, retain_graph);
+  detail::set_backward_hook([](const Tensor& root, const Tensor& gradient, bool retain_graph, bool create_graph) {
+    backward(root, gradient, retain_graph, create_graph);
   });
   return true;
 }();
@@ -37,11 +37,13 @@ void steal_producers(std::vector<Tensor>& inputs, std::vector<std::shared_ptr<No
 bool GradMode::is_enabled() { return t_grad_enabled; }
 void GradMode::set_enabled(bool enabled) { t_grad_enabled = enabled; }
 
-Node::Node(std::string name, std::vector<Tensor> inputs, BackwardFn backward, Shape output_shape)
+Node::Node(std::string name, std::vector<Tensor> inputs, BackwardFn backward, Shape output_shape,
+           DoubleBackward double_backward)
     : name_(std::move(name)),
       inputs_(std::move(inputs)),
       backward_(std::move(backward)),
-      output_shape_(std::move(output_shape)) {
+      output_shape_(std::move(output_shape)),
+      double_backward_(double_backward) {
   ++g_live_nodes;
 }
 
@@ -93,14 +95,16 @@ void Node::release() {
 
 int64_t Node::live_count() { return g_live_nodes.load(); }
 
-Tensor make_result(Tensor output, std::vector<Tensor> inputs, const char* name, BackwardFn backward) {
+Tensor make_result(Tensor output, std::vector<Tensor> inputs, const char* name, BackwardFn backward,
+                   DoubleBackward double_backward) {
   if (detect_anomaly()) detail::anomaly_check_forward(name, output, inputs);  // also under NoGradGuard
   if (!GradMode::is_enabled()) return output;
   bool any = false;
   for (const auto& t : inputs) any = any || (t.defined() && t.requires_grad());
   if (!any) return output;
   // Undefined optional inputs (a missing bias) are kept as placeholders so indices match.
-  auto node = std::make_shared<Node>(name, std::move(inputs), std::move(backward), output.shape());
+  auto node =
+      std::make_shared<Node>(name, std::move(inputs), std::move(backward), output.shape(), double_backward);
   output.set_grad_fn(std::move(node));
   return output;
 }

@@ -6,6 +6,9 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
+#include "autograd/ops_conv_kernel.h"
+#include "autograd/ops_reduce.h"
+#include "autograd/ops_shape.h"
 #include "core/backend.h"
 #include "core/conv_geometry.h"
 #include "core/factory.h"
@@ -46,7 +49,47 @@ Tensor shaped_like(const Tensor& t, const Shape& like) {
   return t.shape() == like ? t : as_strided(t, like, contiguous_strides(like), 0);
 }
 
+using detail::ConvKernel;
+using detail::conv_kernel;
+
+// A bias gradient (sum over N, H, W) as a differentiable op, for create_graph.
+Tensor bias_grad(const Tensor& gy) { return sum(gy, {0, 2, 3}); }
+
+// Checks the output gradient given to a weight-gradient op (batched or not) against the geometry.
+void check_grad_output(const Tensor& gy, const Shape& expected, const Shape& expected3, const char* op) {
+  check_operand(gy, op, "grad_output");
+  check(gy.shape() == expected || gy.shape() == expected3,
+        "{}: grad_output has shape {} but the input and weight_size give an output of shape {}; pass the "
+        "gradient of that output",
+        op, shape_str(gy.shape()), shape_str(expected));
+}
+
+Conv2dArgs conv2d_args(const Conv2dFuncOptions& o) {
+  return {o.stride(), o.padding(), o.dilation(), o.groups(), o.padding_mode() == PaddingMode::Same};
+}
+ConvTranspose2dArgs conv_transpose2d_args(const ConvTranspose2dFuncOptions& o) {
+  return {o.stride(), o.padding(), o.output_padding(), o.dilation(), o.groups(), o.output_size()};
+}
+
 }  // namespace
+
+Tensor conv2d_weight_grad(const Tensor& input, const Shape& weight_size, const Tensor& grad_output,
+                          const Conv2dFuncOptions& options) {
+  check_operand(input, "conv2d_weight_grad", "input");
+  const ConvShapes s = conv2d_geometry(input.shape(), weight_size, {}, false, conv2d_args(options));
+  check_grad_output(grad_output, s.dst, {s.dst[1], s.dst[2], s.dst[3]}, "conv2d_weight_grad");
+  return conv_kernel(ConvKernel::BackwardWeights, reshape(input, s.src), reshape(grad_output, s.dst), s);
+}
+
+Tensor conv_transpose2d_weight_grad(const Tensor& input, const Shape& weight_size, const Tensor& grad_output,
+                                    const ConvTranspose2dFuncOptions& options) {
+  check_operand(input, "conv_transpose2d_weight_grad", "input");
+  const ConvShapes s =
+      conv_transpose2d_geometry(input.shape(), weight_size, {}, false, conv_transpose2d_args(options));
+  check_grad_output(grad_output, s.src, {s.src[1], s.src[2], s.src[3]}, "conv_transpose2d_weight_grad");
+  // In the conv view the transposed convolution's output is the src and its input the dst.
+  return conv_kernel(ConvKernel::BackwardWeights, reshape(grad_output, s.src), reshape(input, s.dst), s);
+}
 
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dFuncOptions& options) {
   check_operand(x, "conv2d", "input");
@@ -69,7 +112,16 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
 
   // Keep only what the gradients read: w for dx, x for dw.
   SavedTensor saved_w = save(w4, need_x), saved_x = save(x4, need_w);
+  // Under create_graph the gradients are recorded from the inputs themselves (with their history).
+  SavedTensor graph_w = save(w, need_x), graph_x = save(x, need_w);
   return make_result(out, {x, w, bias}, "conv2d", [=](const Tensor& grad) {
+    if (GradMode::is_enabled()) {
+      Tensor gy = reshape(grad, s.dst);
+      return std::vector<Tensor>{
+          need_x ? reshape(conv_kernel(ConvKernel::BackwardData, gy, graph_w.unpack(), s), x_shape) : Tensor(),
+          need_w ? conv_kernel(ConvKernel::BackwardWeights, reshape(graph_x.unpack(), s.src), gy, s) : Tensor(),
+          need_b ? bias_grad(gy) : Tensor()};
+    }
     Tensor dy = plain(grad, s.dst);
     // dy is read by backward-data and backward-weights: converted once, for this pass only.
     ConvOperandCache dy_cache;
@@ -88,7 +140,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
       db = channel_sum(dy);
     }
     return std::vector<Tensor>{dx, dw, db};
-  });
+  }, DoubleBackward::Supported);
 }
 
 Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bias,
@@ -113,7 +165,15 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bias,
   Tensor out = x.dim() == 3 ? shaped_like(y, {s.src[1], s.src[2], s.src[3]}) : y;
 
   SavedTensor saved_w = save(w4, need_x), saved_x = save(x4, need_w);
+  SavedTensor graph_w = save(w, need_x), graph_x = save(x, need_w);
   return make_result(out, {x, w, bias}, "conv_transpose2d", [=](const Tensor& grad) {
+    if (GradMode::is_enabled()) {  // create_graph: see conv2d
+      Tensor gy = reshape(grad, s.src);
+      return std::vector<Tensor>{
+          need_x ? reshape(conv_kernel(ConvKernel::Forward, gy, graph_w.unpack(), s), x_shape) : Tensor(),
+          need_w ? conv_kernel(ConvKernel::BackwardWeights, gy, reshape(graph_x.unpack(), s.dst), s) : Tensor(),
+          need_b ? bias_grad(gy) : Tensor()};
+    }
     Tensor gy = plain(grad, s.src);
     // gy (the conv view's src) is read by both backward kernels: converted once, for this pass only.
     ConvOperandCache gy_cache;
@@ -132,7 +192,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bias,
     }
     if (need_b) db = channel_sum(gy);
     return std::vector<Tensor>{dx, dw, db};
-  });
+  }, DoubleBackward::Supported);
 }
 
 }  // namespace convgrad

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <memory>
 
+#include "autograd/linear_op.h"
 #include "autograd/node.h"
 #include "core/factory.h"
 #include "core/operand_check.h"
@@ -105,9 +106,15 @@ Tensor interpolate(const Tensor& x, const InterpolateOptions& options) {
   auto tables = std::make_shared<const std::array<k::ResampleAxis, 2>>(
       std::array<k::ResampleAxis, 2>{axis(h, out[0], scale[0]), axis(w, out[1], scale[1])});
   k::resample2d_forward(x, (*tables)[0], (*tables)[1], y);
-  return make_result(y, {x}, "interpolate", [tables, shape = x.shape()](const Tensor& g) {
-    return std::vector<Tensor>{k::resample2d_backward(g, (*tables)[0], (*tables)[1], shape)};
-  });
+  // Linear in x: recorded with its adjoint, so it differentiates to any order.
+  auto pair = std::make_shared<const detail::LinearPair>(detail::LinearPair{
+      [tables, out_shape = y.shape()](const Tensor& t) {
+        Tensor r = uninitialized(out_shape);
+        k::resample2d_forward(t, (*tables)[0], (*tables)[1], r);
+        return r;
+      },
+      [tables, shape = x.shape()](const Tensor& g) { return k::resample2d_backward(g, (*tables)[0], (*tables)[1], shape); }});
+  return detail::linear_result(y, x, "interpolate", pair);
 }
 
 }  // namespace convgrad

@@ -3,7 +3,9 @@
 // A broadcast input gets the gradient summed back down to its own shape (sum_to).
 #include <cmath>
 
+#include "autograd/grad_mode.h"
 #include "autograd/node.h"
+#include "autograd/ops_shape.h"
 #include "autograd/ops_math.h"
 #include "core/factory.h"
 #include "core/kernels/elementwise.h"
@@ -35,59 +37,79 @@ Tensor scalar_for(const Tensor& t, float s) { return k::scalar_like(t, s); }
 
 Tensor add(const Tensor& a, const Tensor& b) {
   Tensor out = k::add(a, b);
-  return make_result(out, {a, b}, "add", [sa = a.shape(), sb = b.shape(), n = needs(a, b)](const Tensor& g) {
-    return grads(n, [&] { return k::sum_to(g, sa); }, [&] { return k::sum_to(g, sb); });
-  });
+  return make_result(
+      out, {a, b}, "add",
+      [sa = a.shape(), sb = b.shape(), n = needs(a, b)](const Tensor& g) {
+        return grads(n, [&] { return sum_to(g, sa); }, [&] { return sum_to(g, sb); });
+      },
+      DoubleBackward::Supported);
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
   Tensor out = k::sub(a, b);
-  return make_result(out, {a, b}, "sub", [sa = a.shape(), sb = b.shape(), n = needs(a, b)](const Tensor& g) {
-    return grads(n, [&] { return k::sum_to(g, sa); }, [&] { return k::sum_to(negated(g), sb); });
-  });
+  return make_result(
+      out, {a, b}, "sub",
+      [sa = a.shape(), sb = b.shape(), n = needs(a, b)](const Tensor& g) {
+        return grads(n, [&] { return sum_to(g, sa); }, [&] { return sum_to(neg(g), sb); });
+      },
+      DoubleBackward::Supported);
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor out = k::mul(a, b);
+  // d(ab)/da = b, d(ab)/db = a. Each input is saved only for the other's gradient, with its history for
+  // create_graph.
   const Needs n = needs(a, b);
-  // d(ab)/da = b, d(ab)/db = a.
-  return make_result(out, {a, b}, "mul",
-                     [sa = a.shape(), sb = b.shape(), ad = save(a, n.b), bd = save(b, n.a),
-                      n](const Tensor& g) {
-                       return grads(n, [&] { return k::sum_to(k::mul(g, bd.unpack()), sa); },
-                                    [&] { return k::sum_to(k::mul(g, ad.unpack()), sb); });
-                     });
+  return make_result(
+      out, {a, b}, "mul",
+      [sa = a.shape(), sb = b.shape(), as = save(a, n.b), bs = save(b, n.a), n](const Tensor& g) {
+        return grads(n, [&] { return sum_to(mul(g, bs.unpack()), sa); },
+                     [&] { return sum_to(mul(g, as.unpack()), sb); });
+      },
+      DoubleBackward::Supported);
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
   Tensor out = k::div(a, b);
   const Needs n = needs(a, b);
-  // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -(1/b) * out.
-  return make_result(out, {a, b}, "div",
-                     [sa = a.shape(), sb = b.shape(), bd = save(b), od = save(out, n.b), n](const Tensor& g) {
-                       Tensor q = k::div(g, bd.unpack());
-                       return grads(n, [&] { return k::sum_to(q, sa); },
-                                    [&] { return k::sum_to(negated(k::mul(q, od.unpack())), sb); });
+  // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -(1/b) * out. Under create_graph out is recomputed as a/b from
+  // the inputs (a node must not hold its own output with history).
+  return make_result(
+      out, {a, b}, "div",
+      [sa = a.shape(), sb = b.shape(), as = save(a, n.b), bs = save(b), os = save_output(out, n.b),
+       n](const Tensor& g) {
+        const Tensor& bv = bs.unpack();
+        Tensor q = div(g, bv);
+        return grads(n, [&] { return sum_to(q, sa); },
+                     [&] {
+                       return sum_to(neg(mul(q, GradMode::is_enabled() ? div(as.unpack(), bv) : os.unpack())), sb);
                      });
+      },
+      DoubleBackward::Supported);
 }
 
 Tensor neg(const Tensor& a) {
   Tensor out = negated(a);
-  return make_result(out, {a}, "neg", [](const Tensor& g) { return std::vector<Tensor>{negated(g)}; });
+  return make_result(
+      out, {a}, "neg", [](const Tensor& g) { return std::vector<Tensor>{neg(g)}; }, DoubleBackward::Supported);
 }
 
 // maximum/minimum: the gradient goes to the winning input, split in half on ties (as PyTorch).
 static Tensor extremum(const Tensor& a, const Tensor& b, bool is_max) {
   Tensor out = k::binary(is_max ? k::BinaryOp::Maximum : k::BinaryOp::Minimum, a, b);
-  return make_result(out, {a, b}, is_max ? "maximum" : "minimum",
-                     [ad = save(a), bd = save(b), is_max, n = needs(a, b)](const Tensor& g) {
-                       const Tensor &av = ad.unpack(), &bv = bd.unpack();
-                       auto part = [&](bool first, const Shape& shape) {
-                         return k::sum_to(k::extremum_backward(g, av, bv, is_max, first), shape);
-                       };
-                       return grads(n, [&] { return part(true, av.shape()); },
-                                    [&] { return part(false, bv.shape()); });
-                     });
+  return make_result(
+      out, {a, b}, is_max ? "maximum" : "minimum",
+      [as = save(a), bs = save(b), is_max, n = needs(a, b)](const Tensor& g) {
+        const Tensor &av = as.unpack(), &bv = bs.unpack();
+        // The rule is linear in g with a piecewise-constant weight: under create_graph, g times that weight.
+        auto part = [&](bool first, const Shape& shape) {
+          if (GradMode::is_enabled())
+            return sum_to(mul(g, k::extremum_backward(ones(g.shape()), av, bv, is_max, first)), shape);
+          return k::sum_to(k::extremum_backward(g, av, bv, is_max, first), shape);
+        };
+        return grads(n, [&] { return part(true, av.shape()); }, [&] { return part(false, bv.shape()); });
+      },
+      DoubleBackward::Supported);
 }
 
 Tensor maximum(const Tensor& a, const Tensor& b) { return extremum(a, b, true); }
@@ -111,14 +133,16 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   Tensor out = k::where(cond, a, b);
   // Each branch gets the gradient where it was chosen, zero elsewhere; cond gets none (it is detached
   // so the engine never waits for a gradient of it).
-  return make_result(out, {cond.detach(), a, b}, "where",
-                     [cs = save(cond), sa = a.shape(), sb = b.shape(), n = needs(a, b)](const Tensor& g) {
-                       const Tensor& cd = cs.unpack();
-                       Tensor zero = k::scalar(0.f);
-                       std::vector<Tensor> ab = grads(n, [&] { return k::sum_to(k::where(cd, g, zero), sa); },
-                                                      [&] { return k::sum_to(k::where(cd, zero, g), sb); });
-                       return std::vector<Tensor>{Tensor(), ab[0], ab[1]};
-                     });
+  return make_result(
+      out, {cond.detach(), a, b}, "where",
+      [cs = save(cond.detach()), sa = a.shape(), sb = b.shape(), n = needs(a, b)](const Tensor& g) {
+        const Tensor& cd = cs.unpack();
+        Tensor zero = k::scalar(0.f);
+        std::vector<Tensor> ab = grads(n, [&] { return sum_to(where(cd, g, zero), sa); },
+                                       [&] { return sum_to(where(cd, zero, g), sb); });
+        return std::vector<Tensor>{Tensor(), ab[0], ab[1]};
+      },
+      DoubleBackward::Supported);
 }
 
 // Comparisons give float32 0/1 and record no graph.
@@ -139,17 +163,23 @@ Tensor to_dtype(const Tensor& x, DType dtype) {
 Tensor clone(const Tensor& x) {
   check(x.defined(), "clone: the tensor is undefined");
   Tensor out = k::copy(x);
-  return make_result(out, {x}, "clone", [](const Tensor& g) { return std::vector<Tensor>{g}; });
+  return make_result(
+      out, {x}, "clone", [](const Tensor& g) { return std::vector<Tensor>{g}; }, DoubleBackward::Supported);
 }
 
 Tensor sum_to(const Tensor& x, const Shape& shape) {
   Tensor out = k::sum_to(x, shape);
   if (out.is_same(x)) return x;
-  // The gradient of a sum over broadcast dims is the gradient broadcast back (materialised).
-  return make_result(out, {x}, "sum_to", [xs = x.shape()](const Tensor& g) {
-    Tensor view = as_strided(g, xs, k::broadcast_strides(g.shape(), g.strides(), xs), g.offset());
-    return std::vector<Tensor>{k::copy(view)};
-  });
+  // The gradient of a sum over broadcast dims is the gradient broadcast back (materialised; under
+  // create_graph, the differentiable expand, whose own gradient is sum_to again).
+  return make_result(
+      out, {x}, "sum_to",
+      [xs = x.shape()](const Tensor& g) {
+        if (GradMode::is_enabled()) return std::vector<Tensor>{contiguous(expand(g, xs))};
+        Tensor view = as_strided(g, xs, k::broadcast_strides(g.shape(), g.strides(), xs), g.offset());
+        return std::vector<Tensor>{k::copy(view)};
+      },
+      DoubleBackward::Supported);
 }
 
 bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {

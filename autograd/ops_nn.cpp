@@ -3,9 +3,15 @@
 #include "autograd/ops_nn.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
+#include "autograd/grad_mode.h"
+#include "autograd/linear_op.h"
 #include "autograd/node.h"
+#include "autograd/ops_math.h"
+#include "autograd/ops_reduce.h"
+#include "autograd/ops_shape.h"
 #include "core/factory.h"
 #include "core/operand_check.h"
 #include "core/kernels/elementwise.h"
@@ -29,6 +35,37 @@ void check_channel_vector(const char* name, const Tensor& t, int64_t channels, c
 
 bool wants_grad(const Tensor& t) { return t.defined() && t.requires_grad(); }
 
+// batch_norm's gradients as differentiable ops on x and weight, for create_graph. In training the statistics
+// are recomputed from x (they depend on it); in eval mode `mean` and `invstd` are constants.
+//   xhat = (x - mean) invstd;  dx = w invstd (g - mean(g) - xhat mean(g xhat)) in training, g w invstd in eval;
+//   dw = sum(g xhat);  db = sum(g)   (means and sums over every dim but the channel dim 1)
+std::vector<Tensor> batch_norm_grads_with_graph(const Tensor& g, const Tensor& x, const Tensor& weight,
+                                                const Tensor& mean, const Tensor& invstd, bool training, float eps,
+                                                std::array<bool, 3> need) {
+  std::vector<int64_t> dims{0};
+  for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
+  Shape channel_shape(static_cast<size_t>(x.dim()), 1);
+  channel_shape[1] = x.size(1);
+  Tensor m, inv;
+  if (training) {
+    m = convgrad::mean(x, dims, true);
+    Tensor centered = x - m;
+    inv = pow(convgrad::mean(centered * centered, dims, true) + eps, -0.5f);
+  } else {
+    m = reshape(mean, channel_shape);
+    inv = reshape(invstd, channel_shape);
+  }
+  Tensor xhat = (x - m) * inv;
+  Tensor scale = weight.defined() ? reshape(weight, channel_shape) * inv : inv;
+  std::vector<Tensor> grads(3);
+  if (need[0])
+    grads[0] = training ? scale * (g - convgrad::mean(g, dims, true) - xhat * convgrad::mean(g * xhat, dims, true))
+                        : g * scale;
+  if (need[1]) grads[1] = sum(g * xhat, dims);
+  if (need[2]) grads[2] = sum(g, dims);
+  return grads;
+}
+
 }  // namespace
 
 Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding) {
@@ -36,18 +73,20 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding) {
   const auto geom = kernels::pool2d_geometry("max_pool2d", x.shape(), kernel, stride, padding);
   Tensor out, indices;
   kernels::max_pool2d_forward(x, geom, out, indices);
-  return make_result(out, {x}, "max_pool2d", [indices, geom, shape = x.shape()](const Tensor& g) {
-    return std::vector<Tensor>{kernels::max_pool2d_backward(g, indices, shape, geom)};
-  });
+  // With the winners fixed, max pooling is linear (a gather): recorded with its adjoint, the scatter.
+  auto pair = std::make_shared<const detail::LinearPair>(detail::LinearPair{
+      [indices, geom](const Tensor& t) { return kernels::max_pool2d_gather(t, indices, geom); },
+      [indices, geom, shape = x.shape()](const Tensor& g) { return kernels::max_pool2d_backward(g, indices, shape, geom); }});
+  return detail::linear_result(out, x, "max_pool2d", pair);
 }
 
 Tensor avg_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding) {
   check_operand(x, "avg_pool2d", "input");
   const auto geom = kernels::pool2d_geometry("avg_pool2d", x.shape(), kernel, stride, padding);
-  Tensor out = kernels::avg_pool2d_forward(x, geom);
-  return make_result(out, {x}, "avg_pool2d", [geom, shape = x.shape()](const Tensor& g) {
-    return std::vector<Tensor>{kernels::avg_pool2d_backward(g, shape, geom)};
-  });
+  auto pair = std::make_shared<const detail::LinearPair>(
+      detail::LinearPair{[geom](const Tensor& t) { return kernels::avg_pool2d_forward(t, geom); },
+                         [geom, shape = x.shape()](const Tensor& g) { return kernels::avg_pool2d_backward(g, shape, geom); }});
+  return detail::linear_result(pair->map(x), x, "avg_pool2d", pair);
 }
 
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
@@ -93,11 +132,15 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   SavedTensor saved_x = save(x), saved_w = save(weight);
   return make_result(
       y, {x, weight, bias}, "batch_norm",
-      [saved_x, saved_w, mean, invstd, training, need_x, need_w, need_b](const Tensor& g) {
+      [saved_x, saved_w, mean, invstd, training, need_x, need_w, need_b, eps](const Tensor& g) {
+        if (GradMode::is_enabled())  // create_graph
+          return batch_norm_grads_with_graph(g, saved_x.unpack(), saved_w.unpack(), mean, invstd, training, eps,
+                                             {need_x, need_w, need_b});
         kernels::BatchNormGrads r = kernels::batch_norm_backward(
             g, saved_x.unpack(), mean, invstd, saved_w.unpack(), training, need_x, need_w, need_b);
         return std::vector<Tensor>{r.x, r.weight, r.bias};
-      });
+      },
+      DoubleBackward::Supported);
 }
 
 Tensor dropout(const Tensor& x, float p, bool training, Generator& gen) {
@@ -113,9 +156,13 @@ Tensor dropout(const Tensor& x, float p, bool training, Generator& gen) {
   gen.fill_uniform(m, mask.numel());
   for (int64_t i = 0, n = mask.numel(); i < n; ++i) m[i] = m[i] < p ? 0.f : scale;
   Tensor y = kernels::mul(x, mask);
-  return make_result(y, {x}, "dropout", [mask](const Tensor& g) {
-    return std::vector<Tensor>{kernels::mul(g, mask)};
-  });
+  // The same mask at every order: under create_graph the gradient is the differentiable g * mask.
+  return make_result(
+      y, {x}, "dropout",
+      [mask](const Tensor& g) {
+        return std::vector<Tensor>{GradMode::is_enabled() ? mul(g, mask) : kernels::mul(g, mask)};
+      },
+      DoubleBackward::Supported);
 }
 
 Tensor upsample_bilinear2d(const Tensor& x, Pair size) {
@@ -126,10 +173,10 @@ Tensor upsample_bilinear2d(const Tensor& x, Pair size) {
         size[0], size[1]);
   check(x.size(2) > 0 && x.size(3) > 0,
         "upsample_bilinear2d: input planes must be non-empty, got shape {}", shape_str(x.shape()));
-  Tensor y = kernels::upsample_bilinear2d_forward(x, size[0], size[1]);
-  return make_result(y, {x}, "upsample_bilinear2d", [shape = x.shape()](const Tensor& g) {
-    return std::vector<Tensor>{kernels::upsample_bilinear2d_backward(g, shape)};
-  });
+  auto pair = std::make_shared<const detail::LinearPair>(detail::LinearPair{
+      [size](const Tensor& t) { return kernels::upsample_bilinear2d_forward(t, size[0], size[1]); },
+      [shape = x.shape()](const Tensor& g) { return kernels::upsample_bilinear2d_backward(g, shape); }});
+  return detail::linear_result(pair->map(x), x, "upsample_bilinear2d", pair);
 }
 
 }  // namespace convgrad

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "autograd/linear_op.h"
 #include "autograd/node.h"
 #include "autograd/ops_shape.h"
 #include "core/factory.h"
@@ -103,9 +104,16 @@ Tensor pad(const Tensor& x, const PadFuncOptions& options) {
     maps[k - 1 - j] = kernels::pad_axis_map(options.mode(), x.size(dim), p[2 * j], p[2 * j + 1]);
   }
   kernels::pad_forward(x, maps, 0.f, y);
-  return make_result(y, {x}, "pad", [maps, shape = x.shape()](const Tensor& g) {
-    return std::vector<Tensor>{kernels::pad_backward(g, shape, maps)};
-  });
+  // Reflect, replicate and circular padding are index maps: linear, recorded with their adjoint so they
+  // differentiate to any order.
+  auto pair = std::make_shared<const detail::LinearPair>(detail::LinearPair{
+      [maps, out_shape](const Tensor& t) {
+        Tensor r = uninitialized(out_shape);
+        kernels::pad_forward(t, maps, 0.f, r);
+        return r;
+      },
+      [maps, shape = x.shape()](const Tensor& g) { return kernels::pad_backward(g, shape, maps); }});
+  return detail::linear_result(y, x, "pad", pair);
 }
 
 Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, PadMode mode, double value) {

@@ -1,6 +1,7 @@
 // max_pool2d and avg_pool2d with their full option sets over the kernels of core/kernels/pool.h.
 #include "autograd/ops_pool.h"
 
+#include "autograd/linear_op.h"
 #include "autograd/node.h"
 #include "core/kernels/pool.h"
 #include "core/operand_check.h"
@@ -24,9 +25,11 @@ Tensor max_pool2d(const Tensor& x, const MaxPool2dOptions& options) {
                                              options.padding(), options.ceil_mode());
   Tensor out, indices;
   kernels::max_pool2d_forward(x, geom, out, indices);
-  return make_result(out, {x}, "max_pool2d", [indices, geom, shape = x.shape()](const Tensor& g) {
-    return std::vector<Tensor>{kernels::max_pool2d_backward(g, indices, shape, geom)};
-  });
+  // With the winners fixed, max pooling is linear (a gather): recorded with its adjoint, the scatter.
+  auto pair = std::make_shared<const detail::LinearPair>(detail::LinearPair{
+      [indices, geom](const Tensor& t) { return kernels::max_pool2d_gather(t, indices, geom); },
+      [indices, geom, shape = x.shape()](const Tensor& g) { return kernels::max_pool2d_backward(g, indices, shape, geom); }});
+  return detail::linear_result(out, x, "max_pool2d", pair);
 }
 
 Tensor avg_pool2d(const Tensor& x, const AvgPool2dOptions& options) {
@@ -37,10 +40,11 @@ Tensor avg_pool2d(const Tensor& x, const AvgPool2dOptions& options) {
   const auto geom = kernels::pool2d_geometry("avg_pool2d", x.shape(), options.kernel_size(), options.stride(),
                                              options.padding(), options.ceil_mode());
   const kernels::AvgPoolDivisor div{options.count_include_pad(), options.divisor_override().value_or(0)};
-  Tensor out = kernels::avg_pool2d_forward(x, geom, div);
-  return make_result(out, {x}, "avg_pool2d", [geom, div, shape = x.shape()](const Tensor& g) {
-    return std::vector<Tensor>{kernels::avg_pool2d_backward(g, shape, geom, div)};
-  });
+  // Linear in x: recorded with its adjoint, so it differentiates to any order.
+  auto pair = std::make_shared<const detail::LinearPair>(detail::LinearPair{
+      [geom, div](const Tensor& t) { return kernels::avg_pool2d_forward(t, geom, div); },
+      [geom, div, shape = x.shape()](const Tensor& g) { return kernels::avg_pool2d_backward(g, shape, geom, div); }});
+  return detail::linear_result(pair->map(x), x, "avg_pool2d", pair);
 }
 
 }  // namespace convgrad

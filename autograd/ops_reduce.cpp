@@ -2,7 +2,10 @@
 // backward closure next to each forward.
 #include "autograd/ops_reduce.h"
 
+#include "autograd/grad_mode.h"
 #include "autograd/node.h"
+#include "autograd/ops_math.h"
+#include "autograd/ops_shape.h"
 #include "core/factory.h"
 #include "core/kernels/elementwise.h"
 #include "core/kernels/layout.h"
@@ -44,9 +47,15 @@ Tensor sum_or_mean(const Tensor& x, const std::vector<int64_t>& raw_dims, bool k
   for (int64_t d : dims) count *= x.shape()[d];
   double scale = is_mean ? 1.0 / static_cast<double>(count) : 1.0;
   Shape in_shape = x.shape();
-  return make_result(out, {x}, op, [in_shape, dims, scale](const Tensor& g) {
-    return Grads{spread_grad(g, in_shape, dims, scale)};
-  });
+  return make_result(
+      out, {x}, op,
+      [in_shape, dims, scale](const Tensor& g) {
+        if (!GradMode::is_enabled()) return Grads{spread_grad(g, in_shape, dims, scale)};
+        // create_graph: the same broadcast as differentiable reshape and expand.
+        Tensor spread = expand(reshape(g, kernels::reduced_shape(in_shape, dims, true)), in_shape);
+        return Grads{scale == 1.0 ? contiguous(spread) : spread * static_cast<float>(scale)};
+      },
+      DoubleBackward::Supported);
 }
 
 // max/min along a dim; the gradient goes to the first extremum, like PyTorch's max(dim).
@@ -102,29 +111,43 @@ Tensor logsumexp(const Tensor& x, int64_t dim, bool keepdim) {
   Tensor lse = kernels::logsumexp(x, d, true);
   Shape out_shape = x.dim() == 0 ? Shape{} : kernels::reduced_shape(x.shape(), {d}, keepdim);
   Tensor out = keepdim ? lse : view_as_shape(lse, out_shape);
-  SavedTensor xd = save(x), lsed = save(lse);
-  return make_result(out, {x}, "logsumexp", [xd, lsed, d](const Tensor& g) {
-    const Tensor& l = lsed.unpack();
-    return Grads{kernels::logsumexp_backward(view_as_shape(g, l.shape()), xd.unpack(), l, d)};
-  });
+  SavedTensor xs = save(x), ls = save_output(lse);
+  return make_result(
+      out, {x}, "logsumexp",
+      [xs, ls, d](const Tensor& g) {
+        const Tensor &x = xs.unpack(), &l = ls.unpack();
+        if (GradMode::is_enabled()) return Grads{reshape(g, l.shape()) * softmax(x, d)};  // create_graph
+        return Grads{kernels::logsumexp_backward(view_as_shape(g, l.shape()), x, l, d)};
+      },
+      DoubleBackward::Supported);
 }
 
 Tensor softmax(const Tensor& x, int64_t dim) {
   int64_t d = normalize_dim(dim, x.dim(), "softmax");
   Tensor y = kernels::softmax(x, d);
-  SavedTensor yd = save(y);
-  return make_result(y, {x}, "softmax", [yd, d](const Tensor& g) {
-    return Grads{kernels::softmax_backward(g, yd.unpack(), d)};
-  });
+  // The input is saved for create_graph only, which recomputes y with its history from it.
+  SavedTensor ys = save_output(y), xs = save(x);
+  return make_result(
+      y, {x}, "softmax",
+      [ys, xs, d](const Tensor& g) {
+        if (!GradMode::is_enabled()) return Grads{kernels::softmax_backward(g, ys.unpack(), d)};
+        Tensor yh = softmax(xs.unpack(), d);  // create_graph: dx = y (g - sum(g y))
+        return Grads{yh * (g - sum(g * yh, {d}, true))};
+      },
+      DoubleBackward::Supported);
 }
 
 Tensor log_softmax(const Tensor& x, int64_t dim) {
   int64_t d = normalize_dim(dim, x.dim(), "log_softmax");
   Tensor y = kernels::log_softmax(x, d);
-  SavedTensor yd = save(y);
-  return make_result(y, {x}, "log_softmax", [yd, d](const Tensor& g) {
-    return Grads{kernels::log_softmax_backward(g, yd.unpack(), d)};
-  });
+  SavedTensor ys = save_output(y), xs = save(x);
+  return make_result(
+      y, {x}, "log_softmax",
+      [ys, xs, d](const Tensor& g) {
+        if (!GradMode::is_enabled()) return Grads{kernels::log_softmax_backward(g, ys.unpack(), d)};
+        return Grads{g - softmax(xs.unpack(), d) * sum(g, {d}, true)};  // create_graph: dx = g - softmax(x) sum(g)
+      },
+      DoubleBackward::Supported);
 }
 
 namespace {
@@ -148,6 +171,19 @@ Tensor as_matrix(const Tensor& t, bool left) {
   return left ? view_as_shape(t, {1, t.shape()[0]}) : view_as_shape(t, {t.shape()[0], 1});
 }
 
+// matmul's gradients as differentiable ops on the inputs (create_graph): the same rule as below.
+Grads matmul_grads_with_graph(const Tensor& g, const Tensor& a, const Tensor& b, bool need_a, bool need_b) {
+  Tensor A = a.dim() == 1 ? reshape(a, {1, a.size(0)}) : a, B = b.dim() == 1 ? reshape(b, {b.size(0), 1}) : b;
+  Shape gshape(g.shape().begin(), g.shape().end() - (a.dim() == 1 ? 0 : 1) - (b.dim() == 1 ? 0 : 1));
+  gshape.push_back(A.size(A.dim() - 2));
+  gshape.push_back(B.size(B.dim() - 1));
+  Tensor G = reshape(g, gshape);
+  Grads grads(2);
+  if (need_a) grads[0] = reshape(sum_to(matmul(G, transpose(B, -2, -1)), A.shape()), a.shape());
+  if (need_b) grads[1] = reshape(sum_to(matmul(transpose(A, -2, -1), G), B.shape()), b.shape());
+  return grads;
+}
+
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
@@ -156,6 +192,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   bool need_a = a.requires_grad(), need_b = b.requires_grad();
   return make_result(out, {a, b}, "matmul", [as, bs, need_a, need_b](const Tensor& g) {
     const Tensor &ad = as.unpack(), &bd = bs.unpack();
+    if (GradMode::is_enabled()) return matmul_grads_with_graph(g, ad, bd, need_a, need_b);
     // Work on the matrix forms: G = (..., m, n); dA = G @ B^T, dB = A^T @ G, summed over broadcast batches.
     Tensor A = as_matrix(ad, true), B = as_matrix(bd, false);
     Shape gshape(g.shape().begin(), g.shape().end() - (ad.dim() == 1 ? 0 : 1) - (bd.dim() == 1 ? 0 : 1));
@@ -166,7 +203,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     if (need_a) grads[0] = view_as_shape(unbroadcast(kernels::matmul(G, swap_last(B)), A.shape()), ad.shape());
     if (need_b) grads[1] = view_as_shape(unbroadcast(kernels::matmul(swap_last(A), G), B.shape()), bd.shape());
     return grads;
-  });
+  }, DoubleBackward::Supported);
 }
 
 }  // namespace convgrad

@@ -4,7 +4,10 @@
 
 #include <algorithm>
 
+#include "autograd/grad_mode.h"
+#include "autograd/linear_op.h"
 #include "autograd/node.h"
+#include "autograd/ops_math.h"
 #include "core/factory.h"
 #include "core/kernels/elementwise.h"
 #include "core/kernels/layout.h"
@@ -17,8 +20,10 @@ namespace {
 using Grads = std::vector<Tensor>;
 
 // A view of x with new geometry, recorded as op `name` with backward `fn`.
-Tensor make_view(const Tensor& x, Shape shape, Shape strides, int64_t offset, const char* name, BackwardFn fn) {
-  return make_result(as_strided(x, std::move(shape), std::move(strides), offset), {x}, name, std::move(fn));
+Tensor make_view(const Tensor& x, Shape shape, Shape strides, int64_t offset, const char* name, BackwardFn fn,
+                 DoubleBackward double_backward = DoubleBackward::Unsupported) {
+  return make_result(as_strided(x, std::move(shape), std::move(strides), offset), {x}, name, std::move(fn),
+                     double_backward);
 }
 
 // The shape `requested` with its -1 filled in, checked against `numel` elements of `from`.
@@ -95,8 +100,8 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
   Shape in_shape = x.shape();
   Tensor out = x.is_contiguous() ? as_strided(x, target, contiguous_strides(target), x.offset())
                                  : reshape_data(x, target);
-  return make_result(out, {x}, "reshape",
-                     [in_shape](const Tensor& g) { return Grads{reshape_data(g, in_shape)}; });
+  return make_result(
+      out, {x}, "reshape", [in_shape](const Tensor& g) { return Grads{reshape(g, in_shape)}; }, DoubleBackward::Supported);
 }
 
 Tensor view(const Tensor& x, const Shape& shape) { return reshape(x, shape); }
@@ -117,8 +122,8 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
   }
   return make_view(x, shape, strides, x.offset(), "permute",
                    [inverse](const Tensor& g) {
-                     return Grads{kernels::as_contiguous(permute(g, inverse))};
-                   });
+                     return Grads{contiguous(permute(g, inverse))};
+                   }, DoubleBackward::Supported);
 }
 
 Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
@@ -131,13 +136,14 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
   }
   return make_view(x, shape, strides, x.offset(), "transpose",
                    [d0, d1](const Tensor& g) {
-                     return Grads{kernels::as_contiguous(transpose(g, d0, d1))};
-                   });
+                     return Grads{contiguous(transpose(g, d0, d1))};
+                   }, DoubleBackward::Supported);
 }
 
 Tensor contiguous(const Tensor& x) {
   if (x.is_contiguous()) return x;
-  return make_result(kernels::contiguous_copy(x), {x}, "contiguous", [](const Tensor& g) { return Grads{g}; });
+  return make_result(
+      kernels::contiguous_copy(x), {x}, "contiguous", [](const Tensor& g) { return Grads{g}; }, DoubleBackward::Supported);
 }
 
 Tensor flatten(const Tensor& x, int64_t start_dim, int64_t end_dim) {
@@ -160,7 +166,7 @@ Tensor unsqueeze(const Tensor& x, int64_t dim) {
   strides.insert(strides.begin() + d, stride);
   Shape in_shape = x.shape();
   return make_view(x, shape, strides, x.offset(), "unsqueeze",
-                   [in_shape](const Tensor& g) { return Grads{reshape_data(g, in_shape)}; });
+                   [in_shape](const Tensor& g) { return Grads{reshape(g, in_shape)}; }, DoubleBackward::Supported);
 }
 
 Tensor squeeze(const Tensor& x, int64_t dim) {
@@ -173,7 +179,7 @@ Tensor squeeze(const Tensor& x, int64_t dim) {
   }
   Shape in_shape = x.shape();
   return make_view(x, shape, strides, x.offset(), "squeeze",
-                   [in_shape](const Tensor& g) { return Grads{reshape_data(g, in_shape)}; });
+                   [in_shape](const Tensor& g) { return Grads{reshape(g, in_shape)}; }, DoubleBackward::Supported);
 }
 
 Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t step) {
@@ -182,9 +188,12 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t s
   check(step > 0, "slice: step must be positive, got {} (dim {} of shape {})", step, d, shape_str(x.shape()));
   SliceRange r = clamp_slice(x.shape()[d], start, end, step);
   Shape in_shape = x.shape();
-  return make_result(slice_view(x, d, r, step), {x}, "slice", [in_shape, d, r, step](const Tensor& g) {
-    return Grads{scatter_into_zeros(g, in_shape, [&](const Tensor& z) { return slice_view(z, d, r, step); })};
-  });
+  // A view, linear in x: recorded with its adjoint (writing into zeros), so it differentiates to any order.
+  auto region = [d, r, step](const Tensor& z) { return slice_view(z, d, r, step); };
+  auto pair = std::make_shared<const detail::LinearPair>(detail::LinearPair{
+      [region](const Tensor& t) { return kernels::contiguous_copy(region(t)); },
+      [region, in_shape](const Tensor& g) { return scatter_into_zeros(g, in_shape, region); }});
+  return detail::linear_result(region(x), x, "slice", pair);
 }
 
 Tensor select(const Tensor& x, int64_t dim, int64_t index) {
@@ -195,9 +204,11 @@ Tensor select(const Tensor& x, int64_t dim, int64_t index) {
         shape_str(x.shape()));
   int64_t i = index < 0 ? index + n : index;
   Shape in_shape = x.shape();
-  return make_result(select_view(x, d, i), {x}, "select", [in_shape, d, i](const Tensor& g) {
-    return Grads{scatter_into_zeros(g, in_shape, [&](const Tensor& z) { return select_view(z, d, i); })};
-  });
+  auto region = [d, i](const Tensor& z) { return select_view(z, d, i); };
+  auto pair = std::make_shared<const detail::LinearPair>(detail::LinearPair{
+      [region](const Tensor& t) { return kernels::contiguous_copy(region(t)); },
+      [region, in_shape](const Tensor& g) { return scatter_into_zeros(g, in_shape, region); }});
+  return detail::linear_result(region(x), x, "select", pair);
 }
 
 Tensor expand(const Tensor& x, const Shape& shape) {
@@ -236,7 +247,7 @@ Tensor expand(const Tensor& x, const Shape& shape) {
   }
   Shape in_shape = x.shape();
   return make_view(x, out_shape, strides, x.offset(), "expand",
-                   [in_shape](const Tensor& g) { return Grads{kernels::sum_to(g, in_shape)}; });
+                   [in_shape](const Tensor& g) { return Grads{sum_to(g, in_shape)}; }, DoubleBackward::Supported);
 }
 
 Tensor concat(const std::vector<Tensor>& tensors, int64_t dim) {
@@ -246,15 +257,20 @@ Tensor concat(const std::vector<Tensor>& tensors, int64_t dim) {
   Tensor out = kernels::concat(tensors, d);
   std::vector<int64_t> sizes;
   for (const Tensor& t : tensors) sizes.push_back(t.shape()[d]);
-  return make_result(out, tensors, "concat", [sizes, d](const Tensor& g) {
-    Grads grads;
-    int64_t at = 0;
-    for (int64_t n : sizes) {
-      grads.push_back(kernels::contiguous_copy(kernels::narrow_view(g, d, at, n)));
-      at += n;
-    }
-    return grads;
-  });
+  return make_result(
+      out, tensors, "concat",
+      [sizes, d](const Tensor& g) {
+        Grads grads;
+        int64_t at = 0;
+        for (int64_t n : sizes) {
+          // Under create_graph each part is the differentiable slice.
+          grads.push_back(GradMode::is_enabled() ? contiguous(slice(g, d, at, at + n))
+                                                 : kernels::contiguous_copy(kernels::narrow_view(g, d, at, n)));
+          at += n;
+        }
+        return grads;
+      },
+      DoubleBackward::Supported);
 }
 
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
@@ -274,7 +290,12 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, float value) {
   Tensor out = kernels::pad(x, pads, value);
   std::vector<int64_t> crop(pads.size());
   for (size_t i = 0; i < pads.size(); ++i) crop[i] = -pads[i];
-  return make_result(out, {x}, "pad", [crop](const Tensor& g) { return Grads{kernels::pad(g, crop)}; });
+  // Linear in x up to the fill (which has no gradient): recorded with its adjoint, the crop, so it
+  // differentiates to any order.
+  auto pair = std::make_shared<const detail::LinearPair>(
+      detail::LinearPair{[pads](const Tensor& t) { return kernels::pad(t, pads, 0.f); },
+                         [crop](const Tensor& g) { return kernels::pad(g, crop); }});
+  return detail::linear_result(out, x, "pad", pair);
 }
 
 }  // namespace convgrad

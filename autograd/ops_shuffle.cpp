@@ -2,6 +2,7 @@
 // gradient is the other applied to the output gradient.
 #include "autograd/ops_shuffle.h"
 
+#include "autograd/linear_op.h"
 #include "autograd/node.h"
 #include "core/kernels/pixel_shuffle.h"
 #include "core/operand_check.h"
@@ -32,10 +33,11 @@ Tensor pixel_shuffle(const Tensor& x, int64_t upscale_factor) {
         shape_str(x.shape()), c, r);
   check(x.size(-2) <= kMaxSide / r && x.size(-1) <= kMaxSide / r,
         "pixel_shuffle: upscale_factor {} makes the output of input {} too large", r, shape_str(x.shape()));
-  Tensor y = kernels::pixel_shuffle_forward(x, r);
-  return make_result(y, {x}, "pixel_shuffle", [r](const Tensor& g) {
-    return std::vector<Tensor>{kernels::pixel_unshuffle_forward(g, r)};
-  });
+  // The two shuffles are each other's inverse and adjoint (permutations).
+  auto pair = std::make_shared<const detail::LinearPair>(
+      detail::LinearPair{[r](const Tensor& t) { return kernels::pixel_shuffle_forward(t, r); },
+                         [r](const Tensor& g) { return kernels::pixel_unshuffle_forward(g, r); }});
+  return detail::linear_result(pair->map(x), x, "pixel_shuffle", pair);
 }
 
 Tensor pixel_unshuffle(const Tensor& x, int64_t downscale_factor) {
@@ -48,10 +50,10 @@ Tensor pixel_unshuffle(const Tensor& x, int64_t downscale_factor) {
   check(x.size(-3) <= kMaxSide / r / r,
         "pixel_unshuffle: downscale_factor {} makes the channel count of input {} too large", r,
         shape_str(x.shape()));
-  Tensor y = kernels::pixel_unshuffle_forward(x, r);
-  return make_result(y, {x}, "pixel_unshuffle", [r](const Tensor& g) {
-    return std::vector<Tensor>{kernels::pixel_shuffle_forward(g, r)};
-  });
+  auto pair = std::make_shared<const detail::LinearPair>(
+      detail::LinearPair{[r](const Tensor& t) { return kernels::pixel_unshuffle_forward(t, r); },
+                         [r](const Tensor& g) { return kernels::pixel_shuffle_forward(g, r); }});
+  return detail::linear_result(pair->map(x), x, "pixel_unshuffle", pair);
 }
 
 }  // namespace convgrad

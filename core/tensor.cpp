@@ -147,10 +147,10 @@ void Tensor::set_grad_fn(std::shared_ptr<Node> node) const {
   if (t.autograd.grad_fn) t.autograd.requires_grad = true;
 }
 
-void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
+void Tensor::backward(const Tensor& gradient, std::optional<bool> retain_graph, bool create_graph) const {
   checked();
   if (!g_backward_hook) fail("Tensor::backward: the autograd engine is not linked into this program");
-  g_backward_hook(*this, gradient, retain_graph);
+  g_backward_hook(*this, gradient, retain_graph.value_or(create_graph), create_graph);
 }
 
 Tensor Tensor::detach() const {

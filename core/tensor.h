@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -96,7 +97,10 @@ class Tensor {
   /// True for tensors not produced by a tracked op.
   bool is_leaf() const { return grad_fn() == nullptr; }
   /// Reverse-mode pass from this tensor: implicit gradient 1 for scalars, `gradient` otherwise.
-  void backward(const Tensor& gradient = Tensor(), bool retain_graph = false) const;
+  /// retain_graph (default: create_graph) keeps the graph for another pass; create_graph records the
+  /// gradients' own graph so they can be differentiated again (autograd/node.h).
+  void backward(const Tensor& gradient = Tensor(), std::optional<bool> retain_graph = std::nullopt,
+                bool create_graph = false) const;
   /// Same data, no autograd history, requires_grad false.
   Tensor detach() const;
 
@@ -117,7 +121,7 @@ Tensor as_strided(const Tensor& base, Shape shape, Shape strides, int64_t offset
 
 namespace detail {
 /// Signature of the reverse pass autograd/ registers; Tensor::backward() calls it.
-using BackwardHook = void (*)(const Tensor& root, const Tensor& gradient, bool retain_graph);
+using BackwardHook = void (*)(const Tensor& root, const Tensor& gradient, bool retain_graph, bool create_graph);
 /// Registers the reverse pass (called once by autograd/).
 void set_backward_hook(BackwardHook hook);
 }  // namespace detail

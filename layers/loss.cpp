@@ -6,6 +6,9 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
+#include "autograd/ops_math.h"
+#include "autograd/ops_reduce.h"
+#include "autograd/ops_shape.h"
 #include "core/factory.h"
 #include "core/operand_check.h"
 #include "core/kernels/cross_entropy.h"
@@ -16,7 +19,7 @@ namespace convgrad {
 namespace {
 
 // `t` itself when contiguous, else a contiguous copy (kernels below index raw data).
-Tensor contiguous(const Tensor& t) { return t.is_contiguous() ? t : clone_data(t); }
+Tensor contiguous_data(const Tensor& t) { return t.is_contiguous() ? t : clone_data(t); }
 
 // Combines per-element losses: a tensor of `shape` (None), or a 0-d sum / sum / divisor.
 Tensor reduce(const std::vector<float>& losses, const Shape& shape, Reduction r, double divisor) {
@@ -53,6 +56,29 @@ float stable_sigmoid(float x) {
 // log(1 + exp(-x)) without overflow.
 float softplus_neg(float x) { return std::max(-x, 0.f) + std::log1p(std::exp(-std::abs(x))); }
 
+// cross_entropy's gradient as differentiable ops on the logits, for create_graph:
+// coef * (softmax(x) - onehot(y)), coef = upstream * w[y] (over the weight sum for Mean), 0 where ignored.
+Tensor cross_entropy_grad_with_graph(const Tensor& logits, const Tensor& target, const std::vector<float>& w,
+                                     int64_t ignore_index, Reduction r, double weight_sum, const Tensor& g) {
+  const Shape& ls = logits.shape();
+  const int64_t N = ls[0], C = ls[1], S = shape_numel(Shape(ls.begin() + 2, ls.end()));
+  Shape per_sample = ls;
+  per_sample[1] = 1;
+  Tensor onehot = zeros(ls), wy = zeros(per_sample);
+  const int64_t* t = target.data<int64_t>();
+  float *oh = onehot.data<float>(), *pw = wy.data<float>();
+  for (int64_t i = 0; i < N * S; ++i) {
+    const int64_t c = t[i], n = i / S, s = i % S;
+    if (c == ignore_index) continue;
+    oh[(n * C + c) * S + s] = 1.f;
+    pw[i] = w[static_cast<size_t>(c)];
+  }
+  Tensor up = r == Reduction::None ? reshape(g, per_sample)
+              : r == Reduction::Mean ? g * static_cast<float>(weight_sum > 0 ? 1.0 / weight_sum : 0.0)
+                                     : g;
+  return (softmax(logits, 1) - onehot) * wy * up;
+}
+
 }  // namespace
 
 const char* reduction_name(Reduction r) {
@@ -80,8 +106,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
           shape_str(options.weight().shape()), C);
     w = options.weight().to_vector<float>();
   }
-  Tensor y = contiguous(target);
-  Tensor x = contiguous(logits.detach());
+  Tensor y = contiguous_data(target);
+  Tensor x = contiguous_data(logits.detach());
   const Reduction r = options.reduction();
   kernels::CrossEntropyGeometry geo{N, C, S, w.data(), options.ignore_index()};
   auto check_targets = [&](int64_t bad) {
@@ -104,10 +130,17 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
     Tensor grad = uninitialized(x.shape());
     const kernels::CrossEntropySums sums = kernels::cross_entropy_forward(
         geo, x.data<float>(), y.data<int64_t>(), nullptr, nullptr, grad.data<float>(), scale);
-    return make_result(total(sums.loss, weights.weight), {logits}, "cross_entropy", [grad](const Tensor& g) {
-      const float up = g.item<float>();
-      return std::vector<Tensor>{up == 1.f ? grad : kernels::mul(grad, kernels::scalar(up))};
-    });
+    return make_result(
+        total(sums.loss, weights.weight), {logits}, "cross_entropy",
+        [grad, ls = save(logits), ys = save(y), w, ignore = options.ignore_index(), r,
+         weight_sum = weights.weight](const Tensor& g) {
+          if (GradMode::is_enabled())  // create_graph
+            return std::vector<Tensor>{
+                cross_entropy_grad_with_graph(ls.unpack(), ys.unpack(), w, ignore, r, weight_sum, g)};
+          const float up = g.item<float>();
+          return std::vector<Tensor>{up == 1.f ? grad : kernels::mul(grad, kernels::scalar(up))};
+        },
+        DoubleBackward::Supported);
   }
 
   // Per sample / pixel, kept for the backward: row 0 the max logit, row 1 log(sum(exp(x - max))).
@@ -119,10 +152,12 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
   Tensor out = r == Reduction::None ? per_element : total(sums.loss, sums.weight);
   const double weight_sum = sums.weight;
   return make_result(out, {logits}, "cross_entropy",
-                     [xs = save(x), ys = save(y), lse, w, geo, r, weight_sum](const Tensor& g) {
+                     [xs = save(x), ys = save(y), ls = save(logits), lse, w, geo, r, weight_sum](const Tensor& g) {
     const Tensor &x = xs.unpack(), &y = ys.unpack();
+    if (GradMode::is_enabled())  // create_graph
+      return std::vector<Tensor>{cross_entropy_grad_with_graph(ls.unpack(), y, w, geo.ignore_index, r, weight_sum, g)};
     // d loss / d x = coef * (softmax(x) - onehot(y)), coef = upstream * w_y / (sum of w_y for Mean).
-    Tensor up = r == Reduction::None ? contiguous(g) : Tensor();
+    Tensor up = r == Reduction::None ? contiguous_data(g) : Tensor();
     const float scale = r == Reduction::Mean ? static_cast<float>(1.0 / weight_sum) : 1.f;
     Tensor gx = uninitialized(x.shape());
     kernels::CrossEntropyGeometry gg = geo;
@@ -131,7 +166,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
                                     up.defined() ? up.data<float>() : nullptr,
                                     up.defined() ? 0.f : g.item<float>(), scale, gx.data<float>());
     return std::vector<Tensor>{gx};
-  });
+  }, DoubleBackward::Supported);
 }
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
@@ -148,7 +183,12 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) 
   Tensor out = reduce(sq, input.shape(), reduction, static_cast<double>(n));
   bool want_target = target.requires_grad();
   Shape shape = input.shape();
-  return make_result(out, {input, target}, "mse_loss", [diff, shape, n, reduction, want_target](const Tensor& g) {
+  return make_result(out, {input, target}, "mse_loss", [diff, shape, n, reduction, want_target, input, target](const Tensor& g) {
+    if (GradMode::is_enabled()) {  // create_graph: 2 (input - target) upstream, differentiable
+      const float scale = reduction == Reduction::Mean ? 2.f / static_cast<float>(n) : 2.f;
+      Tensor gi = (input - target) * (g * scale);
+      return std::vector<Tensor>{gi, want_target ? -gi : Tensor()};
+    }
     std::vector<float> up = upstream(g, n, reduction), gi(diff.size()), gt;
     float scale = reduction == Reduction::Mean ? 2.f / static_cast<float>(n) : 2.f;
     for (size_t i = 0; i < diff.size(); ++i) gi[i] = scale * diff[i] * up[i];
@@ -157,7 +197,7 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) 
       for (size_t i = 0; i < gi.size(); ++i) gt[i] = -gi[i];
     }
     return std::vector<Tensor>{from_vector(gi, shape), want_target ? from_vector(gt, shape) : Tensor()};
-  });
+  }, DoubleBackward::Supported);
 }
 
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, Reduction reduction,
@@ -178,7 +218,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
     check(ok, "{}: pos_weight shape {} does not broadcast to input shape {} (it usually has shape [C] for the "
           "last dim)", op, shape_str(ps), shape_str(is));
     // Expand with zero strides over the broadcast dims, then read row-major.
-    Tensor pw = contiguous(pos_weight);
+    Tensor pw = contiguous_data(pos_weight);
     Shape strides(input.shape().size(), 0);
     size_t lead = input.shape().size() - pw.shape().size();
     for (size_t d = 0; d < pw.shape().size(); ++d) strides[lead + d] = pw.shape()[d] == 1 ? 0 : pw.strides()[d];

@@ -4,6 +4,7 @@
 // backward does not read may change freely, and the oneDNN operand caches key on the version.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -91,6 +92,31 @@ TEST_CASE("a saved tensor changed in place makes backward throw in PyTorch's wor
   Tensor loss = sum(mul(e, floats({1, 1}, {2})));
   kernels::fill(e, 0.0);
   check_contains(backward_error(loss), {kPytorchWords, "backward of 'exp'", "fill"});
+}
+
+TEST_CASE("create_graph reads the saved inputs through the same check, and keeps their history") {
+  // exp's first-order backward reads only its output, so its input may change in place; create_graph
+  // differentiates exp(x) from the saved x, so there the change is refused.
+  Tensor x = leaf(floats({0.5f, 1.f}, {2}));
+  Tensor w = floats({2, 3}, {2});
+  Tensor loss = sum(mul(exp(x), w));
+  kernels::fill(x, 0.0);
+  CHECK_NOTHROW(grad({loss}, {x}, {}, /*retain_graph=*/true));
+  std::string msg;
+  try {
+    grad({loss}, {x}, {}, std::nullopt, /*create_graph=*/true);
+  } catch (const Error& e) {
+    msg = e.what();
+  }
+  check_contains(msg, {kPytorchWords, "backward of 'exp'", "fill"});
+
+  // Unchanged, the saved inputs carry their history: d/dx of (dloss/dx = w exp(x)) is w exp(x) again.
+  Tensor x2 = leaf(floats({0.5f, 1.f}, {2}));
+  Tensor loss2 = sum(mul(exp(x2), floats({2, 3}, {2})));
+  Tensor g = grad({loss2}, {x2}, {}, std::nullopt, true)[0];
+  Tensor gg = grad({sum(g)}, {x2})[0];
+  CHECK(gg.to_vector()[0] == doctest::Approx(2 * std::exp(0.5)));
+  CHECK(gg.to_vector()[1] == doctest::Approx(3 * std::exp(1.0)));
 }
 
 TEST_CASE("an optimizer step between forward and backward is refused; the same order in reverse trains") {

@@ -159,6 +159,19 @@ Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const 
   return grad_in;
 }
 
+Tensor max_pool2d_gather(const Tensor& t, const Tensor& indices, const Pool2dGeometry& g) {
+  Tensor tc = dense(t);
+  Tensor out = empty(pool2d_output_shape(t.shape(), g));
+  const float* src = tc.data<float>();
+  const int64_t* idx = indices.data<int64_t>();
+  float* o = out.data<float>();
+  const int64_t planes = g.n * g.c, out_plane = g.oh * g.ow, in_plane = g.h * g.w;
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < planes; ++p)
+    for (int64_t i = 0; i < out_plane; ++i) o[p * out_plane + i] = src[p * in_plane + idx[p * out_plane + i]];
+  return out;
+}
+
 Tensor avg_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, AvgPoolDivisor div) {
   Tensor xc = dense(x);
   Tensor out = empty(pool2d_output_shape(x.shape(), g));

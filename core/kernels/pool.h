@@ -44,6 +44,10 @@ void max_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, Tensor& out, T
 Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const Shape& input_shape,
                            const Pool2dGeometry& g);
 
+/// The adjoint of max_pool2d_backward: out[i] = t[indices[i]] in each plane, i.e. max pooling of `t` (input
+/// shape) with the windows' winners fixed by `indices`. The gradient of max_pool2d's gradient.
+Tensor max_pool2d_gather(const Tensor& t, const Tensor& indices, const Pool2dGeometry& g);
+
 /// Average pooling forward: each window's sum over the real input divided by `div`'s divisor.
 Tensor avg_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, AvgPoolDivisor div = {});
 
