@@ -20,7 +20,7 @@ void check_operand(const Tensor& t, const char* op, const char* what) {
     fail("{}: {} must be float32, got {} (shape {})", op, what, dtype_name(t.dtype()), shape_str(t.shape()));
 }
 
-// Operand caches (core/backend.h, ConvCaches): the input of the forward that backward-weights reads
+// Operand caches (see Note [Operand cache] in core/backend.h): the input of the forward that backward-weights reads
 // again gets a cache that lives with the node (the backend keeps the copy it converted in the forward);
 // the output gradient, read by both backward kernels, gets one per backward pass (a retained graph may
 // see another gradient next time). The weight gets none: oneDNN computes the forward and backward-data

@@ -8,11 +8,8 @@
 // All tensors are contiguous float32 NCHW (weights OIHW); outputs are pre-allocated by the caller and
 // overwritten (never accumulated into), so they may be `uninitialized`.
 //
-// Each kernel also takes ConvCaches: optional per-operand caches in which a backend may keep converted
-// copies of an input (oneDNN: the blocked layout it computes in) for the next call that reads the same
-// operand. The autograd ops use them so that one training step converts each tensor once: x is
-// converted in the forward and reused by backward-weights, dy once for backward-data and
-// backward-weights. See ConvOperandCache for the contract; a backend may ignore them.
+// Each kernel also takes ConvCaches, optional per-operand caches of converted copies: see
+// Note [Operand cache] below.
 #pragma once
 
 #include <cstddef>
@@ -26,15 +23,27 @@
 
 namespace convgrad {
 
-/// Converted copies of ONE operand (one tensor value) that a backend keeps between kernel calls.
-///
-/// Contract: whoever creates a cache promises that every kernel call passing it for a role passes, in
-/// that role, a tensor with the same shape and the same values, and that the tensor is not modified
-/// while the cache may still be used (or that clear() is called after a change). A cache is never keyed
-/// on data pointers: it belongs to the operand because its creator passes it with that operand only.
-/// A cache passed for a role the kernel writes (its output) is ignored. Not thread-safe: a cache is used
-/// by one call at a time (backends lock around it). CONVGRAD_CHECK runs the partner backend without
-/// caches, so a stale cache shows up as a mismatch.
+// Note [Operand cache]
+// ~~~~~~~~~~~~~~~~~~~~
+// A ConvOperandCache holds the copies of ONE operand (one tensor value) that a backend converted for a
+// kernel call and keeps for the next call that reads the same operand (oneDNN: the operand in the
+// blocked layout its primitive computes in, a BlockedCopy per layout). ConvCaches gives a kernel call
+// one optional cache per role of the conv view: src, weights, dst.
+//  - Contract: whoever creates a cache promises that every kernel call passing it for a role passes, in
+//    that role, a tensor with the same shape and the same values, and that the tensor is not modified
+//    while the cache may still be used (or that clear() is called after a change). A cache is never
+//    keyed on data pointers: it belongs to the operand because its creator passes it with that operand
+//    only.
+//  - A cache passed for a role the kernel writes (its output) is ignored, and a backend may ignore them
+//    all (the reference backend does). Not thread-safe: one call at a time (backends lock around it).
+//  - In the conv view the forward, backward-data and backward-weights of one autograd node read the same
+//    src, weights and dst values (whichever are inputs of the kernel), so one cache follows a role from
+//    kernel to kernel. The autograd ops (autograd/ops_conv.cpp, input_cache) give the forward's input a
+//    cache that lives with the node, read again by backward-weights, and the output gradient one per
+//    backward pass, shared by both backward kernels: one training step converts each tensor once.
+//  - CONVGRAD_CHECK runs the partner backend without caches, so a stale cache shows up as a mismatch.
+
+/// Converted copies of one operand that a backend keeps between kernel calls; see Note [Operand cache].
 class ConvOperandCache {
  public:
   /// One backend-specific copy; backends derive from it.
@@ -52,11 +61,8 @@ class ConvOperandCache {
   std::vector<std::unique_ptr<Entry>> entries_;
 };
 
-/// The optional caches of one kernel call, by role in the conv view (null = no cache for that role).
-/// In the conv view the forward, backward-data and backward-weights of one autograd node read the same
-/// src, weights and dst values (whichever of them are inputs of that kernel), so the same cache can
-/// follow a role from kernel to kernel: the autograd ops give the forward's input a cache that
-/// backward-weights reads, and the output gradient one that both backward kernels share.
+/// The optional caches of one kernel call, by role in the conv view (null = no cache for that role);
+/// see Note [Operand cache].
 struct ConvCaches {
   ConvOperandCache* src = nullptr;  ///< the conv view's src (N, C, H, W)
   ConvOperandCache* wei = nullptr;  ///< the weights (O, C/g, kh, kw)

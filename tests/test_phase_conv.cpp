@@ -12,6 +12,7 @@
 
 #include "autograd/ops_conv.h"
 #include "core/backend.h"
+#include "core/backends/onednn/conv_algo.h"
 #include "core/backends/onednn/phase_conv.h"
 #include "core/backends/reference/conv.h"
 #include "core/factory.h"
@@ -85,15 +86,10 @@ void check_case(const Case& c, int threads) {
   const int saved = get_num_threads();
   set_num_threads(threads);
 
-  // phase_conv_forward and phase_conv_backward_weights run the direct kernels where they are preferred
-  // (the TinyFCN head): the phase GEMM kernels are checked on their own as well.
   Tensor y = nan_filled(s.dst), y_ref = empty(s.dst);
   onednn::phase_conv_forward(x, w, bias_o, y, p);
   reference::conv_forward(x, w, bias_o, y_ref, p);
   check_close(y, as_double(y_ref), "forward");
-  Tensor y_gemm = nan_filled(s.dst);
-  onednn::phase_gemm_forward(x, w, bias_o, y_gemm, p);
-  check_close(y_gemm, as_double(y_ref), "forward (phase GEMM)");
 
   Tensor dx = nan_filled(s.src), dx_ref = empty(s.src);
   onednn::phase_conv_backward_data(dy, w, bias_c, dx, p);
@@ -108,10 +104,6 @@ void check_case(const Case& c, int threads) {
   reference::conv_backward_weights(x, dy, dw_ref, db_ref, p);
   check_close(dw, as_double(dw_ref), "backward weights");
   check_close(db, as_double(db_ref), "backward bias");
-  Tensor dw_gemm = nan_filled(s.wei), db_gemm = nan_filled({s.dst[1]});
-  onednn::phase_gemm_backward_weights(x, dy, dw_gemm, db_gemm, p);
-  check_close(dw_gemm, as_double(dw_ref), "backward weights (phase GEMM)");
-  check_close(db_gemm, as_double(db_ref), "backward bias (phase GEMM)");
   set_num_threads(saved);
 }
 
@@ -134,19 +126,38 @@ TEST_CASE("the phase decomposition declines what it does not compute") {
   CHECK_FALSE(onednn::phase_conv_supported(view(5, 2, 1, 1)));  // stride does not divide the kernel
   CHECK_FALSE(onednn::phase_conv_supported(view(4, 1, 1, 1)));  // stride 1: nothing to split
 
-  // Which kernel the phase route runs: the direct kernels for few channels and rows of 8+ taps (the
-  // input gradient also needs a width stride that is a multiple of 8), else the phase GEMMs.
-  using onednn::ConvKernel;
+  // Which algorithm runs (choose_algo): the direct kernels for few channels and rows of 8+ taps (the
+  // input gradient also needs a width stride that is a multiple of 8) where oneDNN declines, else the
+  // phase GEMMs; with oneDNN's jit kernel, the direct kernels for the forward and weight gradient only.
+  // (The rules as they stand without CONVGRAD_PHASE_CONV, which forces them either way.)
+  if (onednn::env_switch("CONVGRAD_PHASE_CONV") != -1) return;
+  using onednn::ConvAlgo;
+  using onednn::ConvKind;
   const ConvShapes k4s2 = view(4, 2, 1, 1), k16s8 = view(16, 8, 1, 1);
-  for (ConvKernel k : {ConvKernel::Forward, ConvKernel::BackwardData, ConvKernel::BackwardWeights}) {
-    CHECK(std::string(onednn::phase_conv_impl(k, k4s2)) == "phase:sgemm");
-    CHECK(std::string(onednn::phase_conv_impl(k, k16s8)) == "direct:avx2");
+  auto choose = [](ConvKind k, const ConvShapes& s, const char* impl, const char* refusal = "") {
+    return onednn::choose_algo(k, s, [&] { return onednn::PrimitiveOffer{impl, refusal}; }).algo;
+  };
+  for (ConvKind k : {ConvKind::Forward, ConvKind::BackwardData, ConvKind::BackwardWeights}) {
+    CHECK(choose(k, k4s2, "", "oneDNN: unimplemented") == ConvAlgo::Phase);
+    CHECK(choose(k, k16s8, "", "oneDNN: unimplemented") == ConvAlgo::Direct);
+    CHECK(choose(k, k4s2, "x64:gemm:jit") == ConvAlgo::Phase);
+    CHECK(choose(k, k4s2, "ref:any") == ConvAlgo::Phase);
+    CHECK(choose(k, k4s2, "jit:avx512_core") == ConvAlgo::Primitive);
+    CHECK(choose(k, view(4, 2, 2, 1), "x64:gemm:jit") == ConvAlgo::Primitive);  // groups
   }
-  CHECK(onednn::phase_conv_preferred(ConvKernel::Forward, k16s8, "jit:avx512_core"));
-  CHECK(onednn::phase_conv_preferred(ConvKernel::BackwardWeights, k16s8, "jit:avx512_core"));
-  CHECK_FALSE(onednn::phase_conv_preferred(ConvKernel::BackwardData, k16s8, "jit:avx512_core"));
-  CHECK_FALSE(onednn::phase_conv_preferred(ConvKernel::Forward, k4s2, "jit:avx512_core"));
-  CHECK(onednn::phase_conv_preferred(ConvKernel::Forward, k4s2, "gemm:jit"));
+  CHECK(std::string(onednn::own_kernel_name(ConvAlgo::Phase)) == "phase:sgemm");
+  CHECK(std::string(onednn::own_kernel_name(ConvAlgo::Direct)) == "direct:avx2");
+  CHECK(choose(ConvKind::Forward, k16s8, "jit:avx512_core") == ConvAlgo::Direct);
+  CHECK(choose(ConvKind::BackwardWeights, k16s8, "jit:avx512_core") == ConvAlgo::Direct);
+  CHECK(choose(ConvKind::BackwardData, k16s8, "jit:avx512_core") == ConvAlgo::Primitive);
+  CHECK(choose(ConvKind::BackwardData, k16s8, "x64:gemm:jit") == ConvAlgo::Direct);
+  CHECK(choose(ConvKind::Forward, view(4, 2, 2, 1), "", "oneDNN: unimplemented") == ConvAlgo::Reference);
+  ConvTranspose2dArgs a;
+  a.stride = {2, 2}, a.padding = {1, 1};
+  const ConvShapes empty_batch = conv_transpose2d_geometry({0, 4, 5, 5}, {4, 4, 4, 4}, {}, false, a);
+  const onednn::AlgoChoice zero = onednn::choose_algo(ConvKind::Forward, empty_batch, {});
+  CHECK(zero.algo == ConvAlgo::Reference);
+  CHECK(zero.reason == "zero-size tensor");
 }
 
 TEST_CASE("the oneDNN backend runs the phase kernels wherever oneDNN would fall back to its GEMM") {
@@ -164,13 +175,13 @@ TEST_CASE("the oneDNN backend runs the phase kernels wherever oneDNN would fall 
   conv_transpose2d(x, w, b, opts).backward(g);
   set_verbose(false);
   set_verbose_sink(nullptr);
-  // The rule (core/backends/onednn/conv.cpp, use_phase): a phase-capable call never runs oneDNN's GEMM or
+  // The rule (core/backends/onednn/conv_algo.cpp, choose_algo): a phase-capable call never runs oneDNN's GEMM or
   // reference implementation; oneDNN's direct kernels ("jit", "brg") are kept. On AVX-512 oneDNN 2.6 has a
   // direct kernel only for conv_forward here, so the transposed conv's forward and weight gradient run
   // the phase kernels; the input gradient (conv_forward, 4 output channels) runs the phase kernels'
   // direct forward (direct_conv.h), which beats oneDNN's jit kernel there.
   REQUIRE(lines.size() == 3);
-  // The phase route is logged as "phase:sgemm", or by the kernel it runs (phase_conv_impl).
+  // convgrad's own kernels are logged as "phase:sgemm" or "direct:avx2" (own_kernel_name).
   auto ours = [](const std::string& impl) { return impl == "phase:sgemm" || impl == "direct:avx2"; };
   int phase_lines = 0;
   for (const auto& l : lines) {

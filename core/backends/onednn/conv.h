@@ -1,6 +1,6 @@
-// The oneDNN convolution kernels. Each runs a cached oneDNN primitive, or the reference kernel when
-// oneDNN has no implementation for the call (zero-size tensors, rejected parameters); verbose mode
-// reports which. Shapes are validated by the caller (check_conv_call).
+// The oneDNN backend's convolution kernels. Each call runs one algorithm (conv_algo.h, choose_algo):
+// oneDNN's primitive, convgrad's phase or direct kernels, or the reference kernels where oneDNN has no
+// implementation; verbose mode reports which. Shapes are validated by the caller (check_conv_call).
 #pragma once
 
 #include <cstddef>
@@ -11,8 +11,8 @@
 
 namespace convgrad::onednn {
 
-/// y = conv(x, w) + bias (bias may be undefined). `caches`: see ConvCaches (core/backend.h); an input
-/// with a cache is reordered into it on the first call and read from it by the next ones.
+/// y = conv(x, w) + bias (bias may be undefined). `caches`: an input with a cache is reordered into it
+/// on the first call and read from it by the next ones (see Note [Operand cache] in core/backend.h).
 void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p,
                   const ConvCaches& caches = {});
 /// dx = conv^T(dy, w) + bias per dx channel (bias may be undefined; added after the primitive).

@@ -1,6 +1,7 @@
 // Batch-split execution of the oneDNN backend's three convolution kernels (docs/backends.md,
-// "Batch split"): one parallel region in which each thread converts, convolves and converts back its
-// own images, one at a time, with a one-image, one-thread primitive.
+// "Batch split"): when a call runs split (want_split), its one-image plan (split_plan), and the one
+// parallel region in which each thread converts, convolves and converts back its own images, one at a
+// time, with that one-image, one-thread primitive (run_split).
 #include "core/backends/onednn/conv_split.h"
 
 #include <omp.h>
@@ -9,18 +10,29 @@
 #include <atomic>
 #include <exception>
 
+#include "core/backends/onednn/conv_algo.h"
 #include "core/factory.h"
 
 namespace convgrad::onednn {
 
 namespace {
-constexpr int kSrc = 0, kWei = 1, kDst = 2;  // roles in the conv view, as in conv.cpp
+
+// -1: decide per call (want_split); 0: never; 1: whenever it applies. CONVGRAD_BATCH_SPLIT sets it.
+std::atomic<int>& split_mode() {
+  static std::atomic<int> mode{env_switch("CONVGRAD_BATCH_SPLIT")};
+  return mode;
+}
+
+// An image must be worth a primitive call of its own (a few microseconds of set-up per image).
+constexpr double kSplitImageFlops = 3e6;
+
 }  // namespace
 
 bool images_end_to_end(const memory::desc& full, const memory::desc& one, int64_t N) {
   const int64_t B = one.data.ndims == 4 ? one.data.padded_dims[0] : 0;  // images per one-plan call
   const dnnl_memory_desc_t &f = full.data, &o = one.data;
-  if (f.format_kind != dnnl_blocked || o.format_kind != dnnl_blocked || f.ndims != 4 || o.ndims != 4) return false;
+  if (f.format_kind != dnnl_blocked || o.format_kind != dnnl_blocked || f.ndims != 4 || o.ndims != 4)
+    return false;
   if (f.offset0 != 0 || o.offset0 != 0 || f.extra.flags != 0 || o.extra.flags != 0) return false;
   const auto &fb = f.format_desc.blocking, &ob = o.format_desc.blocking;
   for (int d = 0; d < 4; ++d) {
@@ -56,8 +68,7 @@ void run_split(const SplitKernel& k, const Plan& full, Plan& sp, const Tensor (&
                const ConvCaches& caches, Buffer& wei_buffer, OperandCacheStats& stats) {
   const int out = k.out;
   const int lanes = int(sp.lanes.size());
-  // The plan runs B images per call (1 but for backward-weights): the loops below go by B-image units.
-  const int64_t B = sp.user[kSrc].dims()[0], N = t[kSrc].shape()[0] / B;
+  const int64_t N = t[kSrc].shape()[0];  // the plan runs one image per call
   ConvOperandCache* const cache[3] = {caches.src, nullptr, caches.dst};
   float* base[3] = {t[0].data<float>(), t[1].data<float>(), t[2].data<float>()};
   int64_t plain[3] = {0, 0, 0}, blocked[3] = {0, 0, 0};  // elements per image
@@ -65,7 +76,7 @@ void run_split(const SplitKernel& k, const Plan& full, Plan& sp, const Tensor (&
   std::unique_ptr<BlockedCopy> made[3];
   for (int r : {kSrc, kDst}) {
     const Shape& sh = t[r].shape();
-    plain[r] = B * sh[1] * sh[2] * sh[3];
+    plain[r] = sh[1] * sh[2] * sh[3];
     blocked[r] = int64_t(sp.chosen_bytes[r] / 4);
     if (r == out || !cache[r] || !sp.reorder[r]) continue;
     if (BlockedCopy* copy = find_copy(*cache[r], full.chosen[r])) {
@@ -125,7 +136,8 @@ void run_split(const SplitKernel& k, const Plan& full, Plan& sp, const Tensor (&
     const int id = omp_get_thread_num();
     Lane& lane = *sp.lanes[id];
 #pragma omp single
-    if (wei && !sum) guarded([&] { sp.reorders[kWei].execute(lane.strm, lane.user_mem[kWei], lane.inner_mem[kWei]); });
+    if (wei && !sum)
+      guarded([&] { sp.reorders[kWei].execute(lane.strm, lane.user_mem[kWei], lane.inner_mem[kWei]); });
     guarded([&] {
       const int64_t first = N * id / lanes;
       for (int64_t n = first; n < N * (id + 1) / lanes; ++n) {
@@ -143,7 +155,8 @@ void run_split(const SplitKernel& k, const Plan& full, Plan& sp, const Tensor (&
         float* image_w = nullptr;
         float* image_b = nullptr;
         if (sum) {  // the first image writes the partials, the next ones a buffer added to them
-          image_w = n == first ? partial_w[id] : static_cast<float*>(lane.buffers[kWei].get(sp.chosen_bytes[kWei]));
+          image_w =
+              n == first ? partial_w[id] : static_cast<float*>(lane.buffers[kWei].get(sp.chosen_bytes[kWei]));
           lane.inner_mem[kWei].set_data_handle(image_w);
           if (bias_n) {
             image_b = n == first ? partial_b[id] : static_cast<float*>(lane.image_b.get(size_t(bias_n) * 4));
@@ -204,5 +217,68 @@ void run_split(const SplitKernel& k, const Plan& full, Plan& sp, const Tensor (&
       ++stats.copies_made;
     }
 }
+
+// Whether a call whose full-batch plan is `full` runs batch-split (backward-weights too: each thread
+// sums its images' gradients, run_split adds the partials). Never a call with a weight cache, nor a
+// tiny call. Automatically: at least one image per thread, a batch that divides evenly among them (or
+// is large enough that the remainder does not matter), big images, and a layout conversion to keep in
+// cache. It applies at one thread too: the locality is the larger part of the gain.
+bool want_split(const Tensor (&t)[3], const ConvCaches& caches, const Plan& full, int threads) {
+  const int mode = split_mode().load(std::memory_order_relaxed);
+  // A tiny call (one-thread plan while more threads are set) keeps its one-thread path.
+  if (mode == 0 || caches.wei || full.threads < threads) return false;
+  if (mode == 1) return true;
+  const int64_t N = t[kSrc].shape()[0];
+  return N >= threads && (N % threads == 0 || N >= 4 * threads) &&
+         call_flops(t) / double(N) >= kSplitImageFlops && (full.reorder[kSrc] || full.reorder[kDst]);
+}
+
+// How `kind` binds the roles, for the batch-split code (conv_split.h).
+SplitKernel split_kernel(ConvKind kind) {
+  const int* a = kArg[int(kind)];
+  return {{a[0], a[1], a[2]},
+          kOutput[int(kind)],
+          kind == ConvKind::Forward ? DNNL_ARG_BIAS : DNNL_ARG_DIFF_BIAS,
+          kind == ConvKind::BackwardData};
+}
+
+// The batch-split plan of a call (built on a miss: one image, one thread, `key.threads` lanes); null
+// when oneDNN has none or its layouts do not fit the full-batch plan `full` (checked once per plan).
+Plan* split_plan(Runtime& rt, ConvKind kind, const Key& key, Plan& full, const Tensor (&t)[3], bool has_vec,
+                 const ConvParams& p) {
+  if (full.split_fits < 0) return nullptr;
+  Key k = key;
+  k.dims[kSrc * 4] = k.dims[kDst * 4] = 1;
+  k.threads = -key.threads;
+  Plan* sp = rt.cache.find(k);
+  if (!sp) {
+    Shape src = t[kSrc].shape(), dst = t[kDst].shape();
+    src[0] = dst[0] = 1;
+    Plan made;
+    try {
+      ThreadScope scope(1);
+      made = make_plan(kind, ConvShapes{src, t[kWei].shape(), dst, p}, has_vec, rt.eng);
+    } catch (const dnnl::error& e) {
+      if (e.status != dnnl_unimplemented && e.status != dnnl_invalid_arguments) throw;
+      full.split_fits = -1;  // no one-image primitive: the call runs unsplit
+      return nullptr;
+    }
+    made.threads = 1;
+    for (int i = 0; i < key.threads; ++i) made.lanes.push_back(make_lane(made, split_kernel(kind), rt.eng));
+    sp = &rt.cache.insert(k, std::move(made));
+  }
+  if (full.split_fits == 0) {
+    full.split_fits = 1;
+    for (Role r : {kSrc, kDst})
+      if (sp->reorder[r] != full.reorder[r] ||
+          (full.reorder[r] && !images_end_to_end(full.chosen[r], sp->chosen[r], t[r].shape()[0])))
+        full.split_fits = -1;
+  }
+  return full.split_fits > 0 ? sp : nullptr;
+}
+
+void set_batch_split(int mode) { split_mode().store(mode < 0 ? -1 : mode > 0 ? 1 : 0); }
+
+int batch_split() { return split_mode().load(); }
 
 }  // namespace convgrad::onednn

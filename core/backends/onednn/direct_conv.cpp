@@ -40,7 +40,7 @@ inline void row_products(__m256 (&acc)[OB][OWB], const float* xr, int64_t sw, co
   for (int j = 0; j < OWB; ++j)
     xv[j] = masked ? _mm256_maskload_ps(xr + j * sw + 8 * v, mask) : _mm256_loadu_ps(xr + j * sw + 8 * v);
   // Each vector is loaded once into a register: otherwise the compiler folds its load into each of
-  // the FMAs that use it (measured: 1.25 loads per FMA and 44 % of the FMA peak instead of 60 %).
+  // the FMAs that use it (docs/performance.md#the-phase-decomposition-kernel--2-x-stride).
 #pragma GCC unroll 8
   for (int j = 0; j < OWB; ++j) __asm__("" : "+x"(xv[j]));
 #pragma GCC unroll 8

@@ -1,7 +1,7 @@
 // Direct convolution kernels for few output channels and wide kernels: the three kernels of the FCN
 // upsampling heads (conv view: x 32x4x64x64, w 4x4x16x16, stride 8 -> y 32x4x8x8), where oneDNN
 // pads 4 output channels to 16 (or falls back to its GEMM) and the phase GEMMs are too small to pay
-// for their rearrangements. Reached through the phase_conv_* entry points (phase_conv.h).
+// for their rearrangements. These are ConvAlgo::Direct; choose_algo (conv_algo.h) decides when they run.
 //
 // Forward: each output pixel is O dot products of length C x kh x kw over rows of kw consecutive src
 // floats. The kernel vectorises along kw (8 floats), keeps a block of (output channels x output

@@ -8,7 +8,6 @@
 #include <cstdlib>
 #include <utility>
 
-#include "core/backends/onednn/direct_conv.h"
 #include "core/backends/onednn/phase_layout.h"
 #include "core/error.h"
 #include "core/threading.h"
@@ -137,14 +136,6 @@ bool phase_conv_supported(const ConvShapes& s) {
 
 void phase_conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx,
                               const ConvParams& p) {
-  if (direct_conv_data_preferred({dx.shape(), w.shape(), dy.shape(), p}))
-    direct_conv_backward_data(dy, w, bias, dx, p);
-  else
-    phase_gemm_backward_data(dy, w, bias, dx, p);
-}
-
-void phase_gemm_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx,
-                              const ConvParams& p) {
   const Geom g(dx.shape(), w.shape(), dy.shape(), p);
   const int nthr = get_num_threads();
   const Split sp = make_split(g, 4 * nthr);
@@ -181,13 +172,6 @@ void phase_gemm_backward_data(const Tensor& dy, const Tensor& w, const Tensor& b
 }
 
 void phase_conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p) {
-  if (direct_conv_preferred({x.shape(), w.shape(), y.shape(), p}))
-    direct_conv_forward(x, w, bias, y, p);
-  else
-    phase_gemm_forward(x, w, bias, y, p);
-}
-
-void phase_gemm_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p) {
   const Geom g(x.shape(), w.shape(), y.shape(), p);
   const int nthr = get_num_threads();
   const Split sp = make_split(g, 1);
@@ -214,8 +198,8 @@ void phase_gemm_forward(const Tensor& x, const Tensor& w, const Tensor& bias, co
       for (int64_t n = n0; n < n1; ++n)
         phase::unshuffle(g, xp + n * g.C * g.H * g.W, u0, u1, buf + (n - n0) * Q * width, width);
       // Z[(o, jh, jw), (n, q)] += sum over the block's (u, rw) of W2[(o, jh, jw), (u, rw)] * xp[(n, q), (u, rw)],
-      // for the whole group, or image by image over the grid rows where the block is not zero. (Z with the
-      // positions as rows instead was 1.5x slower at k64 s32: the taps are the short side.)
+      // for the whole group, or image by image over the grid rows where the block is not zero. Z has the
+      // taps as rows, the short side (docs/performance.md#the-phase-decomposition-kernel--2-x-stride).
       const auto [qa, qb] = sp.grid_rows(g, b);
       if (qa == 0 && qb == g.QH) {
         gemm(failed, 'N', 'T', taps, (n1 - n0) * Q, width, w2 + u0 * g.sw, rows, buf, width, 1.f, zt, NQ);
@@ -239,14 +223,6 @@ void phase_gemm_forward(const Tensor& x, const Tensor& w, const Tensor& bias, co
 }
 
 void phase_conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
-                                 const ConvParams& p) {
-  if (direct_conv_preferred({x.shape(), dw.shape(), dy.shape(), p}))
-    direct_conv_backward_weights(x, dy, dw, db, p);
-  else
-    phase_gemm_backward_weights(x, dy, dw, db, p);
-}
-
-void phase_gemm_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
                                  const ConvParams& p) {
   const Geom g(x.shape(), dw.shape(), dy.shape(), p);
   const int nthr = get_num_threads();
@@ -303,23 +279,6 @@ void phase_gemm_backward_weights(const Tensor& x, const Tensor& dy, const Tensor
     }
     bp[o] = static_cast<float>(acc);
   }
-}
-
-const char* phase_conv_impl(ConvKernel kernel, const ConvShapes& s) {
-  const bool direct = kernel == ConvKernel::BackwardData ? direct_conv_data_preferred(s) : direct_conv_preferred(s);
-  return direct ? "direct:avx2" : "phase:sgemm";
-}
-
-// Where oneDNN fell back to its im2col GEMM ("gemm") or a reference loop, the phase kernels win by
-// 3-8x. Where oneDNN has a direct kernel ("jit", "brg"), it was as fast or faster than the phase GEMMs
-// on every shape measured (k4 s2, and the input gradient of the k16 s8 head), but not than the direct
-// kernels for few output channels (direct_conv.h): at the k16 s8 head's input gradient oneDNN's jit
-// kernel pads 4 output channels to 16 (0.26 ms at 2 threads, the direct kernel 0.15-0.17 ms), and its
-// weight gradient runs 1.6x faster than the phase GEMM. So forward and weight gradient go to the direct
-// kernels wherever direct_conv_preferred holds, whatever oneDNN chose.
-bool phase_conv_preferred(ConvKernel kernel, const ConvShapes& s, const std::string& onednn_impl) {
-  if (kernel != ConvKernel::BackwardData && direct_conv_preferred(s)) return true;
-  return onednn_impl.find("gemm") != std::string::npos || onednn_impl.rfind("ref", 0) == 0;
 }
 
 }  // namespace convgrad::onednn

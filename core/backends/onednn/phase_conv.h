@@ -9,10 +9,9 @@
 //   backward data (a transposed conv's forward):  G = W2^T x im2col(dy), then pixel-shuffle G into dx;
 //   forward (a transposed conv's input gradient): Z = W2 x unshuffle(x), then y = shift-add of Z;
 //   backward weights:                             dW2 = im2col(dy) x unshuffle(x)^T, scattered into dw.
-// The large tensor is only ever read or written once, in L2-sized blocks.
+// The large tensor is only ever read or written once, in L2-sized blocks. These are ConvAlgo::Phase;
+// choose_algo (conv_algo.h) decides when they run.
 #pragma once
-
-#include <string>
 
 #include "core/conv_geometry.h"
 #include "core/tensor.h"
@@ -24,40 +23,18 @@ namespace convgrad::onednn {
 /// zero-size tensor.
 bool phase_conv_supported(const ConvShapes& s);
 
-/// Which of the three kernels a dispatch decision is for.
-enum class ConvKernel { Forward, BackwardData, BackwardWeights };
-
-/// Whether the phase kernels should run `kernel` instead of oneDNN's implementation `onednn_impl`
-/// (its name in ONEDNN_VERBOSE terms, e.g. "gemm:jit", "jit:avx512_core"). Requires phase_conv_supported(s).
-bool phase_conv_preferred(ConvKernel kernel, const ConvShapes& s, const std::string& onednn_impl);
-
-/// The name of the kernel that phase_conv_forward / _backward_data / _backward_weights run for `s`
-/// (for ONEDNN_VERBOSE-style logs and convbench's "kernel" field): "direct:avx2" or "phase:sgemm".
-const char* phase_conv_impl(ConvKernel kernel, const ConvShapes& s);
-
-/// y = conv(x, w) + bias (bias per output channel, may be undefined); y is overwritten. Runs the direct
-/// kernel (direct_conv.h) where direct_conv_preferred holds, else phase_gemm_forward.
+/// y = conv(x, w) + bias (bias per output channel, may be undefined); y is overwritten:
+/// Z = W2 x unshuffle(x), then a shift-add. Requires phase_conv_supported.
 void phase_conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p);
 
-/// The phase decomposition's input gradient (G = W2^T x im2col(dy), then a pixel shuffle), whatever the shape.
-void phase_gemm_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx,
-                              const ConvParams& p);
-
-/// The phase decomposition's forward (Z = W2 x unshuffle(x), then a shift-add), whatever the shape.
-void phase_gemm_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p);
-
-/// dx = conv^T(dy, w) + bias (bias per dx channel, may be undefined); dx is overwritten. Runs the direct
-/// kernel (direct_conv.h) where direct_conv_data_preferred holds, else phase_gemm_backward_data.
+/// dx = conv^T(dy, w) + bias (bias per dx channel, may be undefined); dx is overwritten:
+/// G = W2^T x im2col(dy), then a pixel shuffle. Requires phase_conv_supported.
 void phase_conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx,
                               const ConvParams& p);
 
-/// dw = gradient of the convolution wrt its weight; db = sum of dy over N, H, W (may be undefined).
-/// Runs the direct kernel (direct_conv.h) where direct_conv_preferred holds, else phase_gemm_backward_weights.
+/// dw = gradient of the convolution wrt its weight (dW2 = im2col(dy) x unshuffle(x)^T, scattered into
+/// dw); db = sum of dy over N, H, W (may be undefined). Requires phase_conv_supported.
 void phase_conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
-                                 const ConvParams& p);
-
-/// The phase decomposition's weight gradient (dW2 = im2col(dy) x unshuffle(x)^T), whatever the shape.
-void phase_gemm_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
                                  const ConvParams& p);
 
 }  // namespace convgrad::onednn

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/backend.h"
+#include "core/backends/onednn/conv_algo.h"
 #include "core/conv_geometry.h"
 #include "core/error.h"
 #include "core/tensor.h"
@@ -23,7 +24,7 @@ namespace convgrad::onednn {
 using dnnl::memory;
 
 /// An operand converted to the layout `md` a primitive computes in, kept in the operand's
-/// ConvOperandCache (core/backend.h) for the next call that reads the same operand in that layout.
+/// ConvOperandCache (see Note [Operand cache] in core/backend.h).
 struct BlockedCopy final : ConvOperandCache::Entry {
   memory::desc md;
   Tensor buffer;  // uninitialized float32 storage of md.get_size() bytes (64-byte aligned)
@@ -59,7 +60,7 @@ class Buffer {
   size_t size_ = 0;
 };
 
-/// One thread's objects for a batch-split plan (conv.cpp, run_split): its own memory objects, argument
+/// One thread's objects for a batch-split plan (conv_split.h, run_split): its own memory objects, argument
 /// map, stream and buffers, since threads may execute one primitive at once only with distinct memory
 /// objects. Held by pointer: a Buffer owns its memory and must not be copied.
 struct Lane {
@@ -72,10 +73,11 @@ struct Lane {
   Buffer partial_w, partial_b, image_b;
 };
 
-/// A ready-to-run primitive: the layouts it chose, the reorders from/to the caller's plain tensors,
-/// its implementation name, its thread count, and its memory objects and argument map, built once (a
-/// call only swaps data pointers). `phase` routes the call to the phase kernels instead; `unsupported` caches oneDNN's
-/// refusal so it is asked once.
+/// The algorithm a call configuration runs (choose_algo, conv_algo.h) and, when that is oneDNN's
+/// primitive, the ready-to-run primitive: the layouts it chose, the reorders from/to the caller's plain
+/// tensors, its implementation name, its thread count, and its memory objects and argument map, built
+/// once (a call only swaps data pointers). Caching the choice asks oneDNN once per configuration, also
+/// when it has no implementation.
 struct Plan {
   dnnl::primitive prim;
   memory::desc user[3], chosen[3], bias, scratch;
@@ -85,8 +87,8 @@ struct Plan {
   memory user_mem[3], inner_mem[3], bias_mem, scratch_mem;
   std::unordered_map<int, memory> args;
   std::string impl;
-  std::string unsupported;
-  bool phase = false;
+  ConvAlgo algo = ConvAlgo::Primitive;
+  std::string reason;  ///< why the reference kernels run (ConvAlgo::Reference)
   int threads = 1;  ///< OpenMP threads the primitive was built for and its call runs with (1 for tiny calls)
   /// Batch-split plans (built for one image and one thread, keyed with threads = -lanes): one Lane
   /// per thread.
