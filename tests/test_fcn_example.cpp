@@ -13,8 +13,8 @@ TEST_CASE("fcn example: not built (CONVGRAD_BUILD_EXAMPLES=OFF)" * doctest::skip
 #include <set>
 
 #include "autograd/grad_mode.h"
+#include "canvas.h"
 #include "core/factory.h"
-#include "font.h"
 #include "metrics.h"
 #include "plot.h"
 #include "png_io.h"
@@ -173,16 +173,84 @@ TEST_CASE("TinyFCN: output shapes, parameter names and the bilinear start") {
   CHECK_THROWS_AS(plain.forward(rand({1, 3, 60, 60}, gen)), Error);
 }
 
-TEST_CASE("pictures: font, plot ticks, PNG round trip, prediction grid") {
-  CHECK(example::text_width("abc") == 17);
+// Pixels of `img` that are not white, and how many of them are grey levels (neither white nor black).
+struct Ink {
+  int drawn = 0, grey = 0;
+  int x_min = 1 << 30, x_max = -1, y_min = 1 << 30, y_max = -1;
+};
+Ink ink(const example::Image& img) {
+  Ink r;
+  for (int y = 0; y < img.height(); ++y)
+    for (int x = 0; x < img.width(); ++x) {
+      const example::Rgb c = img.get(x, y);
+      if (c == example::Rgb{255, 255, 255}) continue;
+      ++r.drawn;
+      r.grey += c != example::Rgb{0, 0, 0};
+      r.x_min = std::min(r.x_min, x), r.x_max = std::max(r.x_max, x);
+      r.y_min = std::min(r.y_min, y), r.y_max = std::max(r.y_max, y);
+    }
+  return r;
+}
+
+TEST_CASE("pictures: text from a real font, anti-aliased and mixed case, inside its box") {
+  // A proportional font: 'W' is wider than 'i'; lower case is not upper case.
+  CHECK(example::text_width("WWWW") > 2 * example::text_width("iiii"));
+  CHECK(example::text_width("abc") > 0);
+  CHECK(example::text_width("") == 0);
+  CHECK(example::text_height() >= 10);
+  CHECK(example::text_height(24) > example::text_height(12));
+  auto drawn = [](const std::string& s) {
+    example::Image img(80, 30, {255, 255, 255});
+    example::draw_text(img, 5, 6, s, {0, 0, 0});
+    return img;
+  };
+  const example::Image upper = drawn("Abc"), lower = drawn("abc");
+  CHECK(upper.bytes() != lower.bytes());
+  const Ink a = ink(upper);
+  CHECK(a.drawn > 30);
+  CHECK(a.grey > 10);  // anti-aliased edges: grey levels between black and white
+  // Every drawn pixel lies in the box that text_width and text_height promise from the top-left (5, 6).
+  CHECK(a.x_min >= 5 - 1);
+  CHECK(a.x_max <= 5 + example::text_width("Abc"));
+  CHECK(a.y_min >= 6);
+  CHECK(a.y_max < 6 + example::text_height());
+  // Drawing outside the image is clipped, never an error; the colour is the one asked for.
+  example::Image small(10, 10, {255, 255, 255});
+  example::draw_text(small, -20, -20, "clipped", {0, 0, 0});
+  example::draw_text(small, 200, 3, "clipped", {0, 0, 0});
+  CHECK(ink(small).drawn == 0);
+  example::Image red(40, 20, {255, 255, 255});
+  example::draw_text(red, 2, 2, "H", {200, 0, 0}, 16);
+  bool saw_red = false;
+  for (int y = 0; y < 20; ++y)
+    for (int x = 0; x < 40; ++x) saw_red |= red.get(x, y) == example::Rgb{200, 0, 0};
+  CHECK(saw_red);
+}
+
+TEST_CASE("pictures: plot ticks, anti-aliased panel, PNG round trip, prediction grid") {
   CHECK(example::nice_ticks(0, 1, 5) == std::vector<double>{0, 0.2, 0.4, 0.6000000000000001, 0.8, 1});
   CHECK(example::nice_ticks(0, 3000, 6).size() == 7);
   CHECK(example::moving_average({1, 2, 3, 4}, 2) == std::vector<double>{1, 1.5, 2.5, 3.5});
+  // A diagonal line in a panel: its colour appears, with blended (anti-aliased) pixels beside it, and
+  // nothing is drawn outside the panel's rectangle.
+  example::Image panel(300, 220, {255, 255, 255});
+  const example::Rgb blue{31, 119, 180};
+  example::draw_panel(panel, 10, 10, 280, 200, {"Title", "step", std::nullopt, std::nullopt, true},
+                      {{{0, 1, 2, 3}, {0, 1, 2, 3}, blue, "Series", 2}});
+  int full = 0, blended = 0;
+  for (int y = 0; y < panel.height(); ++y)
+    for (int x = 0; x < panel.width(); ++x) {
+      const example::Rgb c = panel.get(x, y);
+      full += c == blue;
+      // Between blue and white on every channel, not on a grey axis: a partly covered line pixel.
+      blended += c != blue && c.r > blue.r && c.r < 255 && c.b > c.r && c.r != c.g;
+      if (x < 10 || y < 10 || x >= 290 || y >= 210) REQUIRE(c == example::Rgb{255, 255, 255});
+    }
+  CHECK(full > 100);
+  CHECK(blended > 50);
+
   example::Image img(20, 10, {255, 255, 255});
   example::draw_text(img, 1, 1, "A", {0, 0, 0});
-  CHECK(img.get(1, 2) == example::Rgb{0, 0, 0});  // 'A' row 1 starts with a set pixel
-  CHECK(img.get(3, 1) == example::Rgb{0, 0, 0});  // 'A' row 0: .###.
-  CHECK(img.get(1, 1) == example::Rgb{255, 255, 255});
   img.draw_line(0, 9, 19, 9, {10, 20, 30});
   auto path = (std::filesystem::temp_directory_path() / "convgrad_test_fcn.png").string();
   example::write_png(path, img);

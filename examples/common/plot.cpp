@@ -6,12 +6,13 @@
 #include <cmath>
 #include <limits>
 
-#include "font.h"
+#include "canvas.h"
 
 namespace convgrad::example {
 namespace {
 
 constexpr Rgb kAxis{60, 60, 60}, kGrid{225, 225, 225}, kText{30, 30, 30};
+constexpr double kTitleSize = 16.0, kTickSize = 11.0;
 
 double step_for(double lo, double hi, int target) {
   double raw = (hi - lo) / std::max(target, 1);
@@ -78,62 +79,83 @@ void draw_panel(Image& image, int x, int y, int width, int height, const PanelOp
   double y_step = y_ticks.size() > 1 ? y_ticks[1] - y_ticks[0] : 1;
   double x_step = x_ticks.size() > 1 ? x_ticks[1] - x_ticks[0] : 1;
   int label_w = 0;
-  for (double t : y_ticks) label_w = std::max(label_w, text_width(tick_label(t, y_step)));
-  int left = x + label_w + 10, top = y + text_height(2) + 8;
-  int right = x + width - 20, bottom = y + height - text_height() * 2 - 10;
-  draw_text(image, x + (width - text_width(options.title, 2)) / 2, y + 2, options.title, kText, 2);
-  draw_text(image, left + (right - left - text_width(options.x_label)) / 2, bottom + text_height() + 8,
-            options.x_label, kText);
+  for (double t : y_ticks) label_w = std::max(label_w, text_width(tick_label(t, y_step), kTickSize));
+  const int tick_h = text_height(kTickSize);
+  int left = x + label_w + 12, top = y + text_height(kTitleSize) + 10;
+  int right = x + width - 20, bottom = y + height - tick_h - text_height() - 14;
 
+  Canvas canvas(image, x, y, width, height);
+  cairo_t* cr = canvas.cr();
+  canvas.text(x + (width - text_width(options.title, kTitleSize)) / 2.0, y + 4, options.title, kText,
+              kTitleSize);
+  canvas.text(left + (right - left - text_width(options.x_label)) / 2.0, bottom + tick_h + 10,
+              options.x_label, kText);
+
+  // Grid, ticks and axes on whole pixels (a rectangle per line), so they stay crisp.
   auto px = [&](double v) { return left + (v - x_lo) / (x_hi - x_lo) * (right - left); };
   auto py = [&](double v) { return bottom - (v - y_lo) / (y_hi - y_lo) * (bottom - top); };
+  auto rect = [&](int rx, int ry, int rw, int rh, Rgb color) {
+    canvas.set_color(color);
+    cairo_rectangle(cr, rx, ry, rw, rh);
+    cairo_fill(cr);
+  };
   for (double t : y_ticks) {
     int ty = static_cast<int>(std::lround(py(t)));
-    image.fill_rect(left + 1, ty, right - left, 1, kGrid);
-    image.fill_rect(left - 4, ty, 4, 1, kAxis);
+    rect(left + 1, ty, right - left, 1, kGrid);
+    rect(left - 4, ty, 4, 1, kAxis);
     std::string s = tick_label(t, y_step);
-    draw_text(image, left - 7 - text_width(s), ty - 3, s, kText);
+    canvas.text(left - 7 - text_width(s, kTickSize), ty - tick_h / 2.0, s, kText, kTickSize);
   }
   for (double t : x_ticks) {
     int tx = static_cast<int>(std::lround(px(t)));
-    image.fill_rect(tx, top, 1, bottom - top, kGrid);
-    image.fill_rect(tx, bottom, 1, 4, kAxis);
+    rect(tx, top, 1, bottom - top, kGrid);
+    rect(tx, bottom, 1, 4, kAxis);
     std::string s = tick_label(t, x_step);
-    draw_text(image, tx - text_width(s) / 2, bottom + 6, s, kText);
+    canvas.text(tx - text_width(s, kTickSize) / 2.0, bottom + 6, s, kText, kTickSize);
   }
-  image.fill_rect(left, top, 1, bottom - top + 1, kAxis);
-  image.fill_rect(left, bottom, right - left + 1, 1, kAxis);
+  rect(left, top, 1, bottom - top + 1, kAxis);
+  rect(left, bottom, right - left + 1, 1, kAxis);
 
-  // Lines, clipped to the plot area by clamping (values outside a fixed range sit on the edge).
+  // Lines: anti-aliased polylines clipped to the plot area; a non-finite point breaks the line.
+  cairo_save(cr);
+  cairo_rectangle(cr, left + 1, top, right - left, bottom - top);
+  cairo_clip(cr);
+  cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+  cairo_set_line_cap(cr, CAIRO_LINE_CAP_ROUND);
   for (const Series& s : series) {
     bool have_prev = false;
-    double prev_x = 0, prev_y = 0;
     for (size_t i = 0; i < s.y.size(); ++i) {
       if (!std::isfinite(s.y[i])) {
         have_prev = false;
         continue;
       }
-      double cx = px(x_at(s, i)), cy = std::clamp(py(s.y[i]), double(top), double(bottom));
-      if (have_prev) image.draw_line(prev_x, prev_y, cx, cy, s.color, s.thickness);
-      prev_x = cx, prev_y = cy, have_prev = true;
+      if (have_prev)
+        cairo_line_to(cr, px(x_at(s, i)), py(s.y[i]));
+      else
+        cairo_move_to(cr, px(x_at(s, i)), py(s.y[i]));
+      have_prev = true;
     }
+    canvas.set_color(s.color);
+    cairo_set_line_width(cr, s.thickness);
+    cairo_stroke(cr);
   }
+  cairo_restore(cr);
 
   // Legend: a boxed list in the top-right (or bottom-right) corner, one colour swatch per labelled series.
   int labelled = 0, legend_w = 0;
   for (const Series& s : series)
     if (!s.label.empty()) ++labelled, legend_w = std::max(legend_w, text_width(s.label));
   if (labelled == 0) return;
-  const int row_h = text_height() + 4, box_w = legend_w + 32, box_h = labelled * row_h + 8;
+  const int row_h = text_height() + 4, box_w = legend_w + 36, box_h = labelled * row_h + 8;
   const int bx = right - box_w - 6, by = options.legend_top ? top + 6 : bottom - box_h - 6;
-  image.fill_rect(bx, by, box_w, box_h, {255, 255, 255});
-  image.draw_rect(bx, by, box_w, box_h, {200, 200, 200});
+  rect(bx, by, box_w, box_h, {200, 200, 200});
+  rect(bx + 1, by + 1, box_w - 2, box_h - 2, {255, 255, 255});
   int row = 0;
   for (const Series& s : series) {
     if (s.label.empty()) continue;
-    int ly = by + 6 + row++ * row_h;
-    image.fill_rect(bx + 6, ly + 2, 16, 3, s.color);
-    draw_text(image, bx + 26, ly, s.label, kText);
+    int ly = by + 4 + row++ * row_h;
+    rect(bx + 6, ly + row_h / 2 - 2, 18, std::max(s.thickness, 2), s.color);
+    canvas.text(bx + 30, ly + 1, s.label, kText);
   }
 }
 

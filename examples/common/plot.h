@@ -1,4 +1,4 @@
-// A small line-plot rasteriser: axes, "nice" ticks with labels, lines and a legend, into an Image.
+// Line plots drawn with cairo (canvas.h): axes, "nice" ticks with labels, anti-aliased lines and a legend.
 #pragma once
 
 #include <optional>

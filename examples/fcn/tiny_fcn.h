@@ -1,5 +1,6 @@
-// TinyFCN: the fully convolutional segmenter of ../shared/bench/torch_tinyfcn.py, with the same
-// layer names, so a PyTorch state_dict converted by tools/state_dict.py loads as is.
+// TinyFCN: a small fully convolutional segmenter (d2l 14.11), layer for layer the model of the PyTorch
+// reference that bench/compare times it against (torch_tinyfcn.py, read from its --shared folder), with
+// PyTorch's layer names, so a PyTorch state_dict converted by tools/state_dict.py loads as is.
 #pragma once
 
 #include <memory>

@@ -2,11 +2,11 @@
 
 #include <algorithm>
 
+#include "autograd/ops_shape.h"
+#include "canvas.h"
 #include "core/error.h"
-#include "font.h"
 #include "plot.h"
 #include "shapes_data.h"
-#include "autograd/ops_shape.h"
 #include "tensor_image.h"
 
 namespace convgrad::fcn {
@@ -29,7 +29,7 @@ Image prediction_grid(const Tensor& images, const Tensor& predictions, const Ten
   const int cell = static_cast<int>(images.size(3)) * kScale;
   const int group_w = 3 * cell + 2 * kGap;
   const int rows = (n + kPerRow - 1) / kPerRow;
-  const int header = example::text_height(1) + 8, legend = example::text_height(1) + 14;
+  const int header = example::text_height() + 8, legend = example::text_height() + 14;
   Image grid(2 * kMargin + kPerRow * group_w + (kPerRow - 1) * kGroupGap,
              2 * kMargin + header + rows * (cell + kGap) + legend, {255, 255, 255});
   const Rgb text{30, 30, 30};
@@ -48,9 +48,9 @@ Image prediction_grid(const Tensor& images, const Tensor& predictions, const Ten
                x + 2 * (cell + kGap), y);
   }
   // Legend: a swatch and the name of each class.
-  int lx = kMargin, ly = grid.height() - kMargin - example::text_height(1) - 2;
+  int lx = kMargin, ly = grid.height() - kMargin - example::text_height() - 2;
   for (int64_t c = 0; c < kClasses; ++c) {
-    grid.fill_rect(lx, ly - 1, 10, 10, class_palette()[c]);
+    grid.fill_rect(lx, ly + (example::text_height() - 10) / 2, 10, 10, class_palette()[c]);
     example::draw_text(grid, lx + 14, ly, class_name(c), text);
     lx += 14 + example::text_width(class_name(c)) + 18;
   }

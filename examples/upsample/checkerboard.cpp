@@ -9,9 +9,9 @@
 #include "autograd/grad_mode.h"
 #include "autograd/ops_conv.h"
 #include "autograd/ops_shape.h"
+#include "canvas.h"
 #include "core/factory.h"
 #include "core/print.h"
-#include "font.h"
 #include "png_io.h"
 #include "tensor_image.h"
 

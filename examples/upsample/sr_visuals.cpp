@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "font.h"
+#include "canvas.h"
 #include "image.h"
 #include "plot.h"
 #include "png_io.h"

@@ -10,7 +10,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/ops_nn.h"
 #include "autograd/ops_shape.h"
-#include "font.h"
+#include "canvas.h"
 #include "layers/loss.h"
 #include "layers/lr_scheduler.h"
 #include "layers/optim.h"
