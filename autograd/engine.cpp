@@ -69,6 +69,28 @@ void accumulate_leaf(const Tensor& leaf, Tensor g, bool create_graph) {
   leaf.set_grad(exclusive(g) ? g : clone_data(g));
 }
 
+// Post-accumulate hooks by leaf. The weak handle tells a live leaf from a dead one whose address was reused.
+struct LeafHooks {
+  std::weak_ptr<TensorImpl> leaf;
+  std::vector<std::pair<int64_t, PostAccumulateGradHook>> hooks;
+};
+std::mutex hooks_mutex;
+std::unordered_map<const TensorImpl*, LeafHooks> leaf_hooks;  // guarded by hooks_mutex
+int64_t next_hook_handle = 1;
+
+// Runs the hooks of `leaf` (outside any lock: a hook may start communication or register hooks).
+void run_post_accumulate_hooks(const Tensor& leaf) {
+  std::vector<PostAccumulateGradHook> hooks;
+  {
+    std::lock_guard<std::mutex> lock(hooks_mutex);
+    if (leaf_hooks.empty()) return;
+    auto it = leaf_hooks.find(leaf.impl());
+    if (it == leaf_hooks.end() || it->second.leaf.lock() != leaf.impl_ptr()) return;
+    for (auto& h : it->second.hooks) hooks.push_back(h.second);
+  }
+  for (auto& h : hooks) h(leaf);
+}
+
 // Sum of two gradients reaching one tensor: with history under create_graph, in place when possible otherwise.
 Tensor sum_grads(Tensor a, const Tensor& b, bool create_graph) {
   return create_graph ? add(a, b) : add_same_shape(std::move(a), b);
@@ -115,7 +137,10 @@ std::vector<Tensor> run_pass(const Pass& pass) {
     }
   // A gradient arriving at leaf `in`: kept for grad(), accumulated into grad() for backward().
   auto deliver_to_leaf = [&](const Tensor& in, Tensor g) {
-    if (!collect) return accumulate_leaf(in, std::move(g), create_graph);
+    if (!collect) {
+      accumulate_leaf(in, std::move(g), create_graph);
+      return run_post_accumulate_hooks(in);
+    }
     auto it = leaf_target.find(in.impl());
     if (it == leaf_target.end()) return;
     Tensor& slot = result[it->second];
@@ -247,6 +272,27 @@ std::vector<Tensor> run_pass(const Pass& pass) {
 }
 
 }  // namespace
+
+int64_t register_post_accumulate_grad_hook(const Tensor& leaf, PostAccumulateGradHook hook) {
+  check(leaf.defined() && leaf.is_leaf() && leaf.requires_grad(),
+        "register_post_accumulate_grad_hook: needs a leaf tensor that requires grad (a parameter); got {}",
+        leaf.defined() ? (leaf.is_leaf() ? "a leaf without requires_grad" : "the result of an op") : "undefined");
+  check(static_cast<bool>(hook), "register_post_accumulate_grad_hook: the hook is empty");
+  std::lock_guard<std::mutex> lock(hooks_mutex);
+  std::erase_if(leaf_hooks, [](const auto& kv) { return kv.second.leaf.expired(); });
+  LeafHooks& entry = leaf_hooks[leaf.impl()];
+  if (entry.leaf.lock() != leaf.impl_ptr()) entry = LeafHooks{leaf.impl_ptr(), {}};
+  entry.hooks.emplace_back(next_hook_handle, std::move(hook));
+  return next_hook_handle++;
+}
+
+void remove_post_accumulate_grad_hook(const Tensor& leaf, int64_t handle) {
+  std::lock_guard<std::mutex> lock(hooks_mutex);
+  auto it = leaf_hooks.find(leaf.impl());
+  if (it == leaf_hooks.end()) return;
+  std::erase_if(it->second.hooks, [&](const auto& h) { return h.first == handle; });
+  if (it->second.hooks.empty()) leaf_hooks.erase(it);
+}
 
 void backward(const Tensor& root, const Tensor& gradient, bool retain_graph, bool create_graph) {
   Pass pass;

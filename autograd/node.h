@@ -111,6 +111,16 @@ Tensor make_result(Tensor output, std::vector<Tensor> inputs, const char* name, 
 void backward(const Tensor& root, const Tensor& gradient = Tensor(), bool retain_graph = false,
               bool create_graph = false);
 
+/// Called by backward() on the thread running it, right after a gradient was accumulated into `leaf`'s
+/// grad() (torch's register_post_accumulate_grad_hook). A leaf used twice in a graph gets one call per
+/// contribution. Not called by grad(), which accumulates nothing.
+using PostAccumulateGradHook = std::function<void(const Tensor& leaf)>;
+/// Registers `hook` on leaf `leaf` (which must require grad); returns a handle for removal. The hook lives
+/// as long as the leaf or until removed, and holds no reference to the leaf.
+int64_t register_post_accumulate_grad_hook(const Tensor& leaf, PostAccumulateGradHook hook);
+/// Removes the hook `handle` of `leaf`; an unknown handle is ignored.
+void remove_post_accumulate_grad_hook(const Tensor& leaf, int64_t handle);
+
 /// The gradients of `outputs` (weighted by `grad_outputs`, default ones for scalar outputs) with respect to
 /// `inputs`, returned in order without touching any tensor's grad() (torch::autograd::grad). Only the part
 /// of the graph that leads to `inputs` runs. retain_graph defaults to create_graph; with create_graph the

@@ -3,6 +3,7 @@
 
 #include "autograd/ops.h"
 #include "core/backend.h"
+#include "core/dist.h"
 #include "core/factory.h"
 #include "core/image_io.h"
 #include "core/image_ops.h"
@@ -16,6 +17,7 @@
 #include "layers/checkpoint.h"
 #include "layers/clip_grad.h"
 #include "layers/conv.h"
+#include "layers/distributed.h"
 #include "layers/data/data.h"
 #include "layers/dropout.h"
 #include "layers/flatten.h"

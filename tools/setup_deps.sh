@@ -4,6 +4,8 @@
 set -euo pipefail
 # `--checks` adds what the sanitizer and fuzzing targets need (clang and its runtimes).
 packages=(cmake g++ make libdnnl-dev ocl-icd-opencl-dev libfmt-dev doctest-dev libcli11-dev libpng-dev libjpeg-dev zlib1g-dev)
+# Data-parallel training runs over Open MPI (core/dist.h; launched with mpirun).
+packages+=(libopenmpi-dev openmpi-bin)
 # The examples draw their pictures with cairo (through pkg-config) and a real font.
 packages+=(pkg-config libcairo2-dev fonts-dejavu-core)
 [ "${1:-}" = "--checks" ] && packages+=(clang libclang-rt-14-dev libomp-14-dev)

@@ -26,6 +26,7 @@ struct Result {
 // Sample order of one epoch: shuffled by Fisher-Yates from (seed, epoch), apart from every sample's
 // stream (index -1 is never a sample), or the index order.
 std::vector<int64_t> epoch_order(int64_t n, const DataLoaderOptions& o, int64_t epoch) {
+  if (o.sampler()) return o.sampler()->indices(n, epoch, o.seed());
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), 0);
   if (o.shuffle()) {
@@ -130,12 +131,16 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions
   check(options_.num_workers() >= 0, "DataLoader: num_workers must be 0 or more, got {}", options_.num_workers());
   check(options_.prefetch_factor() >= 1, "DataLoader: prefetch_factor must be at least 1, got {}",
         options_.prefetch_factor());
+  check(!(options_.sampler() && options_.shuffle()),
+        "DataLoader: shuffle(true) and a sampler were both given; the sampler chooses the order (a "
+        "DistributedSampler shuffles by itself), so leave shuffle false");
 }
 
 DataLoader::~DataLoader() { stop_stream(); }
 
 int64_t DataLoader::size() const {
-  const int64_t n = dataset_->size(), bs = options_.batch_size();
+  const int64_t n = options_.sampler() ? options_.sampler()->num_samples(dataset_->size()) : dataset_->size();
+  const int64_t bs = options_.batch_size();
   return options_.drop_last() ? n / bs : (n + bs - 1) / bs;
 }
 

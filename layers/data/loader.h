@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "layers/data/dataset.h"
+#include "layers/data/sampler.h"
 
 namespace convgrad::data {
 
@@ -37,8 +38,12 @@ class DataLoaderOptions {
   /// being loaded beyond the one the consumer asks for (default 2).
   DataLoaderOptions& prefetch_factor(int64_t p) { prefetch_factor_ = p; return *this; }
   int64_t prefetch_factor() const { return prefetch_factor_; }
+  /// Chooses each epoch's indices instead of shuffle (e.g. a DistributedSampler); excludes shuffle(true).
+  DataLoaderOptions& sampler(std::shared_ptr<const Sampler> s) { sampler_ = std::move(s); return *this; }
+  const std::shared_ptr<const Sampler>& sampler() const { return sampler_; }
 
  private:
+  std::shared_ptr<const Sampler> sampler_;
   int64_t batch_size_ = 1, num_workers_ = 0, prefetch_factor_ = 2;
   bool shuffle_ = false, drop_last_ = false;
   uint64_t seed_ = 0;
