@@ -39,9 +39,10 @@ void wait_request(MPI_Request& request, const char* what) {
     MPI_Test(&request, &done, MPI_STATUS_IGNORE);
     if (done) return;
     if (std::chrono::steady_clock::now() > deadline)
-      abort(fmt::format("{} waited more than {} s for the other ranks (one failed or hangs); aborting the job "
-                        "(CONVGRAD_DIST_TIMEOUT sets the limit)",
-                        what, timeout_seconds));
+      abort(
+          fmt::format("{} waited more than {} s for the other ranks (one failed or hangs); aborting the job "
+                      "(CONVGRAD_DIST_TIMEOUT sets the limit)",
+                      what, timeout_seconds));
     // Spin briefly for the short waits of a training step, then yield the core to the other ranks.
     if (spins > 1000) std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
@@ -72,6 +73,10 @@ bool available() {
 #endif
 }
 
+bool launched() {
+  return std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") || std::getenv("PMIX_RANK");
+}
+
 void init() {
   if (started) return;
   if (const char* env = std::getenv("CONVGRAD_DIST_TIMEOUT")) set_timeout(std::atof(env));
@@ -81,10 +86,11 @@ void init() {
   if (!already) {
     int provided = 0;
     MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided);
-    check(provided >= MPI_THREAD_SERIALIZED,
-          "dist::init: the MPI library gives thread level {}, convgrad needs MPI_THREAD_SERIALIZED ({}); build "
-          "Open MPI with thread support",
-          provided, static_cast<int>(MPI_THREAD_SERIALIZED));
+    check(
+        provided >= MPI_THREAD_SERIALIZED,
+        "dist::init: the MPI library gives thread level {}, convgrad needs MPI_THREAD_SERIALIZED ({}); build "
+        "Open MPI with thread support",
+        provided, static_cast<int>(MPI_THREAD_SERIALIZED));
   }
   std::set_terminate(terminate_handler);
 #endif
@@ -147,8 +153,8 @@ void broadcast(const Tensor& tensor, int root) {
   check(tensor.numel() < (int64_t{1} << 31), "dist::broadcast: {} elements; at most 2^31 - 1 per call",
         tensor.numel());
   MPI_Request request;
-  MPI_Ibcast(data, static_cast<int>(tensor.numel()), tensor.dtype() == DType::Float32 ? MPI_FLOAT : MPI_INT64_T,
-             root, MPI_COMM_WORLD, &request);
+  MPI_Ibcast(data, static_cast<int>(tensor.numel()),
+             tensor.dtype() == DType::Float32 ? MPI_FLOAT : MPI_INT64_T, root, MPI_COMM_WORLD, &request);
   wait_request(request, "dist::broadcast");
   if (rank() != root) tensor.bump_version("dist::broadcast");
 #else
@@ -221,7 +227,9 @@ void abort(const std::string& why) {
 
 Context::~Context() {
   if (std::uncaught_exceptions() > 0)
-    abort("left dist::Context by an exception while the other ranks may wait in a collective; aborting the job");
+    abort(
+        "left dist::Context by an exception while the other ranks may wait in a collective; aborting the "
+        "job");
   finalize();
 }
 

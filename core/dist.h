@@ -16,6 +16,9 @@ enum class ReduceOp { Sum, Mean };
 
 /// True when convgrad was built with MPI (CONVGRAD_WITH_MPI).
 bool available();
+/// True when this process was started by mpirun/mpiexec (Open MPI's OMPI_COMM_WORLD_SIZE or a PMI/PMIx
+/// launcher's variables are set): programs call init() then, and stay single-process otherwise.
+bool launched();
 /// Starts MPI (MPI_Init_thread, serialized) once per process; later calls do nothing. Installs a
 /// terminate handler that prints the uncaught exception with the rank and calls MPI_Abort, so a rank that
 /// throws ends the whole job instead of leaving the others waiting in a collective. Without MPI it only
@@ -52,7 +55,8 @@ class Work {
   ~Work();
   Work(Work&&) noexcept;
   Work& operator=(Work&&) noexcept;
-  /// Blocks until the collective completed on this rank; does nothing when there is none or it was waited for.
+  /// Blocks until the collective completed on this rank; does nothing when there is none or it was waited
+  /// for.
   void wait();
   struct State;
 

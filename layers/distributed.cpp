@@ -13,9 +13,9 @@ namespace convgrad {
 
 // One bucket: a flat buffer holding the gradients of some parameters back to back.
 struct Bucket {
-  std::vector<size_t> params;   // indices into Reducer::params
+  std::vector<size_t> params;  // indices into Reducer::params
   std::vector<float> buffer;
-  int64_t pending = 0;          // parameters of this iteration still to arrive
+  int64_t pending = 0;  // parameters of this iteration still to arrive
   dist::Work work;
 };
 
@@ -40,10 +40,12 @@ struct DistributedDataParallel::Reducer {
   void on_gradient(size_t i) {
     if (no_sync || dist::world_size() == 1) return;
     const Tensor& p = params[i].second;
-    check(!ready[i],
-          "DistributedDataParallel: parameter '{}' received a second gradient in one backward (it is used twice "
-          "in forward); its bucket may already be sent, so weight sharing inside one forward is not supported",
-          params[i].first);
+    check(
+        !ready[i],
+        "DistributedDataParallel: parameter '{}' received a second gradient in one backward (it is used "
+        "twice "
+        "in forward); its bucket may already be sent, so weight sharing inside one forward is not supported",
+        params[i].first);
     ready[i] = true;
     ++arrived;
     Bucket& b = buckets[bucket_of[i]];
@@ -84,7 +86,8 @@ DistributedDataParallel::DistributedDataParallel(std::shared_ptr<Module> module,
   r.params = module_->named_parameters();
   for (const auto& [name, p] : r.params)
     check(p.dtype() == DType::Float32 && p.is_contiguous(),
-          "DistributedDataParallel: parameter '{}' of shape {} is not contiguous float32", name, shape_str(p.shape()));
+          "DistributedDataParallel: parameter '{}' of shape {} is not contiguous float32", name,
+          shape_str(p.shape()));
   // Every rank starts from rank 0's values (the same names in the same order on every rank).
   for (const auto& [name, t] : module_->state_dict()) dist::broadcast(t, 0);
   // Buckets follow the reverse of registration order, roughly the order backward produces gradients.
@@ -94,8 +97,8 @@ DistributedDataParallel::DistributedDataParallel(std::shared_ptr<Module> module,
   r.ready.resize(r.params.size());
   for (size_t k = r.params.size(); k-- > 0;) {
     const int64_t n = r.params[k].second.numel();
-    if (r.buckets.empty() || (!r.buckets.back().buffer.empty() &&
-                              static_cast<int64_t>(r.buckets.back().buffer.size()) + n > cap))
+    if (r.buckets.empty() ||
+        (!r.buckets.back().buffer.empty() && static_cast<int64_t>(r.buckets.back().buffer.size()) + n > cap))
       r.buckets.emplace_back();
     Bucket& b = r.buckets.back();
     r.bucket_of[k] = r.buckets.size() - 1;
@@ -106,8 +109,8 @@ DistributedDataParallel::DistributedDataParallel(std::shared_ptr<Module> module,
   r.reset();
   Reducer* rp = reducer_.get();
   for (size_t k = 0; k < r.params.size(); ++k)
-    r.handles.push_back(
-        register_post_accumulate_grad_hook(r.params[k].second, [rp, k](const Tensor&) { rp->on_gradient(k); }));
+    r.handles.push_back(register_post_accumulate_grad_hook(r.params[k].second,
+                                                           [rp, k](const Tensor&) { rp->on_gradient(k); }));
 }
 
 DistributedDataParallel::~DistributedDataParallel() {
@@ -124,9 +127,10 @@ Tensor DistributedDataParallel::forward(const Tensor& x) {
     // The buckets already sent must still be matched on the other ranks: wait for them before failing.
     for (size_t b = 0; b < r.next_launch; ++b) r.buckets[b].work.wait();
     r.reset();
-    fail("DistributedDataParallel: the last backward gave no gradient to {}; every parameter must take part "
-         "in the loss on every rank (unused parameters are not supported)",
-         missing);
+    fail(
+        "DistributedDataParallel: the last backward gave no gradient to {}; every parameter must take part "
+        "in the loss on every rank (unused parameters are not supported)",
+        missing);
   }
   return module_->forward(x);
 }

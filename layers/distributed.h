@@ -18,7 +18,10 @@ class DistributedDataParallelOptions {
  public:
   /// Gradients are all-reduced in buckets of about this many MiB (default 25, as PyTorch): a bucket is
   /// sent as soon as all its gradients are ready, while backward goes on computing the others.
-  DistributedDataParallelOptions& bucket_cap_mb(double mb) { bucket_cap_mb_ = mb; return *this; }
+  DistributedDataParallelOptions& bucket_cap_mb(double mb) {
+    bucket_cap_mb_ = mb;
+    return *this;
+  }
   double bucket_cap_mb() const { return bucket_cap_mb_; }
 
  private:
@@ -38,7 +41,8 @@ class DistributedDataParallelOptions {
 /// mean over the rank's local batch, so that the mean over ranks is the gradient of the global batch.
 class DistributedDataParallel : public Module {
  public:
-  explicit DistributedDataParallel(std::shared_ptr<Module> module, DistributedDataParallelOptions options = {});
+  explicit DistributedDataParallel(std::shared_ptr<Module> module,
+                                   DistributedDataParallelOptions options = {});
   ~DistributedDataParallel() override;
 
   /// module->forward(x); first checks that the previous backward's gradients were all synchronised.

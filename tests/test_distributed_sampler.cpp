@@ -14,7 +14,8 @@ using namespace convgrad::data;
 
 namespace {
 std::vector<int64_t> shard(int64_t n, int64_t world, int64_t rank, int64_t epoch, bool drop_last = false) {
-  return DistributedSampler(DistributedSamplerOptions(world, rank).drop_last(drop_last)).indices(n, epoch, 42);
+  return DistributedSampler(DistributedSamplerOptions(world, rank).drop_last(drop_last))
+      .indices(n, epoch, 42);
 }
 }  // namespace
 
@@ -63,5 +64,6 @@ TEST_CASE("DataLoader with a DistributedSampler loads the rank's shard in batche
   CHECK(got == sampler->indices(9, 3, 42));
   CHECK_THROWS_WITH_AS(DataLoader(ds, DataLoaderOptions().sampler(sampler).shuffle(true)),
                        doctest::Contains("shuffle(true) and a sampler"), Error);
-  CHECK_THROWS_WITH_AS(DistributedSampler(DistributedSamplerOptions(2, 2)), doctest::Contains("rank 2 of 2"), Error);
+  CHECK_THROWS_WITH_AS(DistributedSampler(DistributedSamplerOptions(2, 2)), doctest::Contains("rank 2 of 2"),
+                       Error);
 }

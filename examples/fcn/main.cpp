@@ -6,10 +6,13 @@
 #include <cmath>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "cli_checks.h"
+#include "core/dist.h"
 #include "core/threading.h"
 #include "layers/checkpoint.h"
+#include "layers/distributed.h"
 #include "png_io.h"
 #include "runtime.h"
 #include "train.h"
@@ -70,7 +73,8 @@ int run(const FcnConfig& c) {
   // Different streams of one seed: the held-out images never appear in training.
   ShapesDataset train_set(c.seed, 1, c.train_images), heldout(c.seed, 2, c.eval_images);
   const int64_t steps = c.eval_only ? 0 : c.steps;
-  if (!c.json) {
+  const bool main_rank = dist::rank() == 0;  // under mpirun only rank 0 prints, evaluates and draws
+  if (!c.json && main_rank) {
     fmt::print("TinyFCN{} on synthetic shapes: {} steps x batch {}, {} lr {} ({}), {} threads\n",
                c.skips ? " (FCN-8s skips)" : "", steps, c.batch, c.optimizer, c.lr > 0 ? c.lr : default_lr(c.optimizer),
                c.schedule, c.threads);
@@ -84,9 +88,10 @@ int run(const FcnConfig& c) {
   if (!c.save.empty()) {
     std::filesystem::path parent = std::filesystem::path(c.save).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent);
-    save(*model, c.save);
-    if (!c.json) fmt::print("saved the weights to {}\n", c.save);
+    dist::save(*model, c.save);
+    if (!c.json && main_rank) fmt::print("saved the weights to {}\n", c.save);
   }
+  if (!main_rank) return 0;
   EvalResult e = evaluate(*model, heldout);
 
   std::filesystem::create_directories(c.out);
@@ -115,9 +120,13 @@ int main(int argc, char** argv) {
   FcnConfig config;
   parse(app, config);
   CLI11_PARSE(app, argc, argv);
+  // Under mpirun every rank joins the job; a rank that fails aborts all of them (dist::Context).
+  std::optional<dist::Context> job;
+  if (dist::launched()) job.emplace();
   try {
     return run(config);
   } catch (const std::exception& e) {
+    if (dist::world_size() > 1) dist::abort(fmt::format("fcn: error: {}", e.what()));  // ends every rank
     fmt::print(stderr, "fcn: error: {}\n", e.what());
     return 1;
   }

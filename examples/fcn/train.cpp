@@ -9,6 +9,9 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops_shape.h"
+#include "core/dist.h"
+#include "core/factory.h"
+#include "layers/distributed.h"
 #include "layers/loss.h"
 #include "layers/lr_scheduler.h"
 #include "layers/optim.h"
@@ -53,33 +56,48 @@ TrainLog train(TinyFCN& model, const ShapesDataset& data, const FcnConfig& c) {
   TrainLog log;
   if (c.steps <= 0) return log;
   model.train();
+  // Data parallel under mpirun: --batch is the global batch, each rank trains on its share and
+  // DistributedDataParallel averages the gradients (the model stays owned by the caller).
+  const int64_t world = dist::world_size(), rank = dist::rank();
+  check(c.batch % world == 0, "fcn: --batch {} is not a multiple of the {} ranks; each rank takes an equal share",
+        c.batch, world);
+  const int64_t local = c.batch / world;
+  std::shared_ptr<Module> replica;
+  if (world > 1)
+    replica = std::make_shared<DistributedDataParallel>(std::shared_ptr<Module>(std::shared_ptr<Module>(), &model));
+  Module& net = replica ? *replica : static_cast<Module&>(model);
+  const bool report = !c.json && rank == 0;
   std::unique_ptr<Optimizer> opt = make_optimizer(model, c);
   // Cosine decay from the base rate to 0 over the run: big steps early, fine ones at the end.
   std::unique_ptr<CosineAnnealingLR> schedule;
   if (c.schedule == "cosine") schedule = std::make_unique<CosineAnnealingLR>(*opt, c.steps);
-  example::ProgressBar progress(c.steps, !c.json && example::is_terminal(stdout), c.log_every, stdout);
+  example::ProgressBar progress(c.steps, report && example::is_terminal(stdout), c.log_every, stdout);
   std::vector<double> step_s;
   double smooth_loss = 0, smooth_acc = 0;
   const auto t0 = Clock::now();
   for (int64_t step = 0; step < c.steps; ++step) {
-    Batch b = data.batch(step * c.batch % data.size(), c.batch);
+    Batch b = data.batch((step * c.batch + rank * local) % data.size(), local);
     const auto ts = Clock::now();
     opt->zero_grad();
-    Tensor logits = model.forward(b.images);
+    Tensor logits = net.forward(b.images);
     Tensor loss = cross_entropy(logits, b.labels);
     loss.backward();
     opt->step();
     step_s.push_back(seconds_since(ts));
     if (schedule) schedule->step();
 
-    double l = loss.item<float>(), acc = batch_accuracy(logits.detach(), b.labels);
+    // The logged loss and accuracy are the means over the ranks' shares (one small all-reduce).
+    const auto batch_acc = static_cast<float>(batch_accuracy(logits.detach(), b.labels));
+    Tensor stats = from_vector(std::vector<float>{loss.item<float>(), batch_acc}, {2});
+    dist::all_reduce(stats, dist::ReduceOp::Mean);
+    double l = stats.data<float>()[0], acc = stats.data<float>()[1];
     check(std::isfinite(l), "fcn: the loss became {} at step {}; try a smaller --lr", l, step + 1);
     log.loss.push_back(l);
     log.accuracy.push_back(acc);
     smooth_loss = step == 0 ? l : 0.9 * smooth_loss + 0.1 * l;
     smooth_acc = step == 0 ? acc : 0.9 * smooth_acc + 0.1 * acc;
     double elapsed = seconds_since(t0);
-    if (!c.json)
+    if (report)
       progress.update(step + 1,
                       step_metrics({step + 1, smooth_loss, smooth_acc, c.batch * (step + 1) / elapsed}),
                       elapsed);

@@ -10,9 +10,11 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "checkerboard.h"
 #include "cli_checks.h"
+#include "core/dist.h"
 #include "core/threading.h"
 #include "runtime.h"
 #include "sr_apply.h"
@@ -108,6 +110,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
 
   CLI11_PARSE(app, argc, argv);
+  // Under mpirun `upsample train` is data parallel; a rank that fails aborts all of them.
+  std::optional<dist::Context> job;
+  if (dist::launched()) job.emplace();
   try {
     if (train_cmd->parsed()) {
       if (rgb) t.model.channels = 3;
@@ -121,6 +126,7 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(c.out);
     return checkerboard ? run_checkerboard(c) : run_super_resolution(c);
   } catch (const std::exception& ex) {
+    if (dist::world_size() > 1) dist::abort(fmt::format("upsample: error: {}", ex.what()));  // ends every rank
     fmt::print(stderr, "upsample: error: {}\n", ex.what());
     return 1;
   }

@@ -11,7 +11,10 @@
 #include "autograd/grad_mode.h"
 #include "autograd/ops_math.h"
 #include "autograd/ops_shape.h"
+#include "core/dist.h"
+#include "core/factory.h"
 #include "core/threading.h"
+#include "layers/distributed.h"
 #include "layers/data/loader.h"
 #include "layers/loss.h"
 #include "layers/lr_scheduler.h"
@@ -79,20 +82,28 @@ TrainResult train(const TrainConfig& c) {
   std::vector<SrPair> val;
   if (!c.val_images.empty()) val = central_crops(load_pairs(c.val_images, r, c.model.channels, 8), r);
   auto dataset = std::make_shared<SrCrops>(pairs, r, c.crop, c.steps * c.batch, c.by_area);
-  data::DataLoader loader(dataset, data::DataLoaderOptions()
-                                       .batch_size(c.batch)
-                                       .shuffle(true)
-                                       .drop_last(true)
-                                       .num_workers(c.workers)
-                                       .seed(c.seed));
+  // Under mpirun --batch is the global batch: each rank loads its share of every batch through a
+  // DistributedSampler and DistributedDataParallel averages the gradients.
+  const int64_t world = dist::world_size();
+  const bool main_rank = dist::rank() == 0, report = !c.json && main_rank;
+  check(c.batch % world == 0, "upsample train: --batch {} is not a multiple of the {} ranks", c.batch, world);
+  auto options =
+      data::DataLoaderOptions().batch_size(c.batch / world).drop_last(true).num_workers(c.workers).seed(c.seed);
+  if (world > 1)
+    options.sampler(std::make_shared<data::DistributedSampler>(data::DistributedSamplerOptions(world, dist::rank())));
+  else
+    options.shuffle(true);
+  data::DataLoader loader(dataset, options);
   Generator gen(c.seed);
   std::shared_ptr<SrModel> model = make_sr_model(c.model, gen);
+  std::shared_ptr<Module> net = model;
+  if (world > 1) net = std::make_shared<DistributedDataParallel>(model);
   Adam opt(model->parameters(), AdamOptions(c.lr));
   CosineAnnealingLR schedule(opt, c.steps);
 
   TrainResult res;
   if (!val.empty()) res.val_bicubic = mean_psnr(*model, val, true);
-  if (!c.json)
+  if (report)
     fmt::print(
         "{} x{} on {} ({} image{}{}{}), {} steps x batch {} of {}x{} crops, Adam lr {} (cosine), {} loss, "
         "{} loader worker{}, {} threads\n",
@@ -100,7 +111,7 @@ TrainResult train(const TrainConfig& c) {
         pairs.size() > n_photos ? fmt::format(", {} with downscaled copies", pairs.size()) : "",
         val.empty() ? "" : fmt::format("; validation on {} held-out", val.size()), c.steps, c.batch, c.crop,
         c.crop, c.lr, c.loss, c.workers, c.workers == 1 ? "" : "s", c.threads);
-  example::ProgressBar progress(c.steps, !c.json && example::is_terminal(stdout), c.log_every);
+  example::ProgressBar progress(c.steps, report && example::is_terminal(stdout), c.log_every);
   const int64_t val_every = c.val_points > 0 ? std::max<int64_t>(1, c.steps / c.val_points) : 0;
   const int64_t tenth = std::max<int64_t>(1, c.steps / 10);
   double train_s = 0, smooth_loss = 0, smooth_mse = 0, first_sum = 0, last_sum = 0;
@@ -109,18 +120,22 @@ TrainResult train(const TrainConfig& c) {
   for (data::Batch& b : loader) {
     if (step >= c.steps) break;
     opt.zero_grad();
-    Tensor out = model->forward(b.input);
+    Tensor out = net->forward(b.input);
     Tensor loss = loss_of(c.loss, out, b.target);
     loss.backward();
     opt.step();
     schedule.step();
     ++step;
-    const double l = loss.item<float>();
-    double mse = l;
+    double mse = loss.item<float>();
     if (c.loss != "mse") {
       NoGradGuard no_grad;
       mse = mse_loss(out, b.target).item<float>();
     }
+    // The logged values are the means over the ranks' shares (one small all-reduce).
+    Tensor stats = from_vector(std::vector<float>{loss.item<float>(), static_cast<float>(mse)}, {2});
+    dist::all_reduce(stats, dist::ReduceOp::Mean);
+    const double l = stats.data<float>()[0];
+    mse = stats.data<float>()[1];
     smooth_loss = step == 1 ? l : 0.95 * smooth_loss + 0.05 * l;
     smooth_mse = step == 1 ? mse : 0.95 * smooth_mse + 0.05 * mse;
     if (step <= tenth) first_sum += l;
@@ -128,12 +143,12 @@ TrainResult train(const TrainConfig& c) {
     const double train_psnr = 10 * std::log10(1 / std::max(smooth_mse, 1e-12));
     if (step % std::max<int64_t>(1, c.steps / 200) == 0) res.train_curve.push_back({step, train_psnr});
     const double elapsed = train_s + seconds_since(t0);
-    if (!c.json)
+    if (report)
       progress.update(step,
                       fmt::format("loss {:.5f}  {:.2f} dB  {:.0f} img/s", smooth_loss, train_psnr,
                                   c.batch * step / elapsed),
                       elapsed);
-    if (val_every > 0 && !val.empty() && (step % val_every == 0 || step == c.steps)) {
+    if (main_rank && val_every > 0 && !val.empty() && (step % val_every == 0 || step == c.steps)) {
       train_s += seconds_since(t0);
       model->eval();
       res.val.push_back({step, mean_psnr(*model, val, false)});
@@ -142,7 +157,7 @@ TrainResult train(const TrainConfig& c) {
     }
   }
   train_s += seconds_since(t0);
-  if (!c.json) progress.finish();
+  if (report) progress.finish();
   res.steps = step;
   res.seconds = train_s;
   res.images_per_s = step * c.batch / std::max(train_s, 1e-9);
@@ -153,6 +168,7 @@ TrainResult train(const TrainConfig& c) {
   for (const std::string& file : {c.save, plot})
     if (std::filesystem::path parent = std::filesystem::path(file).parent_path(); !parent.empty())
       std::filesystem::create_directories(parent);
+  if (!main_rank) return res;  // rank 0 writes the checkpoint and the picture
   save_sr_checkpoint(*model, c.save, step);
   write_training_curve(plot, res, model->name(), r);
   if (!c.json) {
@@ -168,7 +184,7 @@ TrainResult train(const TrainConfig& c) {
 
 int run_train(const TrainConfig& c) {
   TrainResult res = train(c);
-  if (c.json) {
+  if (c.json && dist::rank() == 0) {
     fmt::print("{{\"model\": \"{}\", \"scale\": {}, \"steps\": {}, \"seconds\": {:.3f}, \"images_per_s\": {:.1f}, "
                "\"first_loss\": {:.6g}, \"last_loss\": {:.6g}, \"val_psnr\": {}, \"val_psnr_bicubic\": {}}}\n",
                c.model.arch, c.model.scale, res.steps, res.seconds, res.images_per_s, res.first_loss, res.last_loss,

@@ -25,12 +25,19 @@ class DistributedSamplerOptions {
   DistributedSamplerOptions(int64_t num_replicas, int64_t rank) : num_replicas_(num_replicas), rank_(rank) {}
   int64_t num_replicas() const { return num_replicas_; }
   int64_t rank() const { return rank_; }
-  /// A new order every epoch, the same on every rank (drawn from the loader's seed and the epoch); default true.
-  DistributedSamplerOptions& shuffle(bool s) { shuffle_ = s; return *this; }
+  /// A new order every epoch, the same on every rank (drawn from the loader's seed and the epoch); default
+  /// true.
+  DistributedSamplerOptions& shuffle(bool s) {
+    shuffle_ = s;
+    return *this;
+  }
   bool shuffle() const { return shuffle_; }
   /// Drop the tail that does not divide evenly among the ranks instead of repeating samples from the
   /// start to fill it (default false, as PyTorch).
-  DistributedSamplerOptions& drop_last(bool d) { drop_last_ = d; return *this; }
+  DistributedSamplerOptions& drop_last(bool d) {
+    drop_last_ = d;
+    return *this;
+  }
   bool drop_last() const { return drop_last_; }
 
  private:

@@ -54,14 +54,16 @@ Tensor shard(const Tensor& t) {
 
 // `steps` Adam steps of `model` on its share of each global batch (the whole batch when not distributed).
 void train(Module& model, const std::vector<Tensor>& params, int steps, bool sharded) {
+  // [doc:ddp_loop]
   Adam opt(params, AdamOptions(1e-3));
   for (int s = 0; s < steps; ++s) {
     Data d = batch(s);
     opt.zero_grad();
     Tensor out = model(sharded ? shard(d.x) : d.x);
-    mse_loss(out, sharded ? shard(d.y) : d.y).backward();
+    mse_loss(out, sharded ? shard(d.y) : d.y).backward();  // gradients averaged over the ranks here
     opt.step();
   }
+  // [/doc]
 }
 
 double metric(Module& model) {
@@ -99,7 +101,8 @@ TEST_CASE("two ranks with batch 4 each match one process with batch 8 after 20 A
   auto reference = testing::tiny_fcn(g_ref);
   train(*reference, reference->parameters(), 20, false);
 
-  Generator g(7 + 100 * static_cast<uint64_t>(dist::rank()));  // rank 1 starts elsewhere: the broadcast fixes it
+  Generator g(7 +
+              100 * static_cast<uint64_t>(dist::rank()));  // rank 1 starts elsewhere: the broadcast fixes it
   auto ddp = std::make_shared<DistributedDataParallel>(testing::tiny_fcn(g),
                                                        DistributedDataParallelOptions().bucket_cap_mb(0.02));
   CHECK(ddp->bucket_sizes().size() > 1);  // several buckets, started while backward runs
@@ -148,7 +151,8 @@ TEST_CASE("no_sync accumulates locally and the next backward averages the sum") 
   // Reference: mean over ranks of (grad of micro-batch 1 + grad of micro-batch 2), each a mean over 4.
   for (const Data* d : {&d1, &d2})
     for (int64_t r = 0; r < 2; ++r)
-      mse_loss((*reference)(contiguous(slice(d->x, 0, 4 * r, 4 * r + 4))), contiguous(slice(d->y, 0, 4 * r, 4 * r + 4)))
+      mse_loss((*reference)(contiguous(slice(d->x, 0, 4 * r, 4 * r + 4))),
+               contiguous(slice(d->y, 0, 4 * r, 4 * r + 4)))
           .backward();
   Tensor want = reference->parameters()[0].grad();
   for (int64_t i = 0; i < want.numel(); ++i) want.data<float>()[i] /= 2;
