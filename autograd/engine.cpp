@@ -276,7 +276,8 @@ std::vector<Tensor> run_pass(const Pass& pass) {
 int64_t register_post_accumulate_grad_hook(const Tensor& leaf, PostAccumulateGradHook hook) {
   check(leaf.defined() && leaf.is_leaf() && leaf.requires_grad(),
         "register_post_accumulate_grad_hook: needs a leaf tensor that requires grad (a parameter); got {}",
-        leaf.defined() ? (leaf.is_leaf() ? "a leaf without requires_grad" : "the result of an op") : "undefined");
+        leaf.defined() ? (leaf.is_leaf() ? "a leaf without requires_grad" : "the result of an op")
+                       : "undefined");
   check(static_cast<bool>(hook), "register_post_accumulate_grad_hook: the hook is empty");
   std::lock_guard<std::mutex> lock(hooks_mutex);
   std::erase_if(leaf_hooks, [](const auto& kv) { return kv.second.leaf.expired(); });

@@ -59,12 +59,13 @@ TrainLog train(TinyFCN& model, const ShapesDataset& data, const FcnConfig& c) {
   // Data parallel under mpirun: --batch is the global batch, each rank trains on its share and
   // DistributedDataParallel averages the gradients (the model stays owned by the caller).
   const int64_t world = dist::world_size(), rank = dist::rank();
-  check(c.batch % world == 0, "fcn: --batch {} is not a multiple of the {} ranks; each rank takes an equal share",
-        c.batch, world);
+  check(c.batch % world == 0,
+        "fcn: --batch {} is not a multiple of the {} ranks; each rank takes an equal share", c.batch, world);
   const int64_t local = c.batch / world;
   std::shared_ptr<Module> replica;
   if (world > 1)
-    replica = std::make_shared<DistributedDataParallel>(std::shared_ptr<Module>(std::shared_ptr<Module>(), &model));
+    replica =
+        std::make_shared<DistributedDataParallel>(std::shared_ptr<Module>(std::shared_ptr<Module>(), &model));
   Module& net = replica ? *replica : static_cast<Module&>(model);
   const bool report = !c.json && rank == 0;
   std::unique_ptr<Optimizer> opt = make_optimizer(model, c);

@@ -126,7 +126,8 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(c.out);
     return checkerboard ? run_checkerboard(c) : run_super_resolution(c);
   } catch (const std::exception& ex) {
-    if (dist::world_size() > 1) dist::abort(fmt::format("upsample: error: {}", ex.what()));  // ends every rank
+    if (dist::world_size() > 1)
+      dist::abort(fmt::format("upsample: error: {}", ex.what()));  // ends every rank
     fmt::print(stderr, "upsample: error: {}\n", ex.what());
     return 1;
   }

@@ -14,8 +14,8 @@
 #include "core/dist.h"
 #include "core/factory.h"
 #include "core/threading.h"
-#include "layers/distributed.h"
 #include "layers/data/loader.h"
+#include "layers/distributed.h"
 #include "layers/loss.h"
 #include "layers/lr_scheduler.h"
 #include "layers/optim.h"
@@ -87,10 +87,14 @@ TrainResult train(const TrainConfig& c) {
   const int64_t world = dist::world_size();
   const bool main_rank = dist::rank() == 0, report = !c.json && main_rank;
   check(c.batch % world == 0, "upsample train: --batch {} is not a multiple of the {} ranks", c.batch, world);
-  auto options =
-      data::DataLoaderOptions().batch_size(c.batch / world).drop_last(true).num_workers(c.workers).seed(c.seed);
+  auto options = data::DataLoaderOptions()
+                     .batch_size(c.batch / world)
+                     .drop_last(true)
+                     .num_workers(c.workers)
+                     .seed(c.seed);
   if (world > 1)
-    options.sampler(std::make_shared<data::DistributedSampler>(data::DistributedSamplerOptions(world, dist::rank())));
+    options.sampler(
+        std::make_shared<data::DistributedSampler>(data::DistributedSamplerOptions(world, dist::rank())));
   else
     options.shuffle(true);
   data::DataLoader loader(dataset, options);
