@@ -112,12 +112,19 @@ TEST_CASE("backward(create_graph) accumulates gradients with history") {
 
 TEST_CASE("create_graph through an op without a double backward is an error") {
   Generator gen(3);
-  Tensor x = leaf({2, 3, 4}, gen), w = leaf({3}, gen);
-  Tensor y = sum(prelu(x * x, w));
-  CHECK_THROWS_WITH_AS(grad({y}, {x}, {}, std::nullopt, true), doctest::Contains("prelu"), Error);
-  // Without create_graph the same graph differentiates as before.
-  Tensor y2 = sum(prelu(x * x, w));
-  CHECK(grad({y2}, {x})[0].defined());
+  Tensor x = leaf({2, 3, 4}, gen);
+  // A user's op whose closure computes with plain values: make_result's default marks it Unsupported.
+  auto twice = [](const Tensor& t) {
+    return make_result(t.detach() * 2.f, {t}, "my_twice", [](const Tensor& g) {
+      return std::vector<Tensor>{g * 2.f};
+    });
+  };
+  Tensor y = sum(twice(x * x));
+  CHECK_THROWS_WITH_AS(grad({y}, {x}, {}, std::nullopt, true), doctest::Contains("my_twice"), Error);
+  // Without create_graph the same graph differentiates as before: d/dx sum(2 x^2) = 4 x.
+  Tensor y2 = sum(twice(x * x));
+  Tensor gx = grad({y2}, {x})[0];
+  CHECK(gx.to_vector()[5] == doctest::Approx(4 * x.to_vector()[5]));
 }
 
 TEST_CASE("gradients with history free their graphs") {
@@ -174,6 +181,27 @@ TEST_CASE("gradgradcheck: elementwise, unary, reductions, shapes, matmul, softma
   expect_gradgrad("softmax", [](auto& t) { return softmax(t[0], 1); }, {a});
   expect_gradgrad("log_softmax", [](auto& t) { return log_softmax(t[0], 0); }, {a});
   expect_gradgrad("sum_to", [](auto& t) { return sum_to(t[0] * t[0], {3}); }, {a});
+  // The winners are distinct by far more than the finite-difference step, so the argmax is stable.
+  Tensor spread = from_vector(std::vector<float>{0.1f, -0.7f, 0.9f, 0.4f, 0.8f, -0.3f}, {2, 3});
+  spread.set_requires_grad();
+  expect_gradgrad("max, min along a dim (times x)",
+                  [](auto& t) { return max(t[0], 1, true) * t[0] + min(t[0], 0) * t[0]; }, {spread});
+  expect_gradgrad("max, min of all (times x)", [](auto& t) { return (max(t[0]) - min(t[0])) * t[0]; },
+                  {spread});
+}
+
+TEST_CASE("gradgradcheck: prelu with one slope and one slope per channel") {
+  Generator gen(8);
+  // Inputs kept away from 0 (the kink) by more than the finite-difference step.
+  Tensor x = from_vector(std::vector<float>{0.6f, -0.4f, 0.3f, -0.9f, 0.5f, -0.2f, 0.7f, -0.6f}, {1, 2, 2, 2});
+  x.set_requires_grad();
+  Tensor one = leaf({1}, gen, 0.1f, 0.4f), per = leaf({2}, gen, 0.1f, 0.4f);
+  expect_gradgrad("prelu, one slope (times x)", [](auto& t) { return prelu(t[0], t[1]) * t[0]; }, {x, one});
+  expect_gradgrad("prelu, per channel (times x)", [](auto& t) { return prelu(t[0], t[1]) * t[0] * t[1]; },
+                  {x, per});
+  Tensor flat = from_vector(std::vector<float>{0.6f, -0.4f, 0.3f}, {3});
+  flat.set_requires_grad();
+  expect_gradgrad("prelu, 1-D input", [](auto& t) { return prelu(t[0], t[1]) * t[0]; }, {flat, one});
 }
 
 TEST_CASE("gradgradcheck: dropout keeps its mask at every order") {
