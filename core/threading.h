@@ -4,8 +4,18 @@
 namespace convgrad {
 
 /// Threads every kernel may use (OpenMP and oneDNN), process-wide: every thread sees the new value, also
-/// one started later. Defaults to OMP_NUM_THREADS or the core count.
+/// one started later. Fixes the count: it no longer follows the load (see reset_num_threads).
 void set_num_threads(int n);
+/// Returns to the default, which OMP_NUM_THREADS (when set) replaces by a fixed count: the CPUs this
+/// process may run on, less one for each of them that other processes keep busy, measured from
+/// /proc/stat every quarter second. OpenMP threads meet at a barrier after every parallel loop, so a
+/// team larger than the free cores waits at each one for its descheduled member (libgomp's threads
+/// even spin meanwhile, taking the CPU that member needs): on a 2-core machine with one core taken,
+/// 2 threads run a training step several times slower than 1. The wait policy (OMP_WAIT_POLICY,
+/// GOMP_SPINCOUNT) stays the user's: libgomp reads it when it is loaded, before this library runs.
+void reset_num_threads();
+/// True while the thread count is the default that follows the load.
+bool num_threads_follow_load();
 /// The calling thread's setting: its NumThreadsGuard's value inside one, else the process-wide one.
 /// Also makes OpenMP's own per-thread setting on this thread match, so a parallel region opened after
 /// this call (convgrad's kernels and oneDNN call it first) uses this many threads.
