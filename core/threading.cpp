@@ -1,6 +1,7 @@
 #include "core/threading.h"
 
 #include <omp.h>
+#include <strings.h>
 #include <time.h>
 
 #include <atomic>
@@ -24,10 +25,13 @@ constexpr long long kResampleNs = 250'000'000;
 struct Setting {
   std::atomic<int> n;
   std::atomic<bool> automatic;  // the default: follows the load (no OMP_NUM_THREADS, no set_num_threads)
+  bool passive_waits;           // OMP_WAIT_POLICY=passive: waiting threads sleep, the default keeps every CPU
   std::atomic<long long> next_sample_ns{0};
   std::mutex sampler_mutex;  // guards sampler; held only by the one thread taking a sample
   CpuLoadSampler sampler;
   Setting() {
+    const char* policy = std::getenv("OMP_WAIT_POLICY");
+    passive_waits = policy && strcasecmp(policy, "passive") == 0;
     const char* env = std::getenv("OMP_NUM_THREADS");
     automatic.store(env == nullptr || *env == '\0');
     n.store(automatic.load() ? CpuLoadSampler::usable_cpus() : omp_get_max_threads());
@@ -49,8 +53,10 @@ long long coarse_now_ns() {
 // OpenMP threads wait for each other at every barrier, spinning first (libgomp's default), so a
 // team with more threads than free cores runs at the pace of its descheduled member while the others
 // burn the time it needs; one thread fewer than the cores in use loses little when the load goes away.
-// The wait policy itself (OMP_WAIT_POLICY, GOMP_SPINCOUNT) is the user's: libgomp reads it once, when
-// it is loaded, before any code of this library can run, so it is left alone.
+// With OMP_WAIT_POLICY=passive a waiting thread sleeps at once and gives its core to the late member,
+// so a full team loses nothing to a busy neighbour and keeps its share of a crowded machine: the
+// default then stays at every CPU. The wait policy itself (OMP_WAIT_POLICY, GOMP_SPINCOUNT) is the
+// user's: libgomp reads it once, when it is loaded, before any code of this library can run.
 void follow_load(Setting& s) {
   const long long now = coarse_now_ns();
   if (now < s.next_sample_ns.load(std::memory_order_relaxed)) return;
@@ -58,7 +64,7 @@ void follow_load(Setting& s) {
   if (!lock.owns_lock() || now < s.next_sample_ns.load(std::memory_order_relaxed)) return;
   s.next_sample_ns.store(now + kResampleNs, std::memory_order_relaxed);
   if (std::optional<double> others = s.sampler.others_busy_cores())
-    if (s.automatic.load(std::memory_order_relaxed))
+    if (s.automatic.load(std::memory_order_relaxed) && !s.passive_waits)
       s.n.store(threads_for_load(CpuLoadSampler::usable_cpus(), *others), std::memory_order_relaxed);
 }
 

@@ -11,8 +11,9 @@ void set_num_threads(int n);
 /// /proc/stat every quarter second. OpenMP threads meet at a barrier after every parallel loop, so a
 /// team larger than the free cores waits at each one for its descheduled member (libgomp's threads
 /// even spin meanwhile, taking the CPU that member needs): on a 2-core machine with one core taken,
-/// 2 threads run a training step several times slower than 1. The wait policy (OMP_WAIT_POLICY,
-/// GOMP_SPINCOUNT) stays the user's: libgomp reads it when it is loaded, before this library runs.
+/// 2 threads run a training step several times slower than 1. With OMP_WAIT_POLICY=passive (waiting
+/// threads sleep instead) the default is every usable CPU whatever the load. The wait policy stays
+/// the user's: libgomp reads it when it is loaded, before this library can set it.
 void reset_num_threads();
 /// True while the thread count is the default that follows the load.
 bool num_threads_follow_load();
