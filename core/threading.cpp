@@ -54,7 +54,7 @@ long long coarse_now_ns() {
 // team with more threads than free cores runs at the pace of its descheduled member while the others
 // burn the time it needs; one thread fewer than the cores in use loses little when the load goes away.
 // With OMP_WAIT_POLICY=passive a waiting thread sleeps at once and gives its core to the late member,
-// so a full team loses nothing to a busy neighbour and keeps its share of a crowded machine: the
+// so a full team loses little to a busy neighbour and keeps its share of a crowded machine: the
 // default then stays at every CPU. The wait policy itself (OMP_WAIT_POLICY, GOMP_SPINCOUNT) is the
 // user's: libgomp reads it once, when it is loaded, before any code of this library can run.
 void follow_load(Setting& s) {
