@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -131,4 +132,37 @@ TEST_CASE("the default count drops below the CPU count while another process hol
   }
   set_num_threads(1);
   CHECK(get_num_threads() == 1);
+}
+
+// Run in a fresh process (the one below starts it) so that the setting is read from its environment.
+TEST_CASE("passive child: under OMP_WAIT_POLICY=passive the default keeps every CPU") {
+  if (!std::getenv("CONVGRAD_TEST_PASSIVE_CHILD")) return;
+  int lowest = INT_MAX;
+  if (num_threads_follow_load()) {
+    Spinner spinner;
+    for (int i = 0; i < 40; ++i) {  // 0.8 s: three sampling intervals
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      lowest = std::min(lowest, get_num_threads());
+    }
+  }
+  // A distinctive status, so that the parent also knows this case ran.
+  std::_Exit(lowest == CpuLoadSampler::usable_cpus() ? 42 : 1);
+}
+
+TEST_CASE("OMP_WAIT_POLICY=passive keeps the default at every CPU while a core is busy") {
+  if (std::getenv("CONVGRAD_TEST_PASSIVE_CHILD")) return;
+  if (CpuLoadSampler::usable_cpus() < 2) return;  // nothing to drop
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    setenv("CONVGRAD_TEST_PASSIVE_CHILD", "1", 1);
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+    unsetenv("OMP_NUM_THREADS");
+    execl("/proc/self/exe", "test_threads_follow_load", "--test-case=passive child*", "--no-intro", nullptr);
+    _exit(127);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 42);
 }
