@@ -11,15 +11,14 @@
 #include "core/factory.h"
 #include "core/random.h"
 #include "layers/loss.h"
+#include "test_util.h"
 
 using namespace convgrad;
 
 namespace {
 
 Tensor leaf(const Shape& s, Generator& gen, float lo = -1.f, float hi = 1.f) {
-  Tensor t = uniform(s, lo, hi, gen);
-  t.set_requires_grad();
-  return t;
+  return convgrad::testing::leaf(uniform(s, lo, hi, gen));
 }
 
 using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
@@ -40,16 +39,6 @@ GradcheckOptions bilinear() {
   o.atol = 2e-3;
   o.rtol = 1e-3;
   return o;
-}
-
-template <class F>
-void on_every_backend(F&& body) {
-  std::string saved = current_backend();
-  for (const std::string& name : available_backends()) {
-    set_backend(name);
-    body(name);
-  }
-  set_backend(saved);
 }
 
 bool close(double a, double b, double tol = 1e-4) { return std::abs(a - b) <= tol * (1 + std::abs(b)); }
@@ -182,7 +171,7 @@ TEST_CASE("gradgradcheck: elementwise, unary, reductions, shapes, matmul, softma
   expect_gradgrad("log_softmax", [](auto& t) { return log_softmax(t[0], 0); }, {a});
   expect_gradgrad("sum_to", [](auto& t) { return sum_to(t[0] * t[0], {3}); }, {a});
   // The winners are distinct by far more than the finite-difference step, so the argmax is stable.
-  Tensor spread = from_vector(std::vector<float>{0.1f, -0.7f, 0.9f, 0.4f, 0.8f, -0.3f}, {2, 3});
+  Tensor spread = convgrad::testing::floats({0.1f, -0.7f, 0.9f, 0.4f, 0.8f, -0.3f}, {2, 3});
   spread.set_requires_grad();
   expect_gradgrad("max, min along a dim (times x)",
                   [](auto& t) { return max(t[0], 1, true) * t[0] + min(t[0], 0) * t[0]; }, {spread});
@@ -193,13 +182,13 @@ TEST_CASE("gradgradcheck: elementwise, unary, reductions, shapes, matmul, softma
 TEST_CASE("gradgradcheck: prelu with one slope and one slope per channel") {
   Generator gen(8);
   // Inputs kept away from 0 (the kink) by more than the finite-difference step.
-  Tensor x = from_vector(std::vector<float>{0.6f, -0.4f, 0.3f, -0.9f, 0.5f, -0.2f, 0.7f, -0.6f}, {1, 2, 2, 2});
+  Tensor x = convgrad::testing::floats({0.6f, -0.4f, 0.3f, -0.9f, 0.5f, -0.2f, 0.7f, -0.6f}, {1, 2, 2, 2});
   x.set_requires_grad();
   Tensor one = leaf({1}, gen, 0.1f, 0.4f), per = leaf({2}, gen, 0.1f, 0.4f);
   expect_gradgrad("prelu, one slope (times x)", [](auto& t) { return prelu(t[0], t[1]) * t[0]; }, {x, one});
   expect_gradgrad("prelu, per channel (times x)", [](auto& t) { return prelu(t[0], t[1]) * t[0] * t[1]; },
                   {x, per});
-  Tensor flat = from_vector(std::vector<float>{0.6f, -0.4f, 0.3f}, {3});
+  Tensor flat = convgrad::testing::floats({0.6f, -0.4f, 0.3f}, {3});
   flat.set_requires_grad();
   expect_gradgrad("prelu, 1-D input", [](auto& t) { return prelu(t[0], t[1]) * t[0]; }, {flat, one});
 }
@@ -319,7 +308,7 @@ TEST_CASE("grad w.r.t. a non-leaf leaves the graph below it usable") {
 }
 
 TEST_CASE("gradgradcheck: conv2d, conv_transpose2d and the weight-gradient ops on every backend") {
-  on_every_backend([](const std::string& backend) {
+  convgrad::testing::on_every_backend([] {
     Generator gen(8);
     struct Case {
       const char* name;
@@ -337,7 +326,7 @@ TEST_CASE("gradgradcheck: conv2d, conv_transpose2d and the weight-gradient ops o
               {2, 2, 2, 3},
               Conv2dFuncOptions().dilation(2).padding(Pair{1, 0})},
              {"same", {1, 2, 5, 4}, {2, 2, 4, 3}, Conv2dFuncOptions().padding(PaddingMode::Same)}}) {
-      INFO(backend << ": conv2d " << std::string(c.name));
+      INFO("conv2d " << std::string(c.name));
       Tensor x = leaf(c.x, gen), w = leaf(c.w, gen), b = leaf({c.w[0]}, gen);
       auto o = c.o;
       expect_gradgrad(
@@ -366,7 +355,7 @@ TEST_CASE("gradgradcheck: conv2d, conv_transpose2d and the weight-gradient ops o
               {2, 3, 3},
               {2, 2, 2, 3},
               ConvTranspose2dFuncOptions().dilation(2).stride(Pair{2, 1}).output_padding(Pair{1, 0})}}) {
-      INFO(backend << ": conv_transpose2d " << std::string(c.name));
+      INFO("conv_transpose2d " << std::string(c.name));
       Tensor x = leaf(c.x, gen), w = leaf(c.w, gen), b = leaf({c.w[1] * c.o.groups()}, gen);
       auto o = c.o;
       expect_gradgrad(

@@ -15,6 +15,7 @@
 #include "autograd/ops.h"
 #include "core/factory.h"
 #include "core/npy.h"
+#include "test_util.h"
 #include "layers/loss.h"
 
 using namespace convgrad;
@@ -85,10 +86,7 @@ void check_rel(const Tensor& got, const Tensor& want, const std::string& what) {
   INFO(what);
   REQUIRE(got.defined());
   REQUIRE(got.shape() == want.shape());
-  std::vector<double> a = got.to_vector<double>(), b = want.to_vector<double>();
-  double scale = 0, err = 0;
-  for (double v : b) scale = std::max(scale, std::abs(v));
-  for (size_t i = 0; i < a.size(); ++i) err = std::max(err, std::abs(a[i] - b[i]));
+  const auto [err, scale] = convgrad::testing::golden_error(got, want);
   INFO("max error " << err << ", golden scale " << scale);
   CHECK(err <= std::max(1e-4 * scale, 1e-6));  // NaN fails
 }
