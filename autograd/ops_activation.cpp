@@ -19,11 +19,10 @@ Tensor prelu(const Tensor& x, const Tensor& weight) {
         "channel (PReLUOptions().num_parameters({})) or a single shared one",
         weight.numel(), shape_str(x.shape()), channels, channels);
   Tensor y = kernels::prelu_forward(x, weight);
-  const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
+  const auto n = needs(x, weight);
   return make_result(y, {x, weight}, "prelu",
-                     [xd = save(x), wd = save(weight), need_x, need_w](const Tensor& g) {
-                       kernels::PreluGrads r =
-                           kernels::prelu_backward(g, xd.unpack(), wd.unpack(), need_x, need_w);
+                     [xd = save(x), wd = save(weight), n](const Tensor& g) {
+                       kernels::PreluGrads r = kernels::prelu_backward(g, xd.unpack(), wd.unpack(), n[0], n[1]);
                        return std::vector<Tensor>{r.x, r.weight};
                      });
 }

@@ -3,10 +3,10 @@
 #include <cmath>
 
 #include "autograd/node.h"
+#include "autograd/ops_loss.h"
 #include "core/factory.h"
 #include "core/operand_check.h"
 #include "core/threading.h"
-#include "layers/loss.h"
 
 namespace convgrad {
 
@@ -96,20 +96,6 @@ Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduc
     di = deriv(d);
     dt = deriv(-d);
   });
-}
-
-Tensor L1Loss::forward(const Tensor& input, const Tensor& target) {
-  return l1_loss(input, target, options_.reduction());
-}
-
-std::string L1Loss::extra_repr() const { return fmt::format("reduction='{}'", reduction_name(options_.reduction())); }
-
-Tensor SmoothL1Loss::forward(const Tensor& input, const Tensor& target) {
-  return smooth_l1_loss(input, target, options_.reduction(), options_.beta());
-}
-
-std::string SmoothL1Loss::extra_repr() const {
-  return fmt::format("reduction='{}', beta={}", reduction_name(options_.reduction()), options_.beta());
 }
 
 }  // namespace convgrad
