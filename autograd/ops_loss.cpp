@@ -18,15 +18,12 @@ namespace convgrad {
 
 namespace {
 
-// `t` itself when contiguous, else a contiguous copy (kernels below index raw data).
-Tensor contiguous_data(const Tensor& t) { return t.is_contiguous() ? t : clone_data(t); }
-
 // Combines per-element losses: a tensor of `shape` (None), or a 0-d sum / sum / divisor.
 Tensor reduce(const std::vector<float>& losses, const Shape& shape, Reduction r, double divisor) {
   if (r == Reduction::None) return from_vector(losses, shape);
   double s = 0.0;
   for (float l : losses) s += l;
-  // The mean over an empty batch is 0, not 0/0: finite on purpose (PyTorch gives NaN), see docs/reliability.md.
+  // The mean over no elements is 0: Note [Empty mean] in autograd/ops_loss.h.
   if (r == Reduction::Mean) s = losses.empty() ? 0.0 : s / divisor;
   return from_vector(std::vector<float>{static_cast<float>(s)}, {});
 }
@@ -116,7 +113,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
            "ignore_index {})", y.data<int64_t>()[bad], index_str(bad, tshape), C, C - 1, options.ignore_index());
   };
   auto total = [&](double loss_sum, double weight_sum) {
-    // The mean over an empty batch is 0, not 0/0: finite on purpose (PyTorch gives NaN), see docs/reliability.md.
+    // The mean over no elements is 0: Note [Empty mean] in autograd/ops_loss.h.
     if (r == Reduction::Mean) loss_sum = N * S == 0 ? 0.0 : loss_sum / weight_sum;
     return full({}, static_cast<float>(loss_sum));
   };

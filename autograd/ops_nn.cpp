@@ -66,18 +66,6 @@ std::vector<Tensor> batch_norm_grads_with_graph(const Tensor& g, const Tensor& x
 
 }  // namespace
 
-Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding) {
-  check_operand(x, "max_pool2d", "input");
-  const auto geom = kernels::pool2d_geometry("max_pool2d", x.shape(), kernel, stride, padding);
-  Tensor out, indices;
-  kernels::max_pool2d_forward(x, geom, out, indices);
-  // With the winners fixed, max pooling is linear (a gather): recorded with its adjoint, the scatter.
-  auto pair = std::make_shared<const detail::LinearPair>(detail::LinearPair{
-      [indices, geom](const Tensor& t) { return kernels::max_pool2d_gather(t, indices, geom); },
-      [indices, geom, shape = x.shape()](const Tensor& g) { return kernels::max_pool2d_backward(g, indices, shape, geom); }});
-  return detail::linear_result(out, x, "max_pool2d", pair);
-}
-
 Tensor avg_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding) {
   check_operand(x, "avg_pool2d", "input");
   const auto geom = kernels::pool2d_geometry("avg_pool2d", x.shape(), kernel, stride, padding);
