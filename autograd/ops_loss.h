@@ -8,6 +8,12 @@
 
 namespace convgrad {
 
+// Note [Empty mean]
+// ~~~~~~~~~~~~~~~~~
+// Every loss with Reduction::Mean gives 0, with a zero gradient, over no elements (an empty batch),
+// where PyTorch divides 0 by 0 and gives NaN: a finite result on purpose, so one empty batch cannot turn
+// the parameters into NaN (docs/reliability.md). Sum gives 0 and None an empty tensor, as in PyTorch.
+
 /// How a loss combines its per-element values.
 enum class Reduction {
   None,  ///< one loss per element (per sample / pixel for cross_entropy)
