@@ -17,11 +17,11 @@ namespace convgrad {
 
 namespace {
 
-// True when nothing but the handle `t` reaches its data: no other handle to its impl, no other view of its
-// storage, and it is a plain contiguous float32 buffer from element 0. Such a gradient may be taken over or
-// added into in place without anyone seeing it change.
+// True when nothing but the handle `t` reaches its data (sole_handle, autograd/node.h) and it is a plain
+// contiguous float32 buffer from element 0. Such a gradient may be taken over or added into in place
+// without anyone seeing it change (Note [Owned gradient] in autograd/node.h).
 bool exclusive(const Tensor& t) {
-  return t.impl_ptr().use_count() == 1 && t.storage().use_count() == 1 && t.dtype() == DType::Float32 &&
+  return sole_handle(t) && t.dtype() == DType::Float32 &&
          t.offset() == 0 && t.is_contiguous() && !t.requires_grad();
 }
 

@@ -49,13 +49,13 @@ Tensor prelu(const Tensor& x, const Tensor& weight) {
         "channel (PReLUOptions().num_parameters({})) or a single shared one",
         weight.numel(), shape_str(x.shape()), channels, channels);
   Tensor y = kernels::prelu_forward(x, weight);
-  const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
+  const auto n = needs(x, weight);
   return make_result(y, {x, weight}, "prelu",
-                     [xd = save(x), wd = save(weight), need_x, need_w](const Tensor& g) {
+                     [xd = save(x), wd = save(weight), n](const Tensor& g) {
                        if (GradMode::is_enabled())  // create_graph
-                         return prelu_grads_with_graph(g, xd.unpack(), wd.unpack(), need_x, need_w);
+                         return prelu_grads_with_graph(g, xd.unpack(), wd.unpack(), n[0], n[1]);
                        kernels::PreluGrads r =
-                           kernels::prelu_backward(g, xd.unpack(), wd.unpack(), need_x, need_w);
+                           kernels::prelu_backward(g, xd.unpack(), wd.unpack(), n[0], n[1]);
                        return std::vector<Tensor>{r.x, r.weight};
                      },
                      DoubleBackward::Supported);

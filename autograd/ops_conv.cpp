@@ -91,8 +91,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
       conv2d_geometry(x.shape(), w.shape(), bias.defined() ? bias.shape() : Shape{}, bias.defined(), options);
   Tensor x4 = plain(x, s.src), w4 = plain(w, s.wei);
   Tensor b = bias.defined() ? plain(bias, bias.shape()) : Tensor();
-  const bool need_x = x.requires_grad(), need_w = w.requires_grad();
-  const bool need_b = bias.defined() && bias.requires_grad();
+  const auto [need_x, need_w, need_b] = needs(x, w, bias);
   // The forward converts x (the src), backward-weights reads it again.
   const std::shared_ptr<ConvOperandCache> xc = input_cache(need_w);
   Tensor y = uninitialized(s.dst);
@@ -144,8 +143,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bias,
                                                      options);
   Tensor x4 = plain(x, s.dst), w4 = plain(w, s.wei);
   Tensor b = bias.defined() ? plain(bias, bias.shape()) : Tensor();
-  const bool need_x = x.requires_grad(), need_w = w.requires_grad();
-  const bool need_b = bias.defined() && bias.requires_grad();
+  const auto [need_x, need_w, need_b] = needs(x, w, bias);
   // In the conv view x is the dst: converted by the forward, read again by backward-weights.
   const std::shared_ptr<ConvOperandCache> xc = input_cache(need_w);
   Tensor y = uninitialized(s.src);

@@ -202,7 +202,7 @@ Grads matmul_grads_with_graph(const Tensor& g, const Tensor& a, const Tensor& b,
 Tensor matmul(const Tensor& a, const Tensor& b) {
   Tensor out = kernels::matmul(a, b);
   SavedTensor as = save(a), bs = save(b);
-  bool need_a = a.requires_grad(), need_b = b.requires_grad();
+  const auto [need_a, need_b] = needs(a, b);
   return make_result(out, {a, b}, "matmul", [as, bs, need_a, need_b](const Tensor& g) {
     const Tensor &ad = as.unpack(), &bd = bs.unpack();
     if (GradMode::is_enabled()) return matmul_grads_with_graph(g, ad, bd, need_a, need_b);

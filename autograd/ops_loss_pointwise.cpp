@@ -3,16 +3,14 @@
 #include <cmath>
 
 #include "autograd/node.h"
+#include "autograd/ops_loss.h"
 #include "core/factory.h"
 #include "core/operand_check.h"
 #include "core/threading.h"
-#include "layers/loss.h"
 
 namespace convgrad {
 
 namespace {
-
-Tensor contiguous(const Tensor& t) { return t.is_contiguous() ? t : clone_data(t); }
 
 // The shared body: `f(d, loss, di, dt)` gives the loss of one difference d = input - target and its
 // derivatives d loss / d input and d loss / d target (dt = -di except where PyTorch's rule differs).
@@ -22,7 +20,7 @@ Tensor pointwise_loss(const char* op, const Tensor& input, const Tensor& target,
   check_operand(target, op, "target");
   check(input.shape() == target.shape(), "{}: input shape {} and target shape {} must match", op,
         shape_str(input.shape()), shape_str(target.shape()));
-  Tensor a = contiguous(input), b = contiguous(target);
+  Tensor a = contiguous_data(input), b = contiguous_data(target);
   const int64_t n = a.numel();
   const bool want_target = target.requires_grad();
   Tensor deriv = uninitialized(a.shape());
@@ -44,14 +42,14 @@ Tensor pointwise_loss(const char* op, const Tensor& input, const Tensor& target,
   }
   Tensor out = per;
   if (reduction != Reduction::None) {
-    // The mean over an empty tensor is 0, not 0/0, as for the other losses (docs/reliability.md).
+    // The mean over no elements is 0: Note [Empty mean] in autograd/ops_loss.h.
     if (reduction == Reduction::Mean) total = n == 0 ? 0.0 : total / static_cast<double>(n);
     out = full({}, total);
   }
   const float scale = reduction == Reduction::Mean && n > 0 ? static_cast<float>(1.0 / static_cast<double>(n)) : 1.f;
   return make_result(out, {input, target}, op, [deriv, deriv_t, reduction, scale](const Tensor& g) {
     Tensor gi = uninitialized(deriv.shape());
-    Tensor up = reduction == Reduction::None ? contiguous(g) : Tensor();
+    Tensor up = reduction == Reduction::None ? contiguous_data(g) : Tensor();
     const float* pu = up.defined() ? up.data<float>() : nullptr;
     const float s = pu ? 1.f : g.item<float>() * scale;
     const float* pd = deriv.data<float>();
@@ -96,20 +94,6 @@ Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduc
     di = deriv(d);
     dt = deriv(-d);
   });
-}
-
-Tensor L1Loss::forward(const Tensor& input, const Tensor& target) {
-  return l1_loss(input, target, options_.reduction());
-}
-
-std::string L1Loss::extra_repr() const { return fmt::format("reduction='{}'", reduction_name(options_.reduction())); }
-
-Tensor SmoothL1Loss::forward(const Tensor& input, const Tensor& target) {
-  return smooth_l1_loss(input, target, options_.reduction(), options_.beta());
-}
-
-std::string SmoothL1Loss::extra_repr() const {
-  return fmt::format("reduction='{}', beta={}", reduction_name(options_.reduction()), options_.beta());
 }
 
 }  // namespace convgrad
