@@ -53,6 +53,24 @@ float stable_sigmoid(float x) {
 // log(1 + exp(-x)) without overflow.
 float softplus_neg(float x) { return std::max(-x, 0.f) + std::log1p(std::exp(-std::abs(x))); }
 
+// log(1 + exp(-x)) as differentiable ops, stable for any x: relu(-x) + log(1 + exp(-|x|)), with |x| taken
+// as x where x >= 0 so that its slope at 0 is the true one (-1/2; abs's subgradient 0 would give 0).
+Tensor softplus_neg_with_graph(const Tensor& x) {
+  Tensor a = where(ge(x, full({}, 0.0)), x, -x);
+  return relu(-x) + log(exp(-a) + 1.f);
+}
+
+// binary_cross_entropy_with_logits's gradient as differentiable ops, for create_graph, with the
+// broadcast pos_weight p held constant: (lw sigmoid(x) - p t) up for the input, lw = 1 + (p - 1) t,
+// and ((p - 1) log(1 + exp(-x)) - x) up for the target.
+std::vector<Tensor> bce_with_logits_grads_with_graph(const Tensor& x, const Tensor& t, const Tensor& p,
+                                                     bool want_target, const Tensor& up) {
+  Tensor lw = (p - 1.f) * t + 1.f;
+  Tensor gi = (lw * sigmoid(x) - p * t) * up;
+  Tensor gt = want_target ? ((p - 1.f) * softplus_neg_with_graph(x) - x) * up : Tensor();
+  return {gi, gt};
+}
+
 // cross_entropy's gradient as differentiable ops on the logits, for create_graph:
 // coef * (softmax(x) - onehot(y)), coef = upstream * w[y] (over the weight sum for Mean), 0 where ignored.
 Tensor cross_entropy_grad_with_graph(const Tensor& logits, const Tensor& target, const std::vector<float>& w,
@@ -229,7 +247,13 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
   Tensor out = reduce(losses, input.shape(), reduction, static_cast<double>(n));
   bool want_target = target.requires_grad();
   Shape shape = input.shape();
-  return make_result(out, {input, target}, op, [x, t, p, shape, n, reduction, want_target](const Tensor& g) {
+  return make_result(out, {input, target}, op, [x, t, p, shape, n, reduction, want_target, xs = save(input),
+                                                 ts = save(target)](const Tensor& g) {
+    if (GradMode::is_enabled()) {  // create_graph
+      const float scale = reduction == Reduction::Mean && n > 0 ? 1.f / static_cast<float>(n) : 1.f;
+      return bce_with_logits_grads_with_graph(xs.unpack(), ts.unpack(), from_vector(p, shape), want_target,
+                                              reduction == Reduction::None ? g : g * scale);
+    }
     std::vector<float> up = upstream(g, n, reduction), gi(x.size()), gt;
     float scale = reduction == Reduction::Mean ? 1.f / static_cast<float>(n) : 1.f;
     for (size_t i = 0; i < x.size(); ++i) {
@@ -241,7 +265,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
       for (size_t i = 0; i < x.size(); ++i) gt[i] = ((p[i] - 1.f) * softplus_neg(x[i]) - x[i]) * up[i] * scale;
     }
     return std::vector<Tensor>{from_vector(gi, shape), want_target ? from_vector(gt, shape) : Tensor()};
-  });
+  }, DoubleBackward::Supported);
 }
 
 }  // namespace convgrad

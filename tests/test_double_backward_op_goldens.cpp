@@ -75,6 +75,14 @@ const std::vector<Case>& cases() {
          return cross_entropy(t[0], target, CrossEntropyOptions().reduction(Reduction::None));
        }},
       {"mse_loss", [](const In& t, const Tensor&) { return mse_loss(t[0], t[1]); }},
+      {"l1_loss_of_square", [](const In& t, const Tensor&) { return l1_loss(t[0] * t[0], t[1]); }},
+      {"smooth_l1_loss_of_square",
+       [](const In& t, const Tensor&) { return smooth_l1_loss(t[0] * t[0], t[1], Reduction::Sum, 0.5); }},
+      {"bce_with_logits", [](const In& t, const Tensor&) { return binary_cross_entropy_with_logits(t[0], t[1]); }},
+      {"bce_with_logits_pos_weight_none",
+       [](const In& t, const Tensor&) {
+         return binary_cross_entropy_with_logits(t[0], t[1], Reduction::None, from_vector(std::vector<float>{0.5f, 2.f, 1.5f}, Shape{3}));
+       }},
   };
   return all;
 }
@@ -125,7 +133,7 @@ void check_case(const Case& c) {
 }  // namespace
 
 TEST_CASE("second-order gradients of every op family match PyTorch 1.13") {
-  CHECK(cases().size() == 30);
+  CHECK(cases().size() == 34);
   for (const Case& c : cases()) {
     const std::string name = c.name;
     CAPTURE(name);

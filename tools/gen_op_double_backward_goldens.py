@@ -17,6 +17,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+# binary_cross_entropy_with_logits's pos_weight: a constant, written the same way in the C++ test.
+POS_WEIGHT = torch.tensor([0.5, 2.0, 1.5])
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "double_backward", "ops")
 
 
@@ -85,6 +87,16 @@ def main():
     case("cross_entropy_none", lambda a, t: F.cross_entropy(a, t, reduction="none"), [x(2, 3, 2, 2)],
          target=torch.randint(0, 3, (2, 2, 2)))
     case("mse_loss", lambda a, b: F.mse_loss(a, b), [x(2, 3), x(2, 3)])
+    # The squares make the second derivative depend on the input; the differences stay away from the kinks.
+    a = away_from_zero((2, 3), 0.3, 1.2)
+    case("l1_loss_of_square", lambda a, b: F.l1_loss(a * a, b), [a, a * a + away_from_zero((2, 3))])
+    a = away_from_zero((2, 4), 0.3, 1.2)
+    b = a * a + torch.tensor([0.2, -0.3, 0.9, -1.2]) * torch.tensor([[1.0], [-1.0]])  # inside and outside beta
+    case("smooth_l1_loss_of_square", lambda a, b: F.smooth_l1_loss(a * a, b, reduction="sum", beta=0.5), [a, b])
+    case("bce_with_logits", lambda a, t: F.binary_cross_entropy_with_logits(a, t), [x(2, 3), torch.rand(2, 3)])
+    case("bce_with_logits_pos_weight_none",
+         lambda a, t: F.binary_cross_entropy_with_logits(a, t, pos_weight=POS_WEIGHT.to(a.dtype), reduction="none"),
+         [x(2, 3), torch.rand(2, 3)])
 
 
 if __name__ == "__main__":
