@@ -8,8 +8,8 @@
 //
 // Switch it on with the environment (CONVGRAD_DETECT_ANOMALY=1, read once at the first op) or in code
 // (set_detect_anomaly(true), or a DetectAnomalyGuard for one region). Off, it costs one relaxed
-// atomic load per op. On, each op scans its output once: the TinyFCN-sized training loop of
-// tests/test_memory.cpp takes ~20% more CPU time; models of many cheap elementwise ops pay more.
+// atomic load per op. On, each op scans its output once, so it is for debugging, not for training
+// runs (its cost: docs/performance.md#anomaly-mode).
 #pragma once
 
 #include <string>

@@ -1,5 +1,6 @@
 // The reverse pass: iterative topological order (Kahn's algorithm), never recursion.
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <unordered_map>
@@ -17,11 +18,11 @@ namespace convgrad {
 
 namespace {
 
-// True when nothing but the handle `t` reaches its data: no other handle to its impl, no other view of its
-// storage, and it is a plain contiguous float32 buffer from element 0. Such a gradient may be taken over or
-// added into in place without anyone seeing it change.
+// True when nothing but the handle `t` reaches its data (sole_handle, autograd/node.h) and it is a plain
+// contiguous float32 buffer from element 0. Such a gradient may be taken over or added into in place
+// without anyone seeing it change (Note [Owned gradient] in autograd/node.h).
 bool exclusive(const Tensor& t) {
-  return t.impl_ptr().use_count() == 1 && t.storage().use_count() == 1 && t.dtype() == DType::Float32 &&
+  return sole_handle(t) && t.dtype() == DType::Float32 &&
          t.offset() == 0 && t.is_contiguous() && !t.requires_grad();
 }
 
@@ -77,13 +78,17 @@ struct LeafHooks {
 std::mutex hooks_mutex;
 std::unordered_map<const TensorImpl*, LeafHooks> leaf_hooks;  // guarded by hooks_mutex
 int64_t next_hook_handle = 1;
+// Whether leaf_hooks may hold a hook: read without the lock, so a backward with no hooks anywhere (the
+// common case) pays one relaxed load per leaf gradient, never the mutex.
+std::atomic<bool> any_hooks{false};
 
-// Runs the hooks of `leaf` (outside any lock: a hook may start communication or register hooks).
+// Runs the hooks of `leaf` (outside any lock: a hook may start communication or register hooks), under
+// the pass's grad mode: with create_graph, leaf.grad() carries its history and a hook's ops record one.
 void run_post_accumulate_hooks(const Tensor& leaf) {
+  if (!any_hooks.load(std::memory_order_relaxed)) return;
   std::vector<PostAccumulateGradHook> hooks;
   {
     std::lock_guard<std::mutex> lock(hooks_mutex);
-    if (leaf_hooks.empty()) return;
     auto it = leaf_hooks.find(leaf.impl());
     if (it == leaf_hooks.end() || it->second.leaf.lock() != leaf.impl_ptr()) return;
     for (auto& h : it->second.hooks) hooks.push_back(h.second);
@@ -284,6 +289,7 @@ int64_t register_post_accumulate_grad_hook(const Tensor& leaf, PostAccumulateGra
   LeafHooks& entry = leaf_hooks[leaf.impl()];
   if (entry.leaf.lock() != leaf.impl_ptr()) entry = LeafHooks{leaf.impl_ptr(), {}};
   entry.hooks.emplace_back(next_hook_handle, std::move(hook));
+  any_hooks.store(true, std::memory_order_relaxed);
   return next_hook_handle++;
 }
 
@@ -293,6 +299,7 @@ void remove_post_accumulate_grad_hook(const Tensor& leaf, int64_t handle) {
   if (it == leaf_hooks.end()) return;
   std::erase_if(it->second.hooks, [&](const auto& h) { return h.first == handle; });
   if (it->second.hooks.empty()) leaf_hooks.erase(it);
+  any_hooks.store(!leaf_hooks.empty(), std::memory_order_relaxed);
 }
 
 void backward(const Tensor& root, const Tensor& gradient, bool retain_graph, bool create_graph) {

@@ -109,4 +109,6 @@ Tensor make_result(Tensor output, std::vector<Tensor> inputs, const char* name, 
   return output;
 }
 
+bool owns_gradient(const Tensor& g) { return sole_handle(g) && !detect_anomaly(); }
+
 }  // namespace convgrad

@@ -1,6 +1,8 @@
 // A graph node: the op's inputs plus a backward closure (micrograd's idea).
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -94,6 +96,41 @@ inline SavedTensor save_output(const Tensor& y, bool needed = true) {
   return SavedTensor(needed ? y : Tensor(), true);
 }
 
+/// Which of an op's inputs need a gradient, in argument order (n[0] for the first input), recorded at
+/// forward time so the backward computes and saves only what is needed.
+template <std::size_t N>
+using Needs = std::array<bool, N>;
+
+/// needs(a, b, ...): for each input, whether it is defined and requires grad (an undefined optional input,
+/// such as a missing bias, needs no gradient).
+template <class... Inputs>
+Needs<sizeof...(Inputs)> needs(const Inputs&... inputs) {
+  return {(inputs.defined() && inputs.requires_grad())...};
+}
+
+/// A backward closure's result: one gradient per input, where input i's gradient is `grad_fns[i]()` when
+/// `n[i]` and an undefined tensor (which the engine skips) otherwise, so an unneeded gradient is never
+/// computed: `return grads(n, [&] { return g * b; }, [&] { return g * a; });`.
+template <std::size_t N, class... GradFns>
+std::vector<Tensor> grads(const Needs<N>& n, GradFns&&... grad_fns) {
+  static_assert(sizeof...(GradFns) == N, "grads: one gradient function per input");
+  std::vector<Tensor> out;
+  out.reserve(N);
+  std::size_t i = 0;
+  (out.push_back(n[i++] ? Tensor(grad_fns()) : Tensor()), ...);
+  return out;
+}
+
+/// Note [Owned gradient]
+/// A backward closure may overwrite the incoming gradient `g` in place (and return it as its result)
+/// only when nothing else can see it: the engine holds the only handle to it and to its storage, and
+/// anomaly mode, which reports the incoming gradient after the closure ran, is off. owns_gradient(g)
+/// tells; kernels take the answer as an `in_place` flag. The engine applies the same rule to the
+/// gradients it sums (autograd/engine.cpp).
+bool owns_gradient(const Tensor& g);
+/// True when `t` is the only handle to its TensorImpl and no other tensor (view) shares its storage.
+inline bool sole_handle(const Tensor& t) { return t.impl_ptr().use_count() == 1 && t.storage().use_count() == 1; }
+
 /// Records `output` as the result of op `name` over `inputs` when grad mode is on and any input
 /// requires grad; otherwise returns `output` untouched. The closure must not capture `output`
 /// itself (capture `save_output(output)` if the gradient needs its values).
@@ -113,7 +150,8 @@ void backward(const Tensor& root, const Tensor& gradient = Tensor(), bool retain
 
 /// Called by backward() on the thread running it, right after a gradient was accumulated into `leaf`'s
 /// grad() (torch's register_post_accumulate_grad_hook). A leaf used twice in a graph gets one call per
-/// contribution. Not called by grad(), which accumulates nothing.
+/// contribution. Not called by grad(), which accumulates nothing. With create_graph the hook runs in
+/// grad mode and sees leaf.grad() with its history (differentiable again), as torch's does.
 using PostAccumulateGradHook = std::function<void(const Tensor& leaf)>;
 /// Registers `hook` on leaf `leaf` (which must require grad); returns a handle for removal. The hook lives
 /// as long as the leaf or until removed, and holds no reference to the leaf.

@@ -15,6 +15,7 @@
 // pad(x, {left, right, top, bottom, ...}, PadMode::Constant|Reflect|Replicate|Circular, value),
 // PadFuncOptions: F.pad with PyTorch's rules (negative pads crop).
 #include "autograd/ops_pad.h"
+#include "autograd/ops_loss.h"
 // max_pool2d(x, MaxPool2dOptions(k).stride().padding().ceil_mode()),
 // avg_pool2d(x, AvgPool2dOptions(k).stride().padding().ceil_mode().count_include_pad().divisor_override()).
 #include "autograd/ops_pool.h"

@@ -64,19 +64,12 @@ void check_grad_output(const Tensor& gy, const Shape& expected, const Shape& exp
         op, shape_str(gy.shape()), shape_str(expected));
 }
 
-Conv2dArgs conv2d_args(const Conv2dFuncOptions& o) {
-  return {o.stride(), o.padding(), o.dilation(), o.groups(), o.padding_mode() == PaddingMode::Same};
-}
-ConvTranspose2dArgs conv_transpose2d_args(const ConvTranspose2dFuncOptions& o) {
-  return {o.stride(), o.padding(), o.output_padding(), o.dilation(), o.groups(), o.output_size()};
-}
-
 }  // namespace
 
 Tensor conv2d_weight_grad(const Tensor& input, const Shape& weight_size, const Tensor& grad_output,
                           const Conv2dFuncOptions& options) {
   check_operand(input, "conv2d_weight_grad", "input");
-  const ConvShapes s = conv2d_geometry(input.shape(), weight_size, {}, false, conv2d_args(options));
+  const ConvShapes s = conv2d_geometry(input.shape(), weight_size, {}, false, options);
   check_grad_output(grad_output, s.dst, {s.dst[1], s.dst[2], s.dst[3]}, "conv2d_weight_grad");
   return conv_kernel(ConvKernel::BackwardWeights, reshape(input, s.src), reshape(grad_output, s.dst), s);
 }
@@ -84,8 +77,7 @@ Tensor conv2d_weight_grad(const Tensor& input, const Shape& weight_size, const T
 Tensor conv_transpose2d_weight_grad(const Tensor& input, const Shape& weight_size, const Tensor& grad_output,
                                     const ConvTranspose2dFuncOptions& options) {
   check_operand(input, "conv_transpose2d_weight_grad", "input");
-  const ConvShapes s =
-      conv_transpose2d_geometry(input.shape(), weight_size, {}, false, conv_transpose2d_args(options));
+  const ConvShapes s = conv_transpose2d_geometry(input.shape(), weight_size, {}, false, options);
   check_grad_output(grad_output, s.src, {s.src[1], s.src[2], s.src[3]}, "conv_transpose2d_weight_grad");
   // In the conv view the transposed convolution's output is the src and its input the dst.
   return conv_kernel(ConvKernel::BackwardWeights, reshape(grad_output, s.src), reshape(input, s.dst), s);
@@ -95,14 +87,11 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
   check_operand(x, "conv2d", "input");
   check_operand(w, "conv2d", "weight");
   if (bias.defined()) check_operand(bias, "conv2d", "bias");
-  Conv2dArgs args{options.stride(), options.padding(), options.dilation(), options.groups(),
-                  options.padding_mode() == PaddingMode::Same};
   const ConvShapes s =
-      conv2d_geometry(x.shape(), w.shape(), bias.defined() ? bias.shape() : Shape{}, bias.defined(), args);
+      conv2d_geometry(x.shape(), w.shape(), bias.defined() ? bias.shape() : Shape{}, bias.defined(), options);
   Tensor x4 = plain(x, s.src), w4 = plain(w, s.wei);
   Tensor b = bias.defined() ? plain(bias, bias.shape()) : Tensor();
-  const bool need_x = x.requires_grad(), need_w = w.requires_grad();
-  const bool need_b = bias.defined() && bias.requires_grad();
+  const auto [need_x, need_w, need_b] = needs(x, w, bias);
   // The forward converts x (the src), backward-weights reads it again.
   const std::shared_ptr<ConvOperandCache> xc = input_cache(need_w);
   Tensor y = uninitialized(s.dst);
@@ -148,15 +137,13 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bias,
   check_operand(x, "conv_transpose2d", "input");
   check_operand(w, "conv_transpose2d", "weight");
   if (bias.defined()) check_operand(bias, "conv_transpose2d", "bias");
-  ConvTranspose2dArgs args{options.stride(),   options.padding(), options.output_padding(),
-                           options.dilation(), options.groups(),  options.output_size()};
   // The conv view: src = this op's output, dst = its input, the weight as it is (no flip, no copy).
   const ConvShapes s =
-      conv_transpose2d_geometry(x.shape(), w.shape(), bias.defined() ? bias.shape() : Shape{}, bias.defined(), args);
+      conv_transpose2d_geometry(x.shape(), w.shape(), bias.defined() ? bias.shape() : Shape{}, bias.defined(),
+                                                     options);
   Tensor x4 = plain(x, s.dst), w4 = plain(w, s.wei);
   Tensor b = bias.defined() ? plain(bias, bias.shape()) : Tensor();
-  const bool need_x = x.requires_grad(), need_w = w.requires_grad();
-  const bool need_b = bias.defined() && bias.requires_grad();
+  const auto [need_x, need_w, need_b] = needs(x, w, bias);
   // In the conv view x is the dst: converted by the forward, read again by backward-weights.
   const std::shared_ptr<ConvOperandCache> xc = input_cache(need_w);
   Tensor y = uninitialized(s.src);

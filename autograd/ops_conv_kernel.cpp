@@ -47,27 +47,23 @@ Tensor conv_kernel(ConvKernel kernel, const Tensor& a, const Tensor& b, const Co
       conv_backward_weights(plain(a, s.src), plain(b, s.dst), out, Tensor(), s.params, {});
       break;
   }
-  const bool need_a = a.requires_grad(), need_b = b.requires_grad();
+  const auto n = needs(a, b);
   // From <F(x, w), y> = <x, D(y, w)> = <w, W(x, y)>: differentiate each form in each argument.
   return make_result(
       out, {a, b}, kernel_name(kernel),
-      [kernel, a, b, s, need_a, need_b](const Tensor& g) {
-        Tensor ga, gb;
+      [kernel, a, b, s, n](const Tensor& g) {
         switch (kernel) {
           case ConvKernel::Forward:  // y = F(x, w): dx = D(g, w), dw = W(x, g)
-            if (need_a) ga = conv_kernel(ConvKernel::BackwardData, g, b, s);
-            if (need_b) gb = conv_kernel(ConvKernel::BackwardWeights, a, g, s);
-            break;
+            return grads(n, [&] { return conv_kernel(ConvKernel::BackwardData, g, b, s); },
+                         [&] { return conv_kernel(ConvKernel::BackwardWeights, a, g, s); });
           case ConvKernel::BackwardData:  // x = D(y, w): dy = F(g, w), dw = W(g, y)
-            if (need_a) ga = conv_kernel(ConvKernel::Forward, g, b, s);
-            if (need_b) gb = conv_kernel(ConvKernel::BackwardWeights, g, a, s);
-            break;
+            return grads(n, [&] { return conv_kernel(ConvKernel::Forward, g, b, s); },
+                         [&] { return conv_kernel(ConvKernel::BackwardWeights, g, a, s); });
           case ConvKernel::BackwardWeights:  // w = W(x, y): dx = D(y, g), dy = F(x, g)
-            if (need_a) ga = conv_kernel(ConvKernel::BackwardData, b, g, s);
-            if (need_b) gb = conv_kernel(ConvKernel::Forward, a, g, s);
-            break;
+            return grads(n, [&] { return conv_kernel(ConvKernel::BackwardData, b, g, s); },
+                         [&] { return conv_kernel(ConvKernel::Forward, a, g, s); });
         }
-        return std::vector<Tensor>{ga, gb};
+        return std::vector<Tensor>(2);
       },
       DoubleBackward::Supported);
 }

@@ -100,9 +100,11 @@ Tensor interpolate(const Tensor& x, const InterpolateOptions& options) {
   };
   // The output is allocated (and so size-checked) before the tables, which are as long as it.
   Tensor y = uninitialized({x.size(0), x.size(1), out[0], out[1]});
-  if (y.numel() == 0) return make_result(y, {x}, "interpolate", [shape = x.shape()](const Tensor&) {
-    return std::vector<Tensor>{zeros(shape)};
-  });
+  // An empty output's gradient is zeros whatever x is: constant, so exact at every order.
+  if (y.numel() == 0)
+    return make_result(y, {x}, "interpolate",
+                       [shape = x.shape()](const Tensor&) { return std::vector<Tensor>{zeros(shape)}; },
+                       DoubleBackward::Supported);
   auto tables = std::make_shared<const std::array<k::ResampleAxis, 2>>(
       std::array<k::ResampleAxis, 2>{axis(h, out[0], scale[0]), axis(w, out[1], scale[1])});
   k::resample2d_forward(x, (*tables)[0], (*tables)[1], y);

@@ -16,18 +16,6 @@ namespace k = kernels;
 
 namespace {
 
-// Which of two inputs need a gradient (captured at forward time).
-struct Needs {
-  bool a, b;
-};
-Needs needs(const Tensor& a, const Tensor& b) { return {a.requires_grad(), b.requires_grad()}; }
-
-// The two input gradients, each computed only when needed (undefined ones are skipped by the engine).
-template <class FA, class FB>
-std::vector<Tensor> grads(Needs n, FA&& grad_a, FB&& grad_b) {
-  return {n.a ? grad_a() : Tensor(), n.b ? grad_b() : Tensor()};
-}
-
 Tensor negated(const Tensor& t) { return k::unary(k::UnaryOp::Neg, t); }
 
 // An integral scalar keeps an int64 tensor int64 (t * 2); anything else computes in float32.
@@ -59,10 +47,10 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor out = k::mul(a, b);
   // d(ab)/da = b, d(ab)/db = a. Each input is saved only for the other's gradient, with its history for
   // create_graph.
-  const Needs n = needs(a, b);
+  const auto n = needs(a, b);
   return make_result(
       out, {a, b}, "mul",
-      [sa = a.shape(), sb = b.shape(), as = save(a, n.b), bs = save(b, n.a), n](const Tensor& g) {
+      [sa = a.shape(), sb = b.shape(), as = save(a, n[1]), bs = save(b, n[0]), n](const Tensor& g) {
         return grads(n, [&] { return sum_to(mul(g, bs.unpack()), sa); },
                      [&] { return sum_to(mul(g, as.unpack()), sb); });
       },
@@ -71,12 +59,12 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 
 Tensor div(const Tensor& a, const Tensor& b) {
   Tensor out = k::div(a, b);
-  const Needs n = needs(a, b);
+  const auto n = needs(a, b);
   // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -(1/b) * out. Under create_graph out is recomputed as a/b from
   // the inputs (a node must not hold its own output with history).
   return make_result(
       out, {a, b}, "div",
-      [sa = a.shape(), sb = b.shape(), as = save(a, n.b), bs = save(b), os = save_output(out, n.b),
+      [sa = a.shape(), sb = b.shape(), as = save(a, n[1]), bs = save(b), os = save_output(out, n[1]),
        n](const Tensor& g) {
         const Tensor& bv = bs.unpack();
         Tensor q = div(g, bv);

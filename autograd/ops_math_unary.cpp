@@ -1,6 +1,5 @@
 // Differentiable unary math. The forward map and its derivative live side by side in
 // core/kernels/elementwise_unary.cpp; here each op records the node that applies that derivative.
-#include "autograd/anomaly.h"
 #include "autograd/node.h"
 #include "autograd/ops_math.h"
 #include "autograd/grad_mode.h"
@@ -50,11 +49,9 @@ Tensor unary_op(const Tensor& x, k::UnaryOp op, k::UnaryParams params = {}) {
   SavedTensor xs = save(x), ys = save_output(y, from_output);
   return make_result(y, {x}, k::unary_op_name(op), [op, params, xs, ys, from_output](const Tensor& g) {
     if (GradMode::is_enabled()) return std::vector<Tensor>{g * derivative(op, xs.unpack(), params)};  // create_graph
-    // The incoming gradient is overwritten when the engine holds the only handle to it and its storage (and
-    // anomaly mode, which reports the incoming gradient after the closure ran, is off).
-    const bool own = g.impl_ptr().use_count() == 1 && g.storage().use_count() == 1 && !detect_anomaly();
+    // Overwrites g when the engine owns it (Note [Owned gradient] in autograd/node.h).
     return std::vector<Tensor>{
-        k::unary_backward(op, g, from_output ? Tensor() : xs.unpack(), ys.unpack(), params, own)};
+        k::unary_backward(op, g, from_output ? Tensor() : xs.unpack(), ys.unpack(), params, owns_gradient(g))};
   }, DoubleBackward::Supported);
 }
 
@@ -74,9 +71,8 @@ Tensor relu(const Tensor& x) {
   k::ReluMasked r = k::relu_masked(x);
   return make_result(r.y, {x}, "relu", [mask = r.mask, x](const Tensor& g) {
     if (GradMode::is_enabled()) return std::vector<Tensor>{g * derivative(k::UnaryOp::Relu, x, {})};
-    const bool own = g.impl_ptr().use_count() == 1 && g.storage().use_count() == 1 && !detect_anomaly();
     Tensor gc = g.is_contiguous() ? g : clone_data(g);
-    return std::vector<Tensor>{k::relu_backward_masked(gc, mask, own || !gc.is_same(g))};
+    return std::vector<Tensor>{k::relu_backward_masked(gc, mask, owns_gradient(g) || !gc.is_same(g))};
   }, DoubleBackward::Supported);
 }
 Tensor leaky_relu(const Tensor& x, float negative_slope) {

@@ -33,15 +33,13 @@ void check_channel_vector(const char* name, const Tensor& t, int64_t channels, c
         shape_str(t.shape()), shape_str(x_shape), channels, channels);
 }
 
-bool wants_grad(const Tensor& t) { return t.defined() && t.requires_grad(); }
-
 // batch_norm's gradients as differentiable ops on x and weight, for create_graph. In training the statistics
 // are recomputed from x (they depend on it); in eval mode `mean` and `invstd` are constants.
 //   xhat = (x - mean) invstd;  dx = w invstd (g - mean(g) - xhat mean(g xhat)) in training, g w invstd in eval;
 //   dw = sum(g xhat);  db = sum(g)   (means and sums over every dim but the channel dim 1)
 std::vector<Tensor> batch_norm_grads_with_graph(const Tensor& g, const Tensor& x, const Tensor& weight,
                                                 const Tensor& mean, const Tensor& invstd, bool training, float eps,
-                                                std::array<bool, 3> need) {
+                                                Needs<3> need) {
   std::vector<int64_t> dims{0};
   for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
   Shape channel_shape(static_cast<size_t>(x.dim()), 1);
@@ -67,18 +65,6 @@ std::vector<Tensor> batch_norm_grads_with_graph(const Tensor& g, const Tensor& x
 }
 
 }  // namespace
-
-Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding) {
-  check_operand(x, "max_pool2d", "input");
-  const auto geom = kernels::pool2d_geometry("max_pool2d", x.shape(), kernel, stride, padding);
-  Tensor out, indices;
-  kernels::max_pool2d_forward(x, geom, out, indices);
-  // With the winners fixed, max pooling is linear (a gather): recorded with its adjoint, the scatter.
-  auto pair = std::make_shared<const detail::LinearPair>(detail::LinearPair{
-      [indices, geom](const Tensor& t) { return kernels::max_pool2d_gather(t, indices, geom); },
-      [indices, geom, shape = x.shape()](const Tensor& g) { return kernels::max_pool2d_backward(g, indices, shape, geom); }});
-  return detail::linear_result(out, x, "max_pool2d", pair);
-}
 
 Tensor avg_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding) {
   check_operand(x, "avg_pool2d", "input");
@@ -128,16 +114,15 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   }
   Tensor y = kernels::batch_norm_apply(x, mean, invstd, weight, bias);
 
-  const bool need_x = wants_grad(x), need_w = wants_grad(weight), need_b = wants_grad(bias);
+  const auto n = needs(x, weight, bias);
   SavedTensor saved_x = save(x), saved_w = save(weight);
   return make_result(
       y, {x, weight, bias}, "batch_norm",
-      [saved_x, saved_w, mean, invstd, training, need_x, need_w, need_b, eps](const Tensor& g) {
+      [saved_x, saved_w, mean, invstd, training, n, eps](const Tensor& g) {
         if (GradMode::is_enabled())  // create_graph
-          return batch_norm_grads_with_graph(g, saved_x.unpack(), saved_w.unpack(), mean, invstd, training, eps,
-                                             {need_x, need_w, need_b});
+          return batch_norm_grads_with_graph(g, saved_x.unpack(), saved_w.unpack(), mean, invstd, training, eps, n);
         kernels::BatchNormGrads r = kernels::batch_norm_backward(
-            g, saved_x.unpack(), mean, invstd, saved_w.unpack(), training, need_x, need_w, need_b);
+            g, saved_x.unpack(), mean, invstd, saved_w.unpack(), training, n[0], n[1], n[2]);
         return std::vector<Tensor>{r.x, r.weight, r.bias};
       },
       DoubleBackward::Supported);

@@ -3,6 +3,7 @@
 
 #include "autograd/linear_op.h"
 #include "autograd/node.h"
+#include "autograd/ops_nn.h"
 #include "core/kernels/pool.h"
 #include "core/operand_check.h"
 
@@ -16,20 +17,30 @@ void require_stride(const char* op, Pair stride) {
         stride[1]);
 }
 
+// Max pooling over a checked geometry. With the winners fixed, max pooling is linear (a gather): recorded
+// with its adjoint, the scatter.
+Tensor max_pool2d_result(const Tensor& x, const kernels::Pool2dGeometry& geom) {
+  Tensor out, indices;
+  kernels::max_pool2d_forward(x, geom, out, indices);
+  auto pair = std::make_shared<const detail::LinearPair>(detail::LinearPair{
+      [indices, geom](const Tensor& t) { return kernels::max_pool2d_gather(t, indices, geom); },
+      [indices, geom, shape = x.shape()](const Tensor& g) { return kernels::max_pool2d_backward(g, indices, shape, geom); }});
+  return detail::linear_result(out, x, "max_pool2d", pair);
+}
+
 }  // namespace
 
 Tensor max_pool2d(const Tensor& x, const MaxPool2dOptions& options) {
   check_operand(x, "max_pool2d", "input");
   require_stride("max_pool2d", options.stride());
-  const auto geom = kernels::pool2d_geometry("max_pool2d", x.shape(), options.kernel_size(), options.stride(),
-                                             options.padding(), options.ceil_mode());
-  Tensor out, indices;
-  kernels::max_pool2d_forward(x, geom, out, indices);
-  // With the winners fixed, max pooling is linear (a gather): recorded with its adjoint, the scatter.
-  auto pair = std::make_shared<const detail::LinearPair>(detail::LinearPair{
-      [indices, geom](const Tensor& t) { return kernels::max_pool2d_gather(t, indices, geom); },
-      [indices, geom, shape = x.shape()](const Tensor& g) { return kernels::max_pool2d_backward(g, indices, shape, geom); }});
-  return detail::linear_result(out, x, "max_pool2d", pair);
+  return max_pool2d_result(x, kernels::pool2d_geometry("max_pool2d", x.shape(), options.kernel_size(),
+                                                       options.stride(), options.padding(), options.ceil_mode()));
+}
+
+// Declared in autograd/ops_nn.h: a zero stride there means the kernel size.
+Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding) {
+  check_operand(x, "max_pool2d", "input");
+  return max_pool2d_result(x, kernels::pool2d_geometry("max_pool2d", x.shape(), kernel, stride, padding));
 }
 
 Tensor avg_pool2d(const Tensor& x, const AvgPool2dOptions& options) {

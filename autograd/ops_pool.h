@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "autograd/ops_conv.h"
+#include "core/arg.h"
 #include "core/tensor.h"
 
 namespace convgrad {
@@ -17,36 +18,22 @@ class MaxPool2dOptions {
   // NOLINTNEXTLINE(google-explicit-constructor): implicit like PyTorch
   MaxPool2dOptions(int64_t kernel_size) : MaxPool2dOptions(Pair{kernel_size, kernel_size}) {}
   /// A (kh, kw) window.
-  MaxPool2dOptions(Pair kernel_size) : kernel_(kernel_size) {}  // NOLINT(google-explicit-constructor)
-  /// Window (height, width).
-  const Pair& kernel_size() const { return kernel_; }
-  /// Step between windows (default: the kernel size).
+  MaxPool2dOptions(Pair kernel_size) : kernel_size_(kernel_size) {}  // NOLINT(google-explicit-constructor)
+  /// Step between windows (default: the kernel size, hence written by hand).
   MaxPool2dOptions& stride(int64_t s) { return stride(Pair{s, s}); }
-  MaxPool2dOptions& stride(Pair s) {
-    stride_ = s;
-    return *this;
-  }
-  Pair stride() const { return stride_.value_or(kernel_); }
+  MaxPool2dOptions& stride(Pair s) { return stride_ = s, *this; }
+  Pair stride() const { return stride_.value_or(kernel_size_); }
   /// Implicit -inf padding on both sides, at most half the kernel (default 0).
   MaxPool2dOptions& padding(int64_t p) { return padding(Pair{p, p}); }
-  MaxPool2dOptions& padding(Pair p) {
-    padding_ = p;
-    return *this;
-  }
-  const Pair& padding() const { return padding_; }
+  CONVGRAD_ARG(Pair, padding) = Pair{0, 0};
+  /// Window (height, width).
+  CONVGRAD_ARG(Pair, kernel_size);
   /// Round the output size up instead of down; the last window must still start inside the input
   /// or the leading padding (default false).
-  MaxPool2dOptions& ceil_mode(bool on) {
-    ceil_mode_ = on;
-    return *this;
-  }
-  bool ceil_mode() const { return ceil_mode_; }
+  CONVGRAD_ARG(bool, ceil_mode) = false;
 
  private:
-  Pair kernel_;
   std::optional<Pair> stride_;
-  Pair padding_{0, 0};
-  bool ceil_mode_ = false;
 };
 
 /// Options of avg_pool2d / AvgPool2d, like PyTorch's AvgPool2dOptions.
@@ -56,51 +43,27 @@ class AvgPool2dOptions {
   // NOLINTNEXTLINE(google-explicit-constructor): implicit like PyTorch
   AvgPool2dOptions(int64_t kernel_size) : AvgPool2dOptions(Pair{kernel_size, kernel_size}) {}
   /// A (kh, kw) window.
-  AvgPool2dOptions(Pair kernel_size) : kernel_(kernel_size) {}  // NOLINT(google-explicit-constructor)
-  /// Window (height, width).
-  const Pair& kernel_size() const { return kernel_; }
-  /// Step between windows (default: the kernel size).
+  AvgPool2dOptions(Pair kernel_size) : kernel_size_(kernel_size) {}  // NOLINT(google-explicit-constructor)
+  /// Step between windows (default: the kernel size, hence written by hand).
   AvgPool2dOptions& stride(int64_t s) { return stride(Pair{s, s}); }
-  AvgPool2dOptions& stride(Pair s) {
-    stride_ = s;
-    return *this;
-  }
-  Pair stride() const { return stride_.value_or(kernel_); }
+  AvgPool2dOptions& stride(Pair s) { return stride_ = s, *this; }
+  Pair stride() const { return stride_.value_or(kernel_size_); }
   /// Implicit zero padding on both sides, at most half the kernel (default 0).
   AvgPool2dOptions& padding(int64_t p) { return padding(Pair{p, p}); }
-  AvgPool2dOptions& padding(Pair p) {
-    padding_ = p;
-    return *this;
-  }
-  const Pair& padding() const { return padding_; }
+  CONVGRAD_ARG(Pair, padding) = Pair{0, 0};
+  /// Window (height, width).
+  CONVGRAD_ARG(Pair, kernel_size);
   /// Round the output size up instead of down; the last window must still start inside the input
   /// or the leading padding (default false).
-  AvgPool2dOptions& ceil_mode(bool on) {
-    ceil_mode_ = on;
-    return *this;
-  }
-  bool ceil_mode() const { return ceil_mode_; }
+  CONVGRAD_ARG(bool, ceil_mode) = false;
   /// Whether padded zeros count in the divisor (default true). Window parts beyond the padding
   /// (ceil_mode) never count.
-  AvgPool2dOptions& count_include_pad(bool on) {
-    count_include_pad_ = on;
-    return *this;
-  }
-  bool count_include_pad() const { return count_include_pad_; }
+  CONVGRAD_ARG(bool, count_include_pad) = true;
   /// A fixed divisor for every window instead of its size (non-zero; default none).
-  AvgPool2dOptions& divisor_override(std::optional<int64_t> d) {
-    divisor_override_ = d;
-    return *this;
-  }
-  const std::optional<int64_t>& divisor_override() const { return divisor_override_; }
+  CONVGRAD_ARG(std::optional<int64_t>, divisor_override);
 
  private:
-  Pair kernel_;
   std::optional<Pair> stride_;
-  Pair padding_{0, 0};
-  bool ceil_mode_ = false;
-  bool count_include_pad_ = true;
-  std::optional<int64_t> divisor_override_;
 };
 
 /// Max pooling over (N, C, H, W) or (C, H, W), exactly F.max_pool2d with these options.

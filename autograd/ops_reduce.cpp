@@ -66,9 +66,15 @@ Tensor extremum_dim(const Tensor& x, int64_t dim, bool keepdim, bool is_max) {
   Shape in_shape = x.shape();
   Shape keep = x.dim() == 0 ? Shape{} : kernels::reduced_shape(in_shape, {d}, true);
   Tensor idx = view_as_shape(r.indices, keep);
-  return make_result(r.values, {x}, op, [in_shape, keep, idx, d](const Tensor& g) {
-    return Grads{kernels::scatter_along_dim(view_as_shape(g, keep), idx, in_shape, d)};
-  });
+  return make_result(
+      r.values, {x}, op,
+      [in_shape, keep, idx, d](const Tensor& g) {
+        if (!GradMode::is_enabled()) return Grads{kernels::scatter_along_dim(view_as_shape(g, keep), idx, in_shape, d)};
+        // create_graph: the rule is linear in g, g spread back and masked by the winners' one-hot.
+        Tensor one_hot = kernels::scatter_along_dim(ones(keep), idx, in_shape, d);
+        return Grads{mul(expand(reshape(g, keep), in_shape), one_hot)};
+      },
+      DoubleBackward::Supported);
 }
 
 // max/min of all elements: the dim version on the flattened tensor, reshaped back.
@@ -80,11 +86,18 @@ Tensor extremum_all(const Tensor& x, bool is_max) {
   kernels::ValuesIndices r = is_max ? kernels::max_dim(flat, 0, false) : kernels::min_dim(flat, 0, false);
   Shape in_shape = x.shape();
   int64_t index = r.indices.item<int64_t>();
-  return make_result(r.values, {x}, op, [in_shape, index](const Tensor& g) {
-    Tensor out = zeros(in_shape);
-    out.data<float>()[index] = g.item<float>();
-    return Grads{out};
-  });
+  return make_result(
+      r.values, {x}, op,
+      [in_shape, index](const Tensor& g) {
+        Tensor out = zeros(in_shape);
+        if (!GradMode::is_enabled()) {
+          out.data<float>()[index] = g.item<float>();
+          return Grads{out};
+        }
+        out.data<float>()[index] = 1.f;  // create_graph: g times the one-hot of the winner
+        return Grads{mul(out, g)};
+      },
+      DoubleBackward::Supported);
 }
 
 }  // namespace
@@ -189,7 +202,7 @@ Grads matmul_grads_with_graph(const Tensor& g, const Tensor& a, const Tensor& b,
 Tensor matmul(const Tensor& a, const Tensor& b) {
   Tensor out = kernels::matmul(a, b);
   SavedTensor as = save(a), bs = save(b);
-  bool need_a = a.requires_grad(), need_b = b.requires_grad();
+  const auto [need_a, need_b] = needs(a, b);
   return make_result(out, {a, b}, "matmul", [as, bs, need_a, need_b](const Tensor& g) {
     const Tensor &ad = as.unpack(), &bd = bs.unpack();
     if (GradMode::is_enabled()) return matmul_grads_with_graph(g, ad, bd, need_a, need_b);

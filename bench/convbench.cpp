@@ -106,12 +106,11 @@ void bench_shape(const BenchShape& b, const std::string& backend, double budget)
   std::function<Tensor()> fwd;
   if (t) {
     auto o = ConvTranspose2dFuncOptions().stride(b.s).padding(b.p).output_padding(b.op);
-    view = conv_transpose2d_geometry(x.shape(), w.shape(), {}, false,
-                                     {{b.s, b.s}, {b.p, b.p}, {b.op, b.op}, {1, 1}, 1, std::nullopt});
+    view = conv_transpose2d_geometry(x.shape(), w.shape(), {}, false, o);
     fwd = [=] { return conv_transpose2d(x, w, Tensor(), o); };
   } else {
     auto o = Conv2dFuncOptions().stride(b.s).padding(b.p);
-    view = conv2d_geometry(x.shape(), w.shape(), {}, false, {{b.s, b.s}, {b.p, b.p}, {1, 1}, 1, false});
+    view = conv2d_geometry(x.shape(), w.shape(), {}, false, o);
     fwd = [=] { return conv2d(x, w, Tensor(), o); };
   }
   const Tensor y = fwd();

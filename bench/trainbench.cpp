@@ -3,9 +3,14 @@
 // optimizer step, batches drawn before the clock starts. One JSON line with the median step.
 //
 //   OMP_NUM_THREADS=2 build/bin/trainbench [--threads 2] [--batch 32] [--steps 30] [--skips] [--opt adam]
+//   build/bin/trainbench --threads 0 --busy-core   # the library's default thread count, one core taken
 //
 // Defaults = the PyTorch script's: the plain model (k16 s8 upsampler), Adam lr 3e-3, batch 32, 64x64.
+#include <sched.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -33,14 +38,16 @@ namespace {
 struct Options {
   int threads = 2;
   int64_t batch = 32, steps = 30, warmup = 3;
-  bool skips = false, phases = false;
+  bool skips = false, phases = false, busy_core = false;
   std::string opt = "adam", backend;
   double lr = 0;
 };
 
 const char* kUsage =
     "usage: trainbench [--threads N] [--batch N] [--steps N] [--warmup N] [--skips] [--opt adam|sgd] [--lr X]\n"
-    "                  [--backend NAME] [--phases]\n"
+    "                  [--backend NAME] [--phases] [--busy-core]\n"
+    "  --threads 0: the library's default (OMP_NUM_THREADS, else the free cores, following the load)\n"
+    "  --busy-core: a child process spins on the last usable CPU while the steps run (a busy neighbour)\n"
     "  --phases: also the median ms of each phase: zero_grad_ms, forward_ms, loss_ms, backward_ms, optimizer_ms\n";
 
 Options parse(int argc, char** argv) {
@@ -66,6 +73,8 @@ Options parse(int argc, char** argv) {
       o.skips = true;
     else if (a == "--phases")
       o.phases = true;
+    else if (a == "--busy-core")
+      o.busy_core = true;
     else if (a == "--opt")
       o.opt = value();
     else if (a == "--lr")
@@ -77,7 +86,7 @@ Options parse(int argc, char** argv) {
       std::exit(a == "--help" || a == "-h" ? 0 : 2);
     }
   }
-  if (o.threads < 1 || o.batch < 1 || o.steps < 1 || o.warmup < 0 || (o.opt != "adam" && o.opt != "sgd")) {
+  if (o.threads < 0 || o.batch < 1 || o.steps < 1 || o.warmup < 0 || (o.opt != "adam" && o.opt != "sgd")) {
     std::fprintf(stderr, "trainbench: invalid option value\n%s", kUsage);
     std::exit(2);
   }
@@ -101,12 +110,48 @@ double peak_rss_mb() {
   return u.ru_maxrss / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
+// A child process pinned to the last CPU this process may use, spinning until killed: the busy
+// neighbour of a shared machine. Returns its pid, or -1 (with a message) when it could not start.
+pid_t start_busy_core() {
+  cpu_set_t mask;
+  CPU_ZERO(&mask);
+  if (sched_getaffinity(0, sizeof mask, &mask) != 0) return -1;
+  int last = -1;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &mask)) last = c;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(last, &one);
+    sched_setaffinity(0, sizeof one, &one);
+    static volatile bool spin = true;
+    while (spin) {
+    }
+  }
+  if (pid < 0) std::perror("trainbench: fork for --busy-core");
+  return pid;
+}
+
+// Stops the spinning child when the timed steps end, also by an exception.
+struct BusyCore {
+  pid_t pid;
+  explicit BusyCore(bool start) : pid(start ? start_busy_core() : -1) {}
+  ~BusyCore() { stop(); }
+  void stop() {
+    if (pid <= 0) return;
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    pid = -1;
+  }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   try {
-    set_num_threads(o.threads);
+    if (o.threads > 0) set_num_threads(o.threads);
     if (!o.backend.empty()) set_backend(o.backend);
     Generator gen(0);
     fcn::TinyFCN model(o.skips, gen);
@@ -123,6 +168,7 @@ int main(int argc, char** argv) {
     const char* phase_names[] = {"zero_grad", "forward", "loss", "backward", "optimizer"};
     std::vector<double> phase_ms[5];
     float loss_value = 0;
+    BusyCore busy(o.busy_core);
     for (int64_t step = 0; step < o.warmup + o.steps; ++step) {
       fcn::Batch b = data.batch(step * o.batch % data.size(), o.batch);
       Clock::time_point t[6];
@@ -144,15 +190,17 @@ int main(int argc, char** argv) {
       }
       loss_value = loss.item<float>();
     }
+    busy.stop();
     const double med = median(ms);
     std::string phases;
     if (o.phases)
       for (int k = 0; k < 5; ++k) phases += fmt::format(", \"{}_ms\": {:.3f}", phase_names[k], median(phase_ms[k]));
     std::printf(
         "{\"impl\": \"convgrad-%s\", \"model\": \"tinyfcn%s\", \"opt\": \"%s\", \"threads\": %d, \"batch\": %lld, "
-        "\"steps\": %lld, \"step_ms\": %.3f, \"images_per_s\": %.1f, \"peak_rss_mb\": %.1f, \"final_loss\": %.4f%s}\n",
+        "\"steps\": %lld, \"step_ms\": %.3f, \"images_per_s\": %.1f, \"peak_rss_mb\": %.1f, \"final_loss\": %.4f%s%s}\n",
         current_backend().c_str(), o.skips ? "-skips" : "", o.opt.c_str(), get_num_threads(), (long long)o.batch,
-        (long long)o.steps, med, o.batch / med * 1e3, peak_rss_mb(), loss_value, phases.c_str());
+        (long long)o.steps, med, o.batch / med * 1e3, peak_rss_mb(), loss_value, phases.c_str(),
+        o.busy_core ? ", \"busy_core\": true" : "");
   } catch (const Error& e) {
     std::fprintf(stderr, "trainbench: %s\n", e.what());
     return 1;

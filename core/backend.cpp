@@ -221,10 +221,27 @@ void check_conv_call(const char* op, const Tensor& src, const Tensor& wei, const
   check_vector(vec, vec_on_src ? src.size(1) : wei.size(0), op, vec_on_src ? "bias (per input channel)" : "bias");
 }
 
+void Backend::conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,
+                           const ConvParams& p, const ConvCaches& caches) {
+  check_conv_call("conv_forward", x, w, y, bias, false, p);
+  run_forward(x, w, bias, y, p, caches);
+}
+
+void Backend::conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx,
+                                 const ConvParams& p, const ConvCaches& caches) {
+  check_conv_call("conv_backward_data", dx, w, dy, bias, true, p);
+  run_backward_data(dy, w, bias, dx, p, caches);
+}
+
+void Backend::conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
+                                    const ConvParams& p, const ConvCaches& caches) {
+  check_conv_call("conv_backward_weights", x, dw, dy, db, false, p);
+  run_backward_weights(x, dy, dw, db, p, caches);
+}
+
 void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p,
                   const ConvCaches& caches) {
   const char* op = "conv_forward";
-  check_conv_call(op, x, w, y, bias, false, p);  // a registered backend need not check
   Backend& b = active();
   b.conv_forward(x, w, bias, y, p, caches);
   if (!g_check) return;
@@ -238,7 +255,6 @@ void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Te
 void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx,
                         const ConvParams& p, const ConvCaches& caches) {
   const char* op = "conv_backward_data";
-  check_conv_call(op, dx, w, dy, bias, true, p);  // a registered backend need not check
   Backend& b = active();
   b.conv_backward_data(dy, w, bias, dx, p, caches);
   if (!g_check) return;
@@ -252,7 +268,6 @@ void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, c
 void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
                            const ConvParams& p, const ConvCaches& caches) {
   const char* op = "conv_backward_weights";
-  check_conv_call(op, x, dw, dy, db, false, p);  // a registered backend need not check
   Backend& b = active();
   b.conv_backward_weights(x, dy, dw, db, p, caches);
   if (!g_check) return;

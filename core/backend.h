@@ -79,23 +79,35 @@ struct ConvCaches {
   ConvOperandCache* dst = nullptr;  ///< the conv view's dst (N, O, OH, OW)
 };
 
-/// One implementation of the three convolution kernels. `caches` may be ignored (see ConvCaches); the
-/// default argument lets direct calls through a Backend& leave it out.
+/// One implementation of the three convolution kernels. The public calls validate the tensors
+/// (check_conv_call) and then run the backend's kernel, so every call, through the dispatch below or
+/// directly through a Backend&, is checked exactly once and a bad one cannot crash. A backend overrides
+/// the run_* kernels, which may assume valid tensors. `caches` may be ignored (see ConvCaches); the
+/// default argument lets direct calls leave it out.
 class Backend {
  public:
   virtual ~Backend() = default;
   /// The name set_backend() and CONVGRAD_BACKEND use ("reference", "onednn").
   virtual const char* name() const = 0;
   /// y (N, O, OH, OW) = x (N, C, H, W) convolved with w (O, C/g, kh, kw), plus bias (O) when defined.
-  virtual void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,
-                            const ConvParams& p, const ConvCaches& caches = {}) = 0;
+  void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p,
+                    const ConvCaches& caches = {});
   /// dx (N, C, H, W) = gradient of the convolution wrt its input, given dy (N, O, OH, OW), plus bias (C)
   /// per channel when defined (that is a transposed convolution's forward).
-  virtual void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx,
-                                  const ConvParams& p, const ConvCaches& caches = {}) = 0;
+  void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx,
+                          const ConvParams& p, const ConvCaches& caches = {});
   /// dw (O, C/g, kh, kw) = gradient wrt the weight given x and dy; db (O) = sum of dy when defined.
-  virtual void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
-                                     const ConvParams& p, const ConvCaches& caches = {}) = 0;
+  void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
+                             const ConvParams& p, const ConvCaches& caches = {});
+
+ protected:
+  /// The kernels, called with tensors check_conv_call accepted.
+  virtual void run_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,
+                           const ConvParams& p, const ConvCaches& caches) = 0;
+  virtual void run_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx,
+                                 const ConvParams& p, const ConvCaches& caches) = 0;
+  virtual void run_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
+                                    const ConvParams& p, const ConvCaches& caches) = 0;
 };
 
 /// Makes a backend (one per registry line).
@@ -130,7 +142,7 @@ void verbose_log(const std::string& line);
 /// Validates the tensors of one kernel call: defined contiguous float32, shapes consistent in the
 /// conv view (check_conv_shapes), `vec` (bias or db, may be undefined) of length src C when
 /// `vec_on_src` else O. Throws naming `op`; formats and allocates nothing when the call is valid.
-/// Each backend calls it on entry, so a direct Backend call cannot crash.
+/// Backend's public calls run it before the kernel.
 void check_conv_call(const char* op, const Tensor& src, const Tensor& wei, const Tensor& dst, const Tensor& vec,
                      bool vec_on_src, const ConvParams& p);
 

@@ -144,12 +144,13 @@ void check_conv_shapes(const Shape& src, const Shape& wei, const Shape& dst, con
 }
 
 ConvShapes conv2d_geometry(const Shape& input, const Shape& weight, const Shape& bias, bool has_bias,
-                           const Conv2dArgs& a) {
+                           const Conv2dFuncOptions& a) {
   const char* op = "conv2d";
-  check_common(op, input, weight, a.stride, a.same ? Pair{0, 0} : a.padding, a.dilation,
-               a.groups, "(out_channels, in_channels/groups, kH, kW)");
+  const bool same = a.padding_kind() == PaddingMode::Same;
+  check_common(op, input, weight, a.stride(), same ? Pair{0, 0} : a.padding(), a.dilation(),
+               a.groups(), "(out_channels, in_channels/groups, kH, kW)");
   Shape x = batched(input);
-  int64_t out_ch = weight[0], g = a.groups;
+  int64_t out_ch = weight[0], g = a.groups();
   if (!(out_ch % g == 0))
     fail(
         "conv2d: weight shape {} has {} output channels, which groups={} does not divide; out_channels must "
@@ -167,33 +168,33 @@ ConvShapes conv2d_geometry(const Shape& input, const Shape& weight, const Shape&
         shape_str(input), x[1], shape_str(weight), g, weight[1] * g, weight[1], g, weight[1] * g, fix);
   }
   check_bias(op, bias, has_bias, out_ch, weight);
-  check_no_overflow(op, false, input, weight, a.stride, a.same ? Pair{0, 0} : a.padding,
-                    a.dilation);
+  check_no_overflow(op, false, input, weight, a.stride(), same ? Pair{0, 0} : a.padding(),
+                    a.dilation());
 
   ConvShapes s;
-  s.params.stride = a.stride;
-  s.params.dilation = a.dilation;
+  s.params.stride = a.stride();
+  s.params.dilation = a.dilation();
   s.params.groups = g;
-  if (a.same) {
-    if (!(a.stride[0] == 1 && a.stride[1] == 1))
+  if (same) {
+    if (!(a.stride()[0] == 1 && a.stride()[1] == 1))
       fail(
           "conv2d: padding='same' is not supported for strided convolutions (stride={}, input shape {}, "
           "weight shape "
           "{}); use explicit padding",
-          pair_str(a.stride), shape_str(input), shape_str(weight));
+          pair_str(a.stride()), shape_str(input), shape_str(weight));
     for (int d = 0; d < 2; ++d) {
       // Like PyTorch: the total d(k-1) is split with the extra row/column at the end.
-      int64_t total = a.dilation[d] * (weight[2 + d] - 1);
+      int64_t total = a.dilation()[d] * (weight[2 + d] - 1);
       s.params.pad_begin[d] = total / 2;
       s.params.pad_end[d] = total - total / 2;
     }
   } else {
-    s.params.pad_begin = a.padding;
-    s.params.pad_end = a.padding;
+    s.params.pad_begin = a.padding();
+    s.params.pad_end = a.padding();
   }
   Shape y{x[0], out_ch, 0, 0};
   for (int d = 0; d < 2; ++d) {
-    int64_t in = x[2 + d], k = weight[2 + d], st = a.stride[d], dil = a.dilation[d];
+    int64_t in = x[2 + d], k = weight[2 + d], st = a.stride()[d], dil = a.dilation()[d];
     int64_t pb = s.params.pad_begin[d], pe = s.params.pad_end[d];
     int64_t out = conv_out_size(in, k, st, dil, pb, pe);
     if (out < 1) {
@@ -216,12 +217,12 @@ ConvShapes conv2d_geometry(const Shape& input, const Shape& weight, const Shape&
 }
 
 ConvShapes conv_transpose2d_geometry(const Shape& input, const Shape& weight, const Shape& bias,
-                                     bool has_bias, const ConvTranspose2dArgs& a) {
+                                     bool has_bias, const ConvTranspose2dFuncOptions& a) {
   const char* op = "conv_transpose2d";
-  check_common(op, input, weight, a.stride, a.padding, a.dilation, a.groups,
+  check_common(op, input, weight, a.stride(), a.padding(), a.dilation(), a.groups(),
                "(in_channels, out_channels/groups, kH, kW)");
   Shape x = batched(input);
-  int64_t g = a.groups;
+  int64_t g = a.groups();
   // Built only when a check fails: a passing call formats nothing.
   auto ctx = [&] { return fmt::format("input shape {}, weight shape {}", shape_str(input), shape_str(weight)); };
   if (!(x[1] == weight[0]))
@@ -237,26 +238,26 @@ ConvShapes conv_transpose2d_geometry(const Shape& input, const Shape& weight, co
         shape_str(weight), weight[0], g, shape_str(input));
   int64_t out_ch = weight[1] * g;
   check_bias(op, bias, has_bias, out_ch, weight);
-  check_no_overflow(op, true, input, weight, a.stride, a.padding, a.dilation);
+  check_no_overflow(op, true, input, weight, a.stride(), a.padding(), a.dilation());
 
-  Pair op_pad = a.output_padding;
+  Pair op_pad = a.output_padding();
   auto params = [&] {
-    return fmt::format("stride={}, padding={}, dilation={}", pair_str(a.stride), pair_str(a.padding),
-                       pair_str(a.dilation));
+    return fmt::format("stride={}, padding={}, dilation={}", pair_str(a.stride()), pair_str(a.padding()),
+                       pair_str(a.dilation()));
   };
-  if (a.output_size) {
+  if (a.output_size()) {
     for (int d = 0; d < 2; ++d) {
       // PyTorch's rule: output_padding = size - min, reachable sizes min .. min + stride - 1.
       int64_t lo =
-          conv_transpose_out_size(x[2 + d], weight[2 + d], a.stride[d], a.dilation[d], a.padding[d], 0);
-      int64_t hi = lo + a.stride[d] - 1;
-      int64_t want = (*a.output_size)[d];
+          conv_transpose_out_size(x[2 + d], weight[2 + d], a.stride()[d], a.dilation()[d], a.padding()[d], 0);
+      int64_t hi = lo + a.stride()[d] - 1;
+      int64_t want = (*a.output_size())[d];
       if (!(want >= lo && want <= hi && want >= 1))
         fail(
             "conv_transpose2d: output_size={} is unreachable along {} for {} ({}): {} gives {}..{} there "
             "(output_padding 0..{}). Fix: ask for an output_size in {}..{}, or change stride/padding",
-            pair_str(*a.output_size), kDimName[d], ctx(), params(), kTransposedFormula, std::max<int64_t>(lo, 1),
-            hi, a.stride[d] - 1, std::max<int64_t>(lo, 1), hi);
+            pair_str(*a.output_size()), kDimName[d], ctx(), params(), kTransposedFormula,
+            std::max<int64_t>(lo, 1), hi, a.stride()[d] - 1, std::max<int64_t>(lo, 1), hi);
       op_pad[d] = want - lo;
     }
   } else {
@@ -264,24 +265,24 @@ ConvShapes conv_transpose2d_geometry(const Shape& input, const Shape& weight, co
       if (!(op_pad[d] >= 0))
         fail("conv_transpose2d: output_padding must be >= 0, got output_padding={} ({})", pair_str(op_pad),
              ctx());
-      int64_t limit = std::max(a.stride[d], a.dilation[d]);
+      int64_t limit = std::max(a.stride()[d], a.dilation()[d]);
       if (!(op_pad[d] < limit))
         fail(
             "conv_transpose2d: output_padding={} must be smaller than stride={} or dilation={} along {} "
             "({}); it only "
             "adds rows/columns at the bottom/right. Fix: output_padding in 0..{}, or pass output_size",
-            pair_str(op_pad), pair_str(a.stride), pair_str(a.dilation), kDimName[d], ctx(), limit - 1);
+            pair_str(op_pad), pair_str(a.stride()), pair_str(a.dilation()), kDimName[d], ctx(), limit - 1);
     }
   }
 
   ConvShapes s;
-  s.params.stride = a.stride;
-  s.params.dilation = a.dilation;
+  s.params.stride = a.stride();
+  s.params.dilation = a.dilation();
   s.params.groups = g;
-  s.params.pad_begin = a.padding;
+  s.params.pad_begin = a.padding();
   Shape y{x[0], out_ch, 0, 0};
   for (int d = 0; d < 2; ++d) {
-    int64_t in = x[2 + d], k = weight[2 + d], st = a.stride[d], dil = a.dilation[d], p = a.padding[d];
+    int64_t in = x[2 + d], k = weight[2 + d], st = a.stride()[d], dil = a.dilation()[d], p = a.padding()[d];
     int64_t out = conv_transpose_out_size(in, k, st, dil, p, op_pad[d]);
     if (out < 1) {
       int64_t full = (in - 1) * st + dil * (k - 1) + op_pad[d] + 1;

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "core/conv_options.h"
 #include "core/shape.h"
 
 namespace convgrad {
@@ -50,34 +51,15 @@ int64_t conv_transpose_out_size(int64_t in, int64_t k, int64_t stride, int64_t d
 /// when the shapes are consistent, so every kernel call can afford it. Backends may rely on it.
 void check_conv_shapes(const Shape& src, const Shape& wei, const Shape& dst, const ConvParams& p, const char* op);
 
-/// conv2d's arguments, in core terms (the autograd options translate to this).
-struct Conv2dArgs {
-  Pair stride{1, 1};
-  Pair padding{0, 0};
-  Pair dilation{1, 1};
-  int64_t groups = 1;
-  bool same = false;  ///< padding="same": ignore `padding`, keep the size (stride 1 only)
-};
-
-/// conv_transpose2d's arguments, in core terms.
-struct ConvTranspose2dArgs {
-  Pair stride{1, 1};
-  Pair padding{0, 0};
-  Pair output_padding{0, 0};
-  Pair dilation{1, 1};
-  int64_t groups = 1;
-  std::optional<Pair> output_size;  ///< derives output_padding when set
-};
-
 /// Validates conv2d's input (3-D or 4-D), weight and bias shapes (pass an empty `bias` shape with
 /// has_bias false when there is none) and returns the conv view, batched (a 3-D input gets N = 1).
 /// Errors name conv2d, the shapes, the formula and the fix.
 ConvShapes conv2d_geometry(const Shape& input, const Shape& weight, const Shape& bias, bool has_bias,
-                           const Conv2dArgs& args);
+                           const Conv2dFuncOptions& options);
 
 /// Validates conv_transpose2d's shapes and arguments and returns the conv view (src = the output,
 /// dst = the input), batched. output_size, when given, derives output_padding (error when unreachable).
 ConvShapes conv_transpose2d_geometry(const Shape& input, const Shape& weight, const Shape& bias, bool has_bias,
-                                     const ConvTranspose2dArgs& args);
+                                     const ConvTranspose2dFuncOptions& options);
 
 }  // namespace convgrad

@@ -37,5 +37,7 @@ Tensor tensor(std::initializer_list<float> values);
 Tensor tensor(std::initializer_list<std::initializer_list<float>> rows);
 /// A contiguous copy of `t` (no autograd).
 Tensor clone_data(const Tensor& t);
+/// `t` itself when contiguous, else clone_data(t): for kernels that index raw data row-major.
+inline Tensor contiguous_data(const Tensor& t) { return t.is_contiguous() ? t : clone_data(t); }
 
 }  // namespace convgrad

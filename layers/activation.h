@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/arg.h"
 #include "layers/module.h"
 
 namespace convgrad {
@@ -19,11 +20,7 @@ class ReLU : public Module {
 class LeakyReLUOptions {
  public:
   /// Slope for x < 0 (default 0.01).
-  LeakyReLUOptions& negative_slope(float s) { slope_ = s; return *this; }
-  float negative_slope() const { return slope_; }
-
- private:
-  float slope_ = 0.01f;
+  CONVGRAD_ARG(float, negative_slope) = 0.01f;
 };
 
 /// x for x > 0, negative_slope * x otherwise.
@@ -44,15 +41,9 @@ class LeakyReLU : public Module {
 class PReLUOptions {
  public:
   /// Number of learned slopes: 1 (shared by every element) or the input's channel count (dim 1).
-  PReLUOptions& num_parameters(int64_t n) { num_parameters_ = n; return *this; }
-  int64_t num_parameters() const { return num_parameters_; }
+  CONVGRAD_ARG(int64_t, num_parameters) = 1;
   /// Initial value of every slope (default 0.25).
-  PReLUOptions& init(float value) { init_ = value; return *this; }
-  float init() const { return init_; }
-
- private:
-  int64_t num_parameters_ = 1;
-  float init_ = 0.25f;
+  CONVGRAD_ARG(float, init) = 0.25f;
 };
 
 /// x for x > 0, a * x otherwise with a learned slope `a` per channel or shared, like nn.PReLU.

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "core/arg.h"
 #include "layers/module.h"
 
 namespace convgrad {
@@ -12,27 +13,17 @@ namespace convgrad {
 class BatchNorm2dOptions {
  public:
   /// Number of channels C of the (N, C, H, W) input.
-  BatchNorm2dOptions(int64_t num_features) : features_(num_features) {}  // NOLINT: implicit like PyTorch
-  int64_t num_features() const { return features_; }
+  BatchNorm2dOptions(int64_t num_features) : num_features_(num_features) {}  // NOLINT: implicit like PyTorch
+  /// Number of channels C.
+  CONVGRAD_ARG(int64_t, num_features);
   /// Added to the variance for stability (default 1e-5).
-  BatchNorm2dOptions& eps(float e) { eps_ = e; return *this; }
-  float eps() const { return eps_; }
+  CONVGRAD_ARG(float, eps) = 1e-5f;
   /// Weight of the new batch in the running statistics (default 0.1); std::nullopt = cumulative average.
-  BatchNorm2dOptions& momentum(std::optional<float> m) { momentum_ = m; return *this; }
-  std::optional<float> momentum() const { return momentum_; }
+  CONVGRAD_ARG(std::optional<float>, momentum) = 0.1f;
   /// Learned per-channel weight (init 1) and bias (init 0) (default true).
-  BatchNorm2dOptions& affine(bool a) { affine_ = a; return *this; }
-  bool affine() const { return affine_; }
+  CONVGRAD_ARG(bool, affine) = true;
   /// Keep running_mean/running_var and use them in eval mode (default true); otherwise always use batch stats.
-  BatchNorm2dOptions& track_running_stats(bool t) { track_ = t; return *this; }
-  bool track_running_stats() const { return track_; }
-
- private:
-  int64_t features_;
-  float eps_ = 1e-5f;
-  std::optional<float> momentum_ = 0.1f;
-  bool affine_ = true;
-  bool track_ = true;
+  CONVGRAD_ARG(bool, track_running_stats) = true;
 };
 
 /// Batch normalisation over (N, C, H, W). Training: normalises with the batch mean and biased variance

@@ -52,7 +52,7 @@ std::string common_repr(const Options& o) {
 // PyTorch's _reversed_padding_repeated_twice: {left, right, top, bottom} for F.pad.
 std::vector<int64_t> explicit_pads(const Conv2dOptions& o) {
   const Conv2dFuncOptions& f = o.func_options();
-  if (f.padding_mode() == PaddingMode::Same) {
+  if (f.padding_kind() == PaddingMode::Same) {
     std::vector<int64_t> pads;
     for (int d = 1; d >= 0; --d) {
       const int64_t total = o.dilation()[d] * (o.kernel_size()[d] - 1);
@@ -89,7 +89,7 @@ const char* conv_padding_mode_name(ConvPaddingMode mode) {
 
 Conv2d::Conv2d(const Conv2dOptions& options, Generator& gen) : options_(options) {
   check_common("Conv2d", options);
-  check(options.func_options().padding_mode() != PaddingMode::Same || options.stride() == Pair{1, 1},
+  check(options.func_options().padding_kind() != PaddingMode::Same || options.stride() == Pair{1, 1},
         "Conv2d: padding='same' needs stride 1, got stride {}; use explicit padding with strides",
         pair_str(options.stride()));
   const auto& k = options.kernel_size();
@@ -110,7 +110,7 @@ Tensor Conv2d::forward(const Tensor& x) {
 
 std::string Conv2d::extra_repr() const {
   std::string s = common_repr(options_);
-  PaddingMode mode = options_.func_options().padding_mode();
+  PaddingMode mode = options_.func_options().padding_kind();
   if (mode == PaddingMode::Same) s += ", padding=same";
   if (mode == PaddingMode::Valid) s += ", padding=valid";
   if (options_.padding_mode() != ConvPaddingMode::Zeros)

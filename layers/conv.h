@@ -5,6 +5,7 @@
 #include <string>
 
 #include "autograd/ops_conv.h"
+#include "core/arg.h"
 #include "core/random.h"
 #include "layers/module.h"
 
@@ -17,7 +18,9 @@ enum class ConvPaddingMode { Zeros, Reflect, Replicate, Circular };
 /// PyTorch's spelling of `mode` ("zeros", "reflect", "replicate", "circular").
 const char* conv_padding_mode_name(ConvPaddingMode mode);
 
-/// Options of Conv2d: Conv2dOptions(10, 20, 5).stride(3).padding(1).bias(false).
+/// Options of Conv2d: Conv2dOptions(10, 20, 5).stride(3).padding(1).bias(false). The module's own
+/// arguments are CONVGRAD_ARGs; stride, padding, dilation and groups are conv2d's, kept in the one
+/// Conv2dFuncOptions (func_options()) that forward() passes to conv2d.
 class Conv2dOptions {
  public:
   /// in_channels -> out_channels with a kernel_size x kernel_size kernel.
@@ -25,53 +28,44 @@ class Conv2dOptions {
       : Conv2dOptions(in_channels, out_channels, Pair{kernel_size, kernel_size}) {}
   /// in_channels -> out_channels with a (kh, kw) kernel.
   Conv2dOptions(int64_t in_channels, int64_t out_channels, Pair kernel_size)
-      : in_(in_channels), out_(out_channels), kernel_(kernel_size) {}
+      : in_channels_(in_channels), out_channels_(out_channels), kernel_size_(kernel_size) {}
 
   /// Input channels.
-  int64_t in_channels() const { return in_; }
+  CONVGRAD_ARG(int64_t, in_channels);
   /// Output channels.
-  int64_t out_channels() const { return out_; }
+  CONVGRAD_ARG(int64_t, out_channels);
   /// Kernel (height, width).
-  const Pair& kernel_size() const { return kernel_; }
-  /// Stride per dimension (default 1).
-  Conv2dOptions& stride(int64_t s) { func_.stride(s); return *this; }
-  Conv2dOptions& stride(Pair s) { func_.stride(s); return *this; }
-  const Pair& stride() const { return func_.stride(); }
-  /// Zero padding on both sides of each dimension (default 0).
-  Conv2dOptions& padding(int64_t p) { func_.padding(p); return *this; }
-  Conv2dOptions& padding(Pair p) { func_.padding(p); return *this; }
-  /// Padding by mode: PaddingMode::Same keeps H and W (stride 1 only), Valid pads nothing.
-  Conv2dOptions& padding(PaddingMode m) { func_.padding(m); return *this; }
-  const Pair& padding() const { return func_.padding(); }
-  /// Shorthand for padding(PaddingMode::Same), PyTorch's padding="same".
-  Conv2dOptions& padding_mode_same() { return padding(PaddingMode::Same); }
-  /// Shorthand for padding(PaddingMode::Valid), PyTorch's padding="valid".
-  Conv2dOptions& padding_mode_valid() { return padding(PaddingMode::Valid); }
-  /// Spacing between kernel taps (default 1).
-  Conv2dOptions& dilation(int64_t d) { func_.dilation(d); return *this; }
-  Conv2dOptions& dilation(Pair d) { func_.dilation(d); return *this; }
-  const Pair& dilation() const { return func_.dilation(); }
-  /// Channel groups; in and out channels must both divide by it (default 1).
-  Conv2dOptions& groups(int64_t g) { func_.groups(g); return *this; }
-  int64_t groups() const { return func_.groups(); }
+  CONVGRAD_ARG(Pair, kernel_size);
   /// Whether a learned bias is added (default true).
-  Conv2dOptions& bias(bool b) { bias_ = b; return *this; }
-  bool bias() const { return bias_; }
-  /// What the padding holds (default Zeros); works with numeric padding and padding "same".
-  Conv2dOptions& padding_mode(ConvPaddingMode m) { padding_mode_ = m; return *this; }
-  ConvPaddingMode padding_mode() const { return padding_mode_; }
-  /// The functional options these map to (their padding is zeros; see padding_mode).
-  const Conv2dFuncOptions& func_options() const { return func_; }
+  CONVGRAD_ARG(bool, bias) = true;
+  /// What the padding holds (default Zeros), PyTorch's padding_mode; works with numeric padding
+  /// and with padding(PaddingMode::Same).
+  CONVGRAD_ARG(ConvPaddingMode, padding_mode) = ConvPaddingMode::Zeros;
+  /// conv2d's arguments (their padding is zeros; see padding_mode). The setters below write them.
+  CONVGRAD_ARG(Conv2dFuncOptions, func_options);
 
- private:
-  int64_t in_, out_;
-  Pair kernel_;
-  bool bias_ = true;
-  ConvPaddingMode padding_mode_ = ConvPaddingMode::Zeros;
-  Conv2dFuncOptions func_;
+ public:
+  /// Stride per dimension (default 1).
+  Conv2dOptions& stride(int64_t s) { return func_options_.stride(s), *this; }
+  Conv2dOptions& stride(Pair s) { return func_options_.stride(s), *this; }
+  const Pair& stride() const { return func_options_.stride(); }
+  /// Padding on both sides of each dimension (default 0), or PaddingMode::Same (keeps H and W,
+  /// stride 1 only) / PaddingMode::Valid (none): PyTorch's padding="same" / "valid".
+  Conv2dOptions& padding(int64_t p) { return func_options_.padding(p), *this; }
+  Conv2dOptions& padding(Pair p) { return func_options_.padding(p), *this; }
+  Conv2dOptions& padding(PaddingMode m) { return func_options_.padding(m), *this; }
+  const Pair& padding() const { return func_options_.padding(); }
+  /// Spacing between kernel taps (default 1).
+  Conv2dOptions& dilation(int64_t d) { return func_options_.dilation(d), *this; }
+  Conv2dOptions& dilation(Pair d) { return func_options_.dilation(d), *this; }
+  const Pair& dilation() const { return func_options_.dilation(); }
+  /// Channel groups; in and out channels must both divide by it (default 1).
+  Conv2dOptions& groups(int64_t g) { return func_options_.groups(g), *this; }
+  int64_t groups() const { return func_options_.groups(); }
 };
 
 /// Options of ConvTranspose2d: ConvTranspose2dOptions(20, 10, 5).stride(3).padding(2).output_padding(1).
+/// As Conv2dOptions: the module's arguments, and conv_transpose2d's in one ConvTranspose2dFuncOptions.
 class ConvTranspose2dOptions {
  public:
   /// in_channels -> out_channels with a kernel_size x kernel_size kernel.
@@ -79,48 +73,43 @@ class ConvTranspose2dOptions {
       : ConvTranspose2dOptions(in_channels, out_channels, Pair{kernel_size, kernel_size}) {}
   /// in_channels -> out_channels with a (kh, kw) kernel.
   ConvTranspose2dOptions(int64_t in_channels, int64_t out_channels, Pair kernel_size)
-      : in_(in_channels), out_(out_channels), kernel_(kernel_size) {}
+      : in_channels_(in_channels), out_channels_(out_channels), kernel_size_(kernel_size) {}
 
   /// Input channels.
-  int64_t in_channels() const { return in_; }
+  CONVGRAD_ARG(int64_t, in_channels);
   /// Output channels.
-  int64_t out_channels() const { return out_; }
+  CONVGRAD_ARG(int64_t, out_channels);
   /// Kernel (height, width).
-  const Pair& kernel_size() const { return kernel_; }
-  /// Stride, i.e. the upsampling factor (default 1).
-  ConvTranspose2dOptions& stride(int64_t s) { func_.stride(s); return *this; }
-  ConvTranspose2dOptions& stride(Pair s) { func_.stride(s); return *this; }
-  const Pair& stride() const { return func_.stride(); }
-  /// Rows/columns cropped from each side of the full output (default 0).
-  ConvTranspose2dOptions& padding(int64_t p) { func_.padding(p); return *this; }
-  ConvTranspose2dOptions& padding(Pair p) { func_.padding(p); return *this; }
-  const Pair& padding() const { return func_.padding(); }
-  /// Extra rows/columns at the bottom/right to pick among the sizes a stride allows (default 0).
-  ConvTranspose2dOptions& output_padding(int64_t p) { func_.output_padding(p); return *this; }
-  ConvTranspose2dOptions& output_padding(Pair p) { func_.output_padding(p); return *this; }
-  const Pair& output_padding() const { return func_.output_padding(); }
-  /// Spacing between kernel taps (default 1).
-  ConvTranspose2dOptions& dilation(int64_t d) { func_.dilation(d); return *this; }
-  ConvTranspose2dOptions& dilation(Pair d) { func_.dilation(d); return *this; }
-  const Pair& dilation() const { return func_.dilation(); }
-  /// Channel groups (default 1).
-  ConvTranspose2dOptions& groups(int64_t g) { func_.groups(g); return *this; }
-  int64_t groups() const { return func_.groups(); }
+  CONVGRAD_ARG(Pair, kernel_size);
   /// Whether a learned bias is added (default true).
-  ConvTranspose2dOptions& bias(bool b) { bias_ = b; return *this; }
-  bool bias() const { return bias_; }
+  CONVGRAD_ARG(bool, bias) = true;
+  /// conv_transpose2d's arguments. The setters below write them.
+  CONVGRAD_ARG(ConvTranspose2dFuncOptions, func_options);
+
+ public:
+  /// Stride, i.e. the upsampling factor (default 1).
+  ConvTranspose2dOptions& stride(int64_t s) { return func_options_.stride(s), *this; }
+  ConvTranspose2dOptions& stride(Pair s) { return func_options_.stride(s), *this; }
+  const Pair& stride() const { return func_options_.stride(); }
+  /// Rows/columns cropped from each side of the full output (default 0).
+  ConvTranspose2dOptions& padding(int64_t p) { return func_options_.padding(p), *this; }
+  ConvTranspose2dOptions& padding(Pair p) { return func_options_.padding(p), *this; }
+  const Pair& padding() const { return func_options_.padding(); }
+  /// Extra rows/columns at the bottom/right to pick among the sizes a stride allows (default 0).
+  ConvTranspose2dOptions& output_padding(int64_t p) { return func_options_.output_padding(p), *this; }
+  ConvTranspose2dOptions& output_padding(Pair p) { return func_options_.output_padding(p), *this; }
+  const Pair& output_padding() const { return func_options_.output_padding(); }
+  /// Spacing between kernel taps (default 1).
+  ConvTranspose2dOptions& dilation(int64_t d) { return func_options_.dilation(d), *this; }
+  ConvTranspose2dOptions& dilation(Pair d) { return func_options_.dilation(d), *this; }
+  const Pair& dilation() const { return func_options_.dilation(); }
+  /// Channel groups (default 1).
+  ConvTranspose2dOptions& groups(int64_t g) { return func_options_.groups(g), *this; }
+  int64_t groups() const { return func_options_.groups(); }
   /// A fixed output (H, W) for every forward(x); output_padding is derived from it. This is how a
   /// ConvTranspose2d inside a Sequential reaches an exact size (e.g. the size of a skip connection).
-  ConvTranspose2dOptions& output_size(Pair hw) { func_.output_size(hw); return *this; }
-  const std::optional<Pair>& output_size() const { return func_.output_size(); }
-  /// The functional options these map to.
-  const ConvTranspose2dFuncOptions& func_options() const { return func_; }
-
- private:
-  int64_t in_, out_;
-  Pair kernel_;
-  bool bias_ = true;
-  ConvTranspose2dFuncOptions func_;
+  ConvTranspose2dOptions& output_size(Pair hw) { return func_options_.output_size(hw), *this; }
+  const std::optional<Pair>& output_size() const { return func_options_.output_size(); }
 };
 
 /// 2-D convolution layer: weight (out, in/groups, kh, kw), bias (out). Like torch.nn.Conv2d.

@@ -46,10 +46,19 @@ struct DistributedDataParallel::Reducer {
         "twice "
         "in forward); its bucket may already be sent, so weight sharing inside one forward is not supported",
         params[i].first);
+    const Tensor g = p.grad();
+    if (g.requires_grad()) {
+      abandon();
+      fail(
+          "DistributedDataParallel: backward(create_graph=true) reached parameter '{}'; the gradient "
+          "all-reduce is not differentiable, so the averaged gradient would carry a wrong history. Take "
+          "higher-order terms with grad() (which DDP leaves alone), or call backward without create_graph "
+          "(or inside no_sync())",
+          params[i].first);
+    }
     ready[i] = true;
     ++arrived;
     Bucket& b = buckets[bucket_of[i]];
-    const Tensor g = p.grad();
     std::memcpy(b.buffer.data() + offset[i], g.data<float>(), static_cast<size_t>(g.numel()) * sizeof(float));
     --b.pending;
     while (next_launch < buckets.size() && buckets[next_launch].pending == 0) {
@@ -58,6 +67,12 @@ struct DistributedDataParallel::Reducer {
                                              "DistributedDataParallel gradient all-reduce");
     }
     if (arrived == static_cast<int64_t>(params.size())) finish();
+  }
+
+  // Waits for the buckets already started (the other ranks match them) and forgets this iteration.
+  void abandon() {
+    for (size_t b = 0; b < next_launch; ++b) buckets[b].work.wait();
+    reset();
   }
 
   // Waits for every bucket and writes the mean over the ranks into each parameter's gradient.
@@ -124,9 +139,7 @@ Tensor DistributedDataParallel::forward(const Tensor& x) {
     std::string missing;
     for (size_t k = 0; k < r.params.size(); ++k)
       if (!r.ready[k]) missing += (missing.empty() ? "" : ", ") + r.params[k].first;
-    // The buckets already sent must still be matched on the other ranks: wait for them before failing.
-    for (size_t b = 0; b < r.next_launch; ++b) r.buckets[b].work.wait();
-    r.reset();
+    r.abandon();
     fail(
         "DistributedDataParallel: the last backward gave no gradient to {}; every parameter must take part "
         "in the loss on every rank (unused parameters are not supported)",

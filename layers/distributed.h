@@ -39,6 +39,8 @@ class DistributedDataParallelOptions {
 /// parameter left out of the loss, or used twice in a forward, is reported as an error); buffers such as
 /// BatchNorm's running statistics stay local per rank after the initial broadcast; the loss should be a
 /// mean over the rank's local batch, so that the mean over ranks is the gradient of the global batch.
+/// The all-reduce is not differentiable: a synchronising backward with create_graph is an error, while
+/// grad() (as for a gradient penalty) runs no hook and is left alone.
 class DistributedDataParallel : public Module {
  public:
   explicit DistributedDataParallel(std::shared_ptr<Module> module,

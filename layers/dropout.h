@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "core/arg.h"
 #include "core/random.h"
 #include "layers/module.h"
 
@@ -16,11 +17,7 @@ class DropoutOptions {
   /// Probability of zeroing an element.
   DropoutOptions(float p) : p_(p) {}  // NOLINT: implicit like PyTorch
   /// Probability of zeroing an element, in [0, 1] (default 0.5).
-  DropoutOptions& p(float value) { p_ = value; return *this; }
-  float p() const { return p_; }
-
- private:
-  float p_ = 0.5f;
+  CONVGRAD_ARG(float, p) = 0.5f;
 };
 
 /// In training, zeroes each element with probability p and scales the others by 1 / (1 - p);

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "core/arg.h"
 #include "layers/module.h"
 
 namespace convgrad {
@@ -11,15 +12,9 @@ namespace convgrad {
 class FlattenOptions {
  public:
   /// First dimension merged (default 1, keeping the batch dimension).
-  FlattenOptions& start_dim(int64_t d) { start_ = d; return *this; }
-  int64_t start_dim() const { return start_; }
+  CONVGRAD_ARG(int64_t, start_dim) = 1;
   /// Last dimension merged, negative counts from the end (default -1).
-  FlattenOptions& end_dim(int64_t d) { end_ = d; return *this; }
-  int64_t end_dim() const { return end_; }
-
- private:
-  int64_t start_ = 1;
-  int64_t end_ = -1;
+  CONVGRAD_ARG(int64_t, end_dim) = -1;
 };
 
 /// Merges dims start_dim..end_dim into one (a view when the input is contiguous).

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "core/arg.h"
 #include "core/random.h"
 #include "layers/module.h"
 
@@ -12,18 +13,14 @@ namespace convgrad {
 class LinearOptions {
  public:
   /// in_features -> out_features.
-  LinearOptions(int64_t in_features, int64_t out_features) : in_(in_features), out_(out_features) {}
+  LinearOptions(int64_t in_features, int64_t out_features)
+      : in_features_(in_features), out_features_(out_features) {}
   /// Size of each input's last dimension.
-  int64_t in_features() const { return in_; }
+  CONVGRAD_ARG(int64_t, in_features);
   /// Size of each output's last dimension.
-  int64_t out_features() const { return out_; }
+  CONVGRAD_ARG(int64_t, out_features);
   /// Whether a learned bias is added (default true).
-  LinearOptions& bias(bool b) { bias_ = b; return *this; }
-  bool bias() const { return bias_; }
-
- private:
-  int64_t in_, out_;
-  bool bias_ = true;
+  CONVGRAD_ARG(bool, bias) = true;
 };
 
 /// Fully connected layer: weight (out, in), bias (out); x (..., in) -> (..., out).

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/arg.h"
 #include "core/tensor.h"
 
 namespace convgrad {
@@ -69,27 +70,17 @@ class SGDOptions {
  public:
   /// Learning rate (required).
   explicit SGDOptions(double lr) : lr_(lr) {}
-  SGDOptions& lr(double v) { lr_ = v; return *this; }
-  double lr() const { return lr_; }
+  CONVGRAD_ARG(double, lr);
   /// Momentum factor (default 0: plain SGD).
-  SGDOptions& momentum(double v) { momentum_ = v; return *this; }
-  double momentum() const { return momentum_; }
+  CONVGRAD_ARG(double, momentum) = 0;
   /// Dampening of the momentum (default 0).
-  SGDOptions& dampening(double v) { dampening_ = v; return *this; }
-  double dampening() const { return dampening_; }
+  CONVGRAD_ARG(double, dampening) = 0;
   /// L2 penalty added to the gradient (default 0).
-  SGDOptions& weight_decay(double v) { weight_decay_ = v; return *this; }
-  double weight_decay() const { return weight_decay_; }
+  CONVGRAD_ARG(double, weight_decay) = 0;
   /// Nesterov momentum (needs momentum > 0 and dampening 0).
-  SGDOptions& nesterov(bool v) { nesterov_ = v; return *this; }
-  bool nesterov() const { return nesterov_; }
+  CONVGRAD_ARG(bool, nesterov) = false;
   /// Maximize the objective instead of minimizing it.
-  SGDOptions& maximize(bool v) { maximize_ = v; return *this; }
-  bool maximize() const { return maximize_; }
-
- private:
-  double lr_, momentum_ = 0, dampening_ = 0, weight_decay_ = 0;
-  bool nesterov_ = false, maximize_ = false;
+  CONVGRAD_ARG(bool, maximize) = false;
 };
 
 /// Stochastic gradient descent, exactly torch.optim.SGD.
@@ -106,47 +97,55 @@ class SGD : public Optimizer {
   SGDOptions options_;
 };
 
-/// Options shared by Adam and AdamW (`Self` makes the fluent setters return the derived type).
-template <class Self>
-class AdamOptionsBase {
+/// Options of Adam: AdamOptions(1e-3).betas(0.9, 0.999).eps(1e-8).weight_decay(0).amsgrad(false).
+class AdamOptions {
  public:
-  explicit AdamOptionsBase(double lr, double weight_decay) : lr_(lr), weight_decay_(weight_decay) {}
-  /// Learning rate.
-  Self& lr(double v) { lr_ = v; return self(); }
-  double lr() const { return lr_; }
+  explicit AdamOptions(double lr = 1e-3) : lr_(lr) {}
+  /// Learning rate (default 1e-3).
+  CONVGRAD_ARG(double, lr);
+
+ public:
   /// Decay rates of the first and second moment averages (default 0.9, 0.999).
-  Self& betas(double beta1, double beta2) { beta1_ = beta1; beta2_ = beta2; return self(); }
+  AdamOptions& betas(double beta1, double beta2) { return beta1_ = beta1, beta2_ = beta2, *this; }
   double beta1() const { return beta1_; }
   double beta2() const { return beta2_; }
   /// Added to the denominator for stability (default 1e-8).
-  Self& eps(double v) { eps_ = v; return self(); }
-  double eps() const { return eps_; }
-  /// Weight decay: L2 added to the gradient (Adam) or decoupled (AdamW).
-  Self& weight_decay(double v) { weight_decay_ = v; return self(); }
-  double weight_decay() const { return weight_decay_; }
+  CONVGRAD_ARG(double, eps) = 1e-8;
+  /// L2 penalty added to the gradient (default 0).
+  CONVGRAD_ARG(double, weight_decay) = 0.0;
   /// Use the running maximum of the second moment (AMSGrad).
-  Self& amsgrad(bool v) { amsgrad_ = v; return self(); }
-  bool amsgrad() const { return amsgrad_; }
+  CONVGRAD_ARG(bool, amsgrad) = false;
   /// Maximize the objective instead of minimizing it.
-  Self& maximize(bool v) { maximize_ = v; return self(); }
-  bool maximize() const { return maximize_; }
+  CONVGRAD_ARG(bool, maximize) = false;
 
  private:
-  Self& self() { return static_cast<Self&>(*this); }
-  double lr_, beta1_ = 0.9, beta2_ = 0.999, eps_ = 1e-8, weight_decay_;
-  bool amsgrad_ = false, maximize_ = false;
+  double beta1_ = 0.9, beta2_ = 0.999;
 };
 
-/// Options of Adam: AdamOptions(1e-3).betas(0.9, 0.999).eps(1e-8).weight_decay(0).amsgrad(false).
-class AdamOptions : public AdamOptionsBase<AdamOptions> {
+/// Options of AdamW: as AdamOptions (a distinct type, as in PyTorch); weight_decay is decoupled and
+/// 1e-2 by default.
+class AdamWOptions {
  public:
-  explicit AdamOptions(double lr = 1e-3) : AdamOptionsBase(lr, 0.0) {}
-};
+  explicit AdamWOptions(double lr = 1e-3) : lr_(lr) {}
+  /// Learning rate (default 1e-3).
+  CONVGRAD_ARG(double, lr);
 
-/// Options of AdamW: like AdamOptions, weight_decay defaults to 1e-2.
-class AdamWOptions : public AdamOptionsBase<AdamWOptions> {
  public:
-  explicit AdamWOptions(double lr = 1e-3) : AdamOptionsBase(lr, 1e-2) {}
+  /// Decay rates of the first and second moment averages (default 0.9, 0.999).
+  AdamWOptions& betas(double beta1, double beta2) { return beta1_ = beta1, beta2_ = beta2, *this; }
+  double beta1() const { return beta1_; }
+  double beta2() const { return beta2_; }
+  /// Added to the denominator for stability (default 1e-8).
+  CONVGRAD_ARG(double, eps) = 1e-8;
+  /// Decoupled weight decay: p *= 1 - lr * weight_decay before the step (default 1e-2).
+  CONVGRAD_ARG(double, weight_decay) = 1e-2;
+  /// Use the running maximum of the second moment (AMSGrad).
+  CONVGRAD_ARG(bool, amsgrad) = false;
+  /// Maximize the objective instead of minimizing it.
+  CONVGRAD_ARG(bool, maximize) = false;
+
+ private:
+  double beta1_ = 0.9, beta2_ = 0.999;
 };
 
 /// Adam, exactly torch.optim.Adam (L2 weight decay added to the gradient).

@@ -8,6 +8,7 @@
 
 #include "autograd/ops_conv.h"
 #include "autograd/ops_interpolate.h"
+#include "core/arg.h"
 #include "layers/module.h"
 
 namespace convgrad {
@@ -16,7 +17,7 @@ namespace convgrad {
 /// UpsampleOptions().size({64, 64}).
 class UpsampleOptions {
  public:
-  /// A fixed output (H, W).
+  /// A fixed output (H, W); clears scale_factor (set by hand: the two exclude each other).
   UpsampleOptions& size(Pair hw) { size_ = hw; scale_.reset(); return *this; }
   const std::optional<Pair>& size() const { return size_; }
   /// Output = floor(input * factor) per dimension.
@@ -24,21 +25,15 @@ class UpsampleOptions {
   UpsampleOptions& scale_factor(std::array<double, 2> f) { scale_ = f; size_.reset(); return *this; }
   const std::optional<std::array<double, 2>>& scale_factor() const { return scale_; }
   /// The interpolation (default Bilinear; nn.Upsample's default is nearest).
-  UpsampleOptions& mode(InterpolateMode m) { mode_ = m; return *this; }
-  InterpolateMode mode() const { return mode_; }
+  CONVGRAD_ARG(InterpolateMode, mode) = InterpolateMode::Bilinear;
   /// Bilinear and bicubic only, as interpolate's.
-  UpsampleOptions& align_corners(bool a) { align_corners_ = a; return *this; }
-  const std::optional<bool>& align_corners() const { return align_corners_; }
+  CONVGRAD_ARG(std::optional<bool>, align_corners);
   /// As interpolate's: map positions with the size ratio instead of scale_factor.
-  UpsampleOptions& recompute_scale_factor(bool r) { recompute_ = r; return *this; }
-  const std::optional<bool>& recompute_scale_factor() const { return recompute_; }
+  CONVGRAD_ARG(std::optional<bool>, recompute_scale_factor);
 
  private:
   std::optional<Pair> size_;
   std::optional<std::array<double, 2>> scale_;
-  InterpolateMode mode_ = InterpolateMode::Bilinear;
-  std::optional<bool> align_corners_;
-  std::optional<bool> recompute_;
 };
 
 /// Resizing of (N, C, H, W) like nn.Upsample: interpolate with the options' size or scale_factor,

@@ -42,6 +42,14 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
+// Every buffer of the two states holds the same bits.
+void check_same_state(const State& a, const State& b) {
+  CHECK(same_bits(a.p, b.p));
+  CHECK(same_bits(a.m, b.m));
+  CHECK(same_bits(a.v, b.v));
+  CHECK(same_bits(a.vmax, b.vmax));
+}
+
 }  // namespace
 
 TEST_CASE("adam: the SIMD loop matches the plain loop bit for bit, every variant and tail") {
@@ -61,10 +69,7 @@ TEST_CASE("adam: the SIMD loop matches the plain loop bit for bit, every variant
           adam_update_simd(kScalars, variant(bits), b.p.data(), b.g.data(), b.m.data(), b.v.data(), b.vmax.data(),
                            k0, n);
         }
-        CHECK(same_bits(a.p, b.p));
-        CHECK(same_bits(a.m, b.m));
-        CHECK(same_bits(a.v, b.v));
-        CHECK(same_bits(a.vmax, b.vmax));
+        check_same_state(a, b);
       }
     }
   }
@@ -78,10 +83,7 @@ TEST_CASE("adam: the threaded update equals the plain loop over the whole tensor
     adam_update_reference(kScalars, variant(bits), a.p.data(), a.g.data(), a.m.data(), a.v.data(), a.vmax.data(), 0,
                           n);
     adam_update(kScalars, variant(bits), b.p.data(), b.g.data(), b.m.data(), b.v.data(), b.vmax.data(), n);
-    CHECK(same_bits(a.p, b.p));
-    CHECK(same_bits(a.m, b.m));
-    CHECK(same_bits(a.v, b.v));
-    CHECK(same_bits(a.vmax, b.vmax));
+    check_same_state(a, b);
   }
 }
 

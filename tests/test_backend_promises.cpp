@@ -47,17 +47,18 @@ class Offset final : public Backend {
  public:
   explicit Offset(float delta) : delta_(delta) {}
   const char* name() const override { return "offset"; }
-  void conv_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y, const ConvParams& p,
-                    const ConvCaches&) override {
+ protected:
+  void run_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y, const ConvParams& p,
+                   const ConvCaches&) override {
     ref_->conv_forward(x, w, b, y, p);
     y.data<float>()[0] += delta_;
   }
-  void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& b, const Tensor& dx, const ConvParams& p,
-                          const ConvCaches&) override {
+  void run_backward_data(const Tensor& dy, const Tensor& w, const Tensor& b, const Tensor& dx, const ConvParams& p,
+                         const ConvCaches&) override {
     ref_->conv_backward_data(dy, w, b, dx, p);
   }
-  void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
-                             const ConvParams& p, const ConvCaches&) override {
+  void run_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
+                            const ConvParams& p, const ConvCaches&) override {
     ref_->conv_backward_weights(x, dy, dw, db, p);
   }
 

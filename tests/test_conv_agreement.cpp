@@ -28,10 +28,20 @@ struct Case {
 };
 
 ConvShapes shapes_of(const Case& c) {
-  if (!c.transposed)
-    return conv2d_geometry({c.N, c.C, c.H, c.W}, {c.O, c.C / c.g, c.kh, c.kw}, {c.O}, c.bias,
-                           Conv2dArgs{{c.sh, c.sw}, {c.ph, c.pw}, {c.dh, c.dw}, c.g, c.same});
-  ConvTranspose2dArgs args{{c.sh, c.sw}, {c.ph, c.pw}, {c.oph, c.opw}, {c.dh, c.dw}, c.g, {}};
+  if (!c.transposed) {
+    auto args = Conv2dFuncOptions().stride({c.sh, c.sw}).dilation({c.dh, c.dw}).groups(c.g);
+    if (c.same)
+      args.padding(PaddingMode::Same);
+    else
+      args.padding(Pair{c.ph, c.pw});
+    return conv2d_geometry({c.N, c.C, c.H, c.W}, {c.O, c.C / c.g, c.kh, c.kw}, {c.O}, c.bias, args);
+  }
+  auto args = ConvTranspose2dFuncOptions()
+                  .stride({c.sh, c.sw})
+                  .padding({c.ph, c.pw})
+                  .output_padding({c.oph, c.opw})
+                  .dilation({c.dh, c.dw})
+                  .groups(c.g);
   return conv_transpose2d_geometry({c.N, c.C, c.H, c.W}, {c.C, c.O / c.g, c.kh, c.kw}, {c.O}, c.bias, args);
 }
 

@@ -28,17 +28,18 @@ namespace {
 class OffByOne final : public Backend {
  public:
   const char* name() const override { return "off_by_one"; }
-  void conv_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y, const ConvParams& p,
-                    const ConvCaches&) override {
+ protected:
+  void run_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y, const ConvParams& p,
+                   const ConvCaches&) override {
     ref_->conv_forward(x, w, b, y, p);
     for (int64_t i = 0; i < y.numel(); ++i) y.data<float>()[i] += 1.f;
   }
-  void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& b, const Tensor& dx, const ConvParams& p,
-                          const ConvCaches&) override {
+  void run_backward_data(const Tensor& dy, const Tensor& w, const Tensor& b, const Tensor& dx, const ConvParams& p,
+                         const ConvCaches&) override {
     ref_->conv_backward_data(dy, w, b, dx, p);
   }
-  void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
-                             const ConvParams& p, const ConvCaches&) override {
+  void run_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
+                            const ConvParams& p, const ConvCaches&) override {
     ref_->conv_backward_weights(x, dy, dw, db, p);
   }
 

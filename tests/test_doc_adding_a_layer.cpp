@@ -113,9 +113,11 @@ Tensor silu(const Tensor& x) {
   // The closure maps the output's gradient g to one gradient per input. It captures what the rule
   // reads (xd), never y itself: y -> node -> closure -> y would be a reference cycle.
   return make_result(y, {x}, "silu", [xd](const Tensor& g) {
-    // d silu / dx = s + x s (1 - s), with s = sigmoid(x).
+    // d silu / dx = s + x s (1 - s), with s = sigmoid(x). The result overwrites g when nothing else can
+    // see it (owns_gradient: Note [Owned gradient] in autograd/node.h), else goes to a fresh buffer.
+    const bool own = owns_gradient(g);
     Tensor gc = contiguous(g);
-    Tensor dx = uninitialized(xd.shape());
+    Tensor dx = own && gc.is_same(g) ? gc : uninitialized(xd.shape());
     const float *px = xd.data<float>(), *pg = gc.data<float>();
     float* pd = dx.data<float>();
     for (int64_t i = 0; i < xd.numel(); ++i) {

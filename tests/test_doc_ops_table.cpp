@@ -1,6 +1,6 @@
-// docs/ops.md lists every differentiable op: each function an autograd/ops_*.h header or layers/loss.h
-// declares must appear there, and every source file the page names must exist, so adding an op without
-// its row (or moving a file) fails here.
+// docs/ops.md lists every differentiable op: each function an autograd/ops_*.h header (losses included)
+// or layers/loss.h declares must appear there, and every source file the page names must exist, so adding
+// an op without its row (or moving a file) fails here.
 #include <doctest/doctest.h>
 
 #include <filesystem>

@@ -11,15 +11,14 @@
 #include "core/factory.h"
 #include "core/random.h"
 #include "layers/loss.h"
+#include "test_util.h"
 
 using namespace convgrad;
 
 namespace {
 
 Tensor leaf(const Shape& s, Generator& gen, float lo = -1.f, float hi = 1.f) {
-  Tensor t = uniform(s, lo, hi, gen);
-  t.set_requires_grad();
-  return t;
+  return convgrad::testing::leaf(uniform(s, lo, hi, gen));
 }
 
 using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
@@ -40,16 +39,6 @@ GradcheckOptions bilinear() {
   o.atol = 2e-3;
   o.rtol = 1e-3;
   return o;
-}
-
-template <class F>
-void on_every_backend(F&& body) {
-  std::string saved = current_backend();
-  for (const std::string& name : available_backends()) {
-    set_backend(name);
-    body(name);
-  }
-  set_backend(saved);
 }
 
 bool close(double a, double b, double tol = 1e-4) { return std::abs(a - b) <= tol * (1 + std::abs(b)); }
@@ -112,12 +101,19 @@ TEST_CASE("backward(create_graph) accumulates gradients with history") {
 
 TEST_CASE("create_graph through an op without a double backward is an error") {
   Generator gen(3);
-  Tensor x = leaf({2, 3, 4}, gen), w = leaf({3}, gen);
-  Tensor y = sum(prelu(x * x, w));
-  CHECK_THROWS_WITH_AS(grad({y}, {x}, {}, std::nullopt, true), doctest::Contains("prelu"), Error);
-  // Without create_graph the same graph differentiates as before.
-  Tensor y2 = sum(prelu(x * x, w));
-  CHECK(grad({y2}, {x})[0].defined());
+  Tensor x = leaf({2, 3, 4}, gen);
+  // A user's op whose closure computes with plain values: make_result's default marks it Unsupported.
+  auto twice = [](const Tensor& t) {
+    return make_result(t.detach() * 2.f, {t}, "my_twice", [](const Tensor& g) {
+      return std::vector<Tensor>{g * 2.f};
+    });
+  };
+  Tensor y = sum(twice(x * x));
+  CHECK_THROWS_WITH_AS(grad({y}, {x}, {}, std::nullopt, true), doctest::Contains("my_twice"), Error);
+  // Without create_graph the same graph differentiates as before: d/dx sum(2 x^2) = 4 x.
+  Tensor y2 = sum(twice(x * x));
+  Tensor gx = grad({y2}, {x})[0];
+  CHECK(gx.to_vector()[5] == doctest::Approx(4 * x.to_vector()[5]));
 }
 
 TEST_CASE("gradients with history free their graphs") {
@@ -174,6 +170,27 @@ TEST_CASE("gradgradcheck: elementwise, unary, reductions, shapes, matmul, softma
   expect_gradgrad("softmax", [](auto& t) { return softmax(t[0], 1); }, {a});
   expect_gradgrad("log_softmax", [](auto& t) { return log_softmax(t[0], 0); }, {a});
   expect_gradgrad("sum_to", [](auto& t) { return sum_to(t[0] * t[0], {3}); }, {a});
+  // The winners are distinct by far more than the finite-difference step, so the argmax is stable.
+  Tensor spread = convgrad::testing::floats({0.1f, -0.7f, 0.9f, 0.4f, 0.8f, -0.3f}, {2, 3});
+  spread.set_requires_grad();
+  expect_gradgrad("max, min along a dim (times x)",
+                  [](auto& t) { return max(t[0], 1, true) * t[0] + min(t[0], 0) * t[0]; }, {spread});
+  expect_gradgrad("max, min of all (times x)", [](auto& t) { return (max(t[0]) - min(t[0])) * t[0]; },
+                  {spread});
+}
+
+TEST_CASE("gradgradcheck: prelu with one slope and one slope per channel") {
+  Generator gen(8);
+  // Inputs kept away from 0 (the kink) by more than the finite-difference step.
+  Tensor x = convgrad::testing::floats({0.6f, -0.4f, 0.3f, -0.9f, 0.5f, -0.2f, 0.7f, -0.6f}, {1, 2, 2, 2});
+  x.set_requires_grad();
+  Tensor one = leaf({1}, gen, 0.1f, 0.4f), per = leaf({2}, gen, 0.1f, 0.4f);
+  expect_gradgrad("prelu, one slope (times x)", [](auto& t) { return prelu(t[0], t[1]) * t[0]; }, {x, one});
+  expect_gradgrad("prelu, per channel (times x)", [](auto& t) { return prelu(t[0], t[1]) * t[0] * t[1]; },
+                  {x, per});
+  Tensor flat = convgrad::testing::floats({0.6f, -0.4f, 0.3f}, {3});
+  flat.set_requires_grad();
+  expect_gradgrad("prelu, 1-D input", [](auto& t) { return prelu(t[0], t[1]) * t[0]; }, {flat, one});
 }
 
 TEST_CASE("gradgradcheck: dropout keeps its mask at every order") {
@@ -280,6 +297,35 @@ TEST_CASE("gradgradcheck: cross_entropy and mse_loss") {
     expect_gradgrad("mse_loss", [r](auto& v) { return mse_loss(v[0] * v[0], v[1], r); }, {a, b});
 }
 
+TEST_CASE("gradgradcheck: l1_loss, smooth_l1_loss and binary_cross_entropy_with_logits") {
+  Generator gen(13);
+  // The differences a^2 - b sit 0.1 or more from the kinks of l1 (0) and smooth_l1 (+-beta = 0.5), two
+  // inside beta and four outside; the squares make the second derivative depend on the input.
+  Tensor a = leaf({2, 3}, gen), b = leaf({2, 3}, gen);
+  const float offsets[6] = {0.2f, -0.3f, 0.9f, -1.2f, 0.7f, -0.65f};
+  float *pa = a.data<float>(), *pb = b.data<float>();
+  for (int64_t i = 0; i < 6; ++i) pb[i] = pa[i] * pa[i] - offsets[i];
+  Tensor logits = leaf({2, 3}, gen), probs = uniform({2, 3}, 0.1f, 0.9f, gen);
+  probs.set_requires_grad();
+  Tensor pos_weight = uniform({3}, 0.5f, 2.f, gen);
+  for (Reduction r : {Reduction::Mean, Reduction::Sum, Reduction::None}) {
+    INFO(reduction_name(r));
+    expect_gradgrad("l1_loss", [r](auto& v) { return l1_loss(v[0] * v[0], v[1], r); }, {a, b});
+    expect_gradgrad("smooth_l1_loss", [r](auto& v) { return smooth_l1_loss(v[0] * v[0], v[1], r, 0.5); }, {a, b});
+    expect_gradgrad("binary_cross_entropy_with_logits",
+                    [&, r](auto& v) { return binary_cross_entropy_with_logits(v[0], v[1], r, pos_weight); },
+                    {logits, probs});
+  }
+  // At x = 0 the target's second derivative uses the true slope of log(1 + e^-x) there, -1/2.
+  Tensor x0 = zeros({1}), t0 = full({1}, 0.25);
+  x0.set_requires_grad();
+  t0.set_requires_grad();
+  Tensor gt = grad({binary_cross_entropy_with_logits(x0, t0, Reduction::Sum, full({1}, 2.0))}, {t0}, {},
+                   std::nullopt, true)[0];
+  Tensor h = grad({sum(gt)}, {x0})[0];
+  CHECK(h.item<float>() == doctest::Approx(-1.5f).epsilon(1e-6));  // d/dx ((p-1) softplus(-x) - x), p = 2
+}
+
 TEST_CASE("grad w.r.t. a non-leaf leaves the graph below it usable") {
   Generator gen(11);
   Tensor x = leaf({3}, gen);
@@ -291,7 +337,7 @@ TEST_CASE("grad w.r.t. a non-leaf leaves the graph below it usable") {
 }
 
 TEST_CASE("gradgradcheck: conv2d, conv_transpose2d and the weight-gradient ops on every backend") {
-  on_every_backend([](const std::string& backend) {
+  convgrad::testing::on_every_backend([] {
     Generator gen(8);
     struct Case {
       const char* name;
@@ -309,7 +355,7 @@ TEST_CASE("gradgradcheck: conv2d, conv_transpose2d and the weight-gradient ops o
               {2, 2, 2, 3},
               Conv2dFuncOptions().dilation(2).padding(Pair{1, 0})},
              {"same", {1, 2, 5, 4}, {2, 2, 4, 3}, Conv2dFuncOptions().padding(PaddingMode::Same)}}) {
-      INFO(backend << ": conv2d " << std::string(c.name));
+      INFO("conv2d " << std::string(c.name));
       Tensor x = leaf(c.x, gen), w = leaf(c.w, gen), b = leaf({c.w[0]}, gen);
       auto o = c.o;
       expect_gradgrad(
@@ -338,7 +384,7 @@ TEST_CASE("gradgradcheck: conv2d, conv_transpose2d and the weight-gradient ops o
               {2, 3, 3},
               {2, 2, 2, 3},
               ConvTranspose2dFuncOptions().dilation(2).stride(Pair{2, 1}).output_padding(Pair{1, 0})}}) {
-      INFO(backend << ": conv_transpose2d " << std::string(c.name));
+      INFO("conv_transpose2d " << std::string(c.name));
       Tensor x = leaf(c.x, gen), w = leaf(c.w, gen), b = leaf({c.w[1] * c.o.groups()}, gen);
       auto o = c.o;
       expect_gradgrad(

@@ -12,6 +12,7 @@
 #include "autograd/ops.h"
 #include "core/backend.h"
 #include "core/npy.h"
+#include "test_util.h"
 
 using namespace convgrad;
 
@@ -27,10 +28,7 @@ void check_rel(const Tensor& got, const Tensor& want, const std::string& what) {
   INFO(what);
   REQUIRE(got.defined());
   REQUIRE(got.shape() == want.shape());
-  std::vector<double> a = got.to_vector<double>(), b = want.to_vector<double>();
-  double scale = 0, err = 0;
-  for (double v : b) scale = std::max(scale, std::abs(v));
-  for (size_t i = 0; i < a.size(); ++i) err = std::max(err, std::abs(a[i] - b[i]));
+  const auto [err, scale] = convgrad::testing::golden_error(got, want);
   INFO("max error " << err << ", golden scale " << scale);
   CHECK(scale > 0);
   CHECK(err <= 1e-4 * scale);  // NaN fails

@@ -67,7 +67,7 @@ TEST_CASE("Conv2d matches PyTorch (basic, strided/dilated/grouped, padding same)
   check_golden(basic, "conv2d_basic");
   Conv2d options(Conv2dOptions(4, 6, {3, 2}).stride({2, 1}).padding({1, 0}).dilation({1, 2}).groups(2));
   check_golden(options, "conv2d_options");
-  Conv2d same(Conv2dOptions(2, 3, 4).padding_mode_same().bias(false));
+  Conv2d same(Conv2dOptions(2, 3, 4).padding(PaddingMode::Same).bias(false));
   check_golden(same, "conv2d_same");
 }
 

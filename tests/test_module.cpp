@@ -185,7 +185,7 @@ TEST_CASE("modules print like PyTorch") {
 
 TEST_CASE("options validate at construction with a clear message") {
   CHECK_THROWS_WITH_AS(Conv2d(Conv2dOptions(3, 8, 3).groups(2)), doctest::Contains("groups=2 must divide"), Error);
-  CHECK_THROWS_WITH_AS(Conv2d(Conv2dOptions(3, 8, 3).stride(2).padding_mode_same()),
+  CHECK_THROWS_WITH_AS(Conv2d(Conv2dOptions(3, 8, 3).stride(2).padding(PaddingMode::Same)),
                        doctest::Contains("padding='same' needs stride 1"), Error);
   CHECK_THROWS_WITH_AS(ConvTranspose2d(ConvTranspose2dOptions(2, 2, 3).stride(2).output_padding(2)),
                        doctest::Contains("output_padding"), Error);
@@ -202,7 +202,14 @@ TEST_CASE("options validate at construction with a clear message") {
   CHECK(o.output_padding() == Pair{1, 1});
   CHECK(*o.output_size() == Pair{16, 16});
   CHECK(MaxPool2dOptions(3).stride() == Pair{3, 3});
-  CHECK(Conv2dOptions(1, 1, {3, 5}).padding_mode_same().func_options().padding_mode() == PaddingMode::Same);
+  // padding takes "same" / "valid"; padding_mode is what the padding holds, set independently.
+  auto same = Conv2dOptions(1, 1, {3, 5}).padding(PaddingMode::Same).padding_mode(ConvPaddingMode::Reflect);
+  CHECK(same.func_options().padding_kind() == PaddingMode::Same);
+  CHECK(same.padding_mode() == ConvPaddingMode::Reflect);
+  CHECK(same.padding(2).func_options().padding_kind() == PaddingMode::Explicit);  // the last padding wins
+  CHECK(same.padding() == Pair{2, 2});
+  CHECK(same.padding(PaddingMode::Valid).padding() == Pair{0, 0});
+  CHECK(same.padding_mode() == ConvPaddingMode::Reflect);
 }
 
 // ---- initialisation ----

@@ -62,12 +62,11 @@ const Case kCases[] = {
 
 ConvShapes view_of(const Case& c) {
   if (c.transposed) {
-    ConvTranspose2dArgs a;
-    a.stride = {c.sh, c.sw}, a.padding = {c.ph, c.pw}, a.output_padding = {c.oph, c.opw};
+    auto a =
+        ConvTranspose2dFuncOptions().stride({c.sh, c.sw}).padding({c.ph, c.pw}).output_padding({c.oph, c.opw});
     return conv_transpose2d_geometry({c.N, c.Ci, c.H, c.W}, {c.Ci, c.Co, c.kh, c.kw}, {}, false, a);
   }
-  Conv2dArgs a;
-  a.stride = {c.sh, c.sw}, a.padding = {c.ph, c.pw};
+  auto a = Conv2dFuncOptions().stride({c.sh, c.sw}).padding(Pair{c.ph, c.pw});
   return conv2d_geometry({c.N, c.Ci, c.H, c.W}, {c.Co, c.Ci, c.kh, c.kw}, {}, false, a);
 }
 
@@ -116,8 +115,7 @@ TEST_CASE("phase kernels match the reference on every shape family, 1 and 2 thre
 
 TEST_CASE("the phase decomposition declines what it does not compute") {
   auto view = [](int64_t k, int64_t s, int64_t groups, int64_t dil) {
-    ConvTranspose2dArgs a;
-    a.stride = {s, s}, a.padding = {1, 1}, a.groups = groups, a.dilation = {dil, dil};
+    auto a = ConvTranspose2dFuncOptions().stride(s).padding(1).groups(groups).dilation(dil);
     return conv_transpose2d_geometry({1, 4, 5, 5}, {4, 4 / groups, k, k}, {}, false, a);
   };
   CHECK(onednn::phase_conv_supported(view(4, 2, 1, 1)));
@@ -152,8 +150,7 @@ TEST_CASE("the phase decomposition declines what it does not compute") {
   CHECK(choose(ConvKind::BackwardData, k16s8, "jit:avx512_core") == ConvAlgo::Primitive);
   CHECK(choose(ConvKind::BackwardData, k16s8, "x64:gemm:jit") == ConvAlgo::Direct);
   CHECK(choose(ConvKind::Forward, view(4, 2, 2, 1), "", "oneDNN: unimplemented") == ConvAlgo::Reference);
-  ConvTranspose2dArgs a;
-  a.stride = {2, 2}, a.padding = {1, 1};
+  auto a = ConvTranspose2dFuncOptions().stride(2).padding(1);
   const ConvShapes empty_batch = conv_transpose2d_geometry({0, 4, 5, 5}, {4, 4, 4, 4}, {}, false, a);
   const onednn::AlgoChoice zero = onednn::choose_algo(ConvKind::Forward, empty_batch, {});
   CHECK(zero.algo == ConvAlgo::Reference);

@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <string>
@@ -39,6 +40,20 @@ inline double max_abs_diff(const Tensor& a, const Tensor& b) {
     if (d > worst) worst = d;
   }
   return worst;
+}
+
+/// The largest |got - want| and the largest |want| (the scale a golden comparison is relative to: a
+/// per-element relative error means nothing where a sum of products cancels to near zero). A NaN in
+/// `got` makes the error NaN, so `err <= tol * scale` fails.
+struct GoldenError {
+  double err = 0, scale = 0;
+};
+inline GoldenError golden_error(const Tensor& got, const Tensor& want) {
+  const std::vector<double> a = got.to_vector<double>(), b = want.to_vector<double>();
+  GoldenError r;
+  for (double v : b) r.scale = std::max(r.scale, std::abs(v));
+  for (size_t i = 0; i < a.size(); ++i) r.err = std::max(r.err, std::abs(a[i] - b[i]));
+  return r;
 }
 
 /// Shapes equal and every |a - b| <= atol + rtol * |b| (NumPy's allclose rule); a NaN on either side

@@ -21,8 +21,6 @@ Ncl ncl_of(const Shape& s) {
   return {s[0], s[1], l};
 }
 
-Tensor dense(const Tensor& t) { return t.is_contiguous() ? t : clone_data(t); }
-
 // The values of a 1-D per-channel tensor (any stride), or `fill` repeated when it is undefined.
 std::vector<float> channel_values(const Tensor& t, int64_t c, float fill) {
   if (!t.defined()) return std::vector<float>(static_cast<size_t>(c), fill);
@@ -32,7 +30,7 @@ std::vector<float> channel_values(const Tensor& t, int64_t c, float fill) {
 }  // namespace
 
 ChannelStats batch_norm_stats(const Tensor& x) {
-  Tensor xc = dense(x);
+  Tensor xc = contiguous_data(x);
   const Ncl d = ncl_of(x.shape());
   ChannelStats s{empty({d.c}), empty({d.c}), d.n * d.l};
   const float* px = xc.data<float>();
@@ -72,7 +70,7 @@ Tensor batch_norm_invstd(const Tensor& var, float eps) {
 
 Tensor batch_norm_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& weight,
                         const Tensor& bias) {
-  Tensor xc = dense(x);
+  Tensor xc = contiguous_data(x);
   const Ncl d = ncl_of(x.shape());
   const std::vector<float> m = channel_values(mean, d.c, 0.f), is = channel_values(invstd, d.c, 1.f);
   const std::vector<float> w = channel_values(weight, d.c, 1.f), b = channel_values(bias, d.c, 0.f);
@@ -94,7 +92,7 @@ Tensor batch_norm_apply(const Tensor& x, const Tensor& mean, const Tensor& invst
 BatchNormGrads batch_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& mean,
                                    const Tensor& invstd, const Tensor& weight, bool batch_stats,
                                    bool need_x, bool need_weight, bool need_bias) {
-  Tensor gc = dense(grad_out), xc = dense(x);
+  Tensor gc = contiguous_data(grad_out), xc = contiguous_data(x);
   const Ncl d = ncl_of(x.shape());
   const std::vector<float> m = channel_values(mean, d.c, 0.f), is = channel_values(invstd, d.c, 1.f);
   const std::vector<float> w = channel_values(weight, d.c, 1.f);

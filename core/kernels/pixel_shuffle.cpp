@@ -7,8 +7,6 @@ namespace convgrad::kernels {
 
 namespace {
 
-Tensor contiguous(const Tensor& t) { return t.is_contiguous() ? t : clone_data(t); }
-
 // Moves data between the low-resolution layout (B, C, r, r, H, W) and the high-resolution layout
 // (B, C, H, r, W, r); `to_high` picks the direction. Both are the same elements, permuted.
 void shuffle(const float* src, float* dst, int64_t batch, int64_t c, int64_t r, int64_t h, int64_t w,
@@ -36,7 +34,7 @@ void shuffle(const float* src, float* dst, int64_t batch, int64_t c, int64_t r, 
 }  // namespace
 
 Tensor pixel_shuffle_forward(const Tensor& x, int64_t r) {
-  Tensor xc = contiguous(x);
+  Tensor xc = contiguous_data(x);
   Shape s = x.shape();
   const int64_t d = static_cast<int64_t>(s.size());
   const int64_t c = s[d - 3] / (r * r), h = s[d - 2], w = s[d - 1];
@@ -50,7 +48,7 @@ Tensor pixel_shuffle_forward(const Tensor& x, int64_t r) {
 }
 
 Tensor pixel_unshuffle_forward(const Tensor& x, int64_t r) {
-  Tensor xc = contiguous(x);
+  Tensor xc = contiguous_data(x);
   Shape s = x.shape();
   const int64_t d = static_cast<int64_t>(s.size());
   const int64_t c = s[d - 3], h = s[d - 2] / r, w = s[d - 1] / r;

@@ -12,9 +12,6 @@ namespace convgrad::kernels {
 
 namespace {
 
-// The row-major data of `t`, copied only when its layout is not already row-major.
-Tensor dense(const Tensor& t) { return t.is_contiguous() ? t : clone_data(t); }
-
 // One window's clipped bounds along one axis: [start, end) inside the real input, plus the extent
 // of the window clipped to the padded input (the count_include_pad divisor).
 struct Span {
@@ -102,7 +99,7 @@ Shape pool2d_output_shape(const Shape& input_shape, const Pool2dGeometry& g) {
 }
 
 void max_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, Tensor& out, Tensor& indices) {
-  Tensor xc = dense(x);
+  Tensor xc = contiguous_data(x);
   Shape out_shape = pool2d_output_shape(x.shape(), g);
   out = empty(out_shape);
   indices = empty(out_shape, DType::Int64);
@@ -145,7 +142,7 @@ void max_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, Tensor& out, T
 
 Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const Shape& input_shape,
                            const Pool2dGeometry& g) {
-  Tensor gc = dense(grad_out);
+  Tensor gc = contiguous_data(grad_out);
   Tensor grad_in = zeros(input_shape);
   const float* go = gc.data<float>();
   const int64_t* idx = indices.data<int64_t>();
@@ -160,7 +157,7 @@ Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const 
 }
 
 Tensor max_pool2d_gather(const Tensor& t, const Tensor& indices, const Pool2dGeometry& g) {
-  Tensor tc = dense(t);
+  Tensor tc = contiguous_data(t);
   Tensor out = empty(pool2d_output_shape(t.shape(), g));
   const float* src = tc.data<float>();
   const int64_t* idx = indices.data<int64_t>();
@@ -173,7 +170,7 @@ Tensor max_pool2d_gather(const Tensor& t, const Tensor& indices, const Pool2dGeo
 }
 
 Tensor avg_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, AvgPoolDivisor div) {
-  Tensor xc = dense(x);
+  Tensor xc = contiguous_data(x);
   Tensor out = empty(pool2d_output_shape(x.shape(), g));
   const float* src = xc.data<float>();
   float* dst = out.data<float>();
@@ -199,7 +196,7 @@ Tensor avg_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, AvgPoolDivis
 
 Tensor avg_pool2d_backward(const Tensor& grad_out, const Shape& input_shape, const Pool2dGeometry& g,
                            AvgPoolDivisor div) {
-  Tensor gc = dense(grad_out);
+  Tensor gc = contiguous_data(grad_out);
   Tensor grad_in = zeros(input_shape);
   const float* go = gc.data<float>();
   float* gi = grad_in.data<float>();

@@ -9,12 +9,6 @@ namespace convgrad::kernels {
 
 namespace {
 
-Tensor contiguous(const Tensor& t) { return t.is_contiguous() ? t : clone_data(t); }
-
-}  // namespace
-
-namespace {
-
 // x viewed as (outer, channels, inner) with channels = dim 1 (or 1 below two dims).
 struct ChannelView {
   int64_t outer, channels, inner;
@@ -31,7 +25,7 @@ ChannelView channel_view(const Tensor& x) {
 }  // namespace
 
 Tensor prelu_forward(const Tensor& x, const Tensor& weight) {
-  Tensor xc = contiguous(x), wc = contiguous(weight);
+  Tensor xc = contiguous_data(x), wc = contiguous_data(weight);
   const ChannelView v = channel_view(x);
   const bool shared = wc.numel() == 1;
   Tensor out = empty(x.shape());
@@ -53,7 +47,7 @@ Tensor prelu_forward(const Tensor& x, const Tensor& weight) {
 
 PreluGrads prelu_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight, bool need_x,
                           bool need_weight) {
-  Tensor gc = contiguous(grad_out), xc = contiguous(x), wc = contiguous(weight);
+  Tensor gc = contiguous_data(grad_out), xc = contiguous_data(x), wc = contiguous_data(weight);
   const ChannelView v = channel_view(x);
   const bool shared = wc.numel() == 1;
   PreluGrads r;

@@ -16,8 +16,6 @@ bool worth_threads(int64_t rows, const ResampleAxis& a) {
   return rows * static_cast<int64_t>(a.index.size()) > kParallelThreshold;
 }
 
-Tensor contiguous(const Tensor& t) { return t.is_contiguous() ? t : clone_data(t); }
-
 // Along W: `rows` rows of `ax.in` values become rows of `ax.out` values.
 void pass_w(const float* src, float* dst, int64_t rows, const ResampleAxis& ax) {
   const int64_t* start = ax.start.data();
@@ -91,7 +89,7 @@ void pass_w_adjoint(const float* src, float* dst, int64_t rows, const ResampleAx
 }  // namespace
 
 void resample2d_forward(const Tensor& x, const ResampleAxis& ay, const ResampleAxis& ax, Tensor& out) {
-  Tensor xc = contiguous(x);
+  Tensor xc = contiguous_data(x);
   const Shape& s = x.shape();
   const int64_t planes = s[0] * s[1];
   if (out.numel() == 0) return;
@@ -107,7 +105,7 @@ void resample2d_forward(const Tensor& x, const ResampleAxis& ay, const ResampleA
 
 Tensor resample2d_backward(const Tensor& grad_out, const ResampleAxis& ay, const ResampleAxis& ax,
                            const Shape& input_shape) {
-  Tensor gc = contiguous(grad_out);
+  Tensor gc = contiguous_data(grad_out);
   const int64_t planes = input_shape[0] * input_shape[1];
   Tensor grad_in = uninitialized(input_shape);
   if (grad_in.numel() == 0) return grad_in;

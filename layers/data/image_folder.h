@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/arg.h"
 #include "core/image_io.h"
 #include "layers/data/dataset.h"
 
@@ -23,36 +24,21 @@ class ImageFolderOptions {
  public:
   /// File name endings kept, compared case-insensitively, with or without the dot
   /// (default .png .jpg .jpeg .npy).
-  ImageFolderOptions& extensions(std::vector<std::string> e) { extensions_ = std::move(e); return *this; }
-  const std::vector<std::string>& extensions() const { return extensions_; }
+  CONVGRAD_ARG(std::vector<std::string>, extensions){".png", ".jpg", ".jpeg", ".npy"};
   /// Keep each decoded image after its first use, so later epochs skip decoding (default false).
-  ImageFolderOptions& cache_in_memory(bool c) { cache_ = c; return *this; }
-  bool cache_in_memory() const { return cache_; }
+  CONVGRAD_ARG(bool, cache_in_memory) = false;
   /// Error (default) or Skip for files that cannot be used.
-  ImageFolderOptions& on_bad_file(BadFile b) { bad_ = b; return *this; }
-  BadFile on_bad_file() const { return bad_; }
+  CONVGRAD_ARG(BadFile, on_bad_file) = BadFile::Error;
   /// Whether the sub-folders of the root are classes (default true); false reads every image
   /// below the root, unlabelled (label -1).
-  ImageFolderOptions& class_folders(bool c) { class_folders_ = c; return *this; }
-  bool class_folders() const { return class_folders_; }
+  CONVGRAD_ARG(bool, class_folders) = true;
   /// Applied to each decoded sample (Example{image, no target, label, path}); default none.
-  ImageFolderOptions& transform(Transform t) { transform_ = std::move(t); return *this; }
-  const Transform& transform() const { return transform_; }
+  CONVGRAD_ARG(Transform, transform);
   /// The channels the default loader returns (read_image's ImageMode; default RGB, as torchvision's
   /// loader converts every image to RGB so that grey, RGB and RGBA files batch together).
-  ImageFolderOptions& mode(ImageMode m) { mode_ = m; return *this; }
-  ImageMode mode() const { return mode_; }
+  CONVGRAD_ARG(ImageMode, mode) = ImageMode::RGB;
   /// Decodes one file into a (C, H, W) float32 tensor; default read_image(path, mode()).
-  ImageFolderOptions& loader(std::function<Tensor(const std::string&)> l) { loader_ = std::move(l); return *this; }
-  const std::function<Tensor(const std::string&)>& loader() const { return loader_; }
-
- private:
-  std::vector<std::string> extensions_{".png", ".jpg", ".jpeg", ".npy"};
-  bool cache_ = false, class_folders_ = true;
-  BadFile bad_ = BadFile::Error;
-  ImageMode mode_ = ImageMode::RGB;
-  Transform transform_;
-  std::function<Tensor(const std::string&)> loader_;
+  CONVGRAD_ARG(std::function<Tensor(const std::string&)>, loader);
 };
 
 /// The images under `root`, found recursively and sorted by (folder, file name).

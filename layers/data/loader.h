@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/arg.h"
 #include "layers/data/dataset.h"
 #include "layers/data/sampler.h"
 
@@ -18,35 +19,22 @@ namespace convgrad::data {
 class DataLoaderOptions {
  public:
   /// Samples per batch (default 1).
-  DataLoaderOptions& batch_size(int64_t b) { batch_size_ = b; return *this; }
-  int64_t batch_size() const { return batch_size_; }
+  CONVGRAD_ARG(int64_t, batch_size) = 1;
   /// A new random order every epoch, drawn from (seed, epoch) (default false: index order).
-  DataLoaderOptions& shuffle(bool s) { shuffle_ = s; return *this; }
-  bool shuffle() const { return shuffle_; }
+  CONVGRAD_ARG(bool, shuffle) = false;
   /// Leave out the last batch when it is smaller than batch_size (default false).
-  DataLoaderOptions& drop_last(bool d) { drop_last_ = d; return *this; }
-  bool drop_last() const { return drop_last_; }
+  CONVGRAD_ARG(bool, drop_last) = false;
   /// Threads loading batches ahead of the consumer; 0 loads each batch in the consumer's thread when
   /// it is asked for (default 0). Loading always runs on one kernel thread (a NumThreadsGuard(1) in a
   /// worker, and in the consumer's thread while it loads a batch); other threads keep their setting.
-  DataLoaderOptions& num_workers(int64_t n) { num_workers_ = n; return *this; }
-  int64_t num_workers() const { return num_workers_; }
+  CONVGRAD_ARG(int64_t, num_workers) = 0;
   /// Seeds the shuffle and every sample's random stream (default 0).
-  DataLoaderOptions& seed(uint64_t s) { seed_ = s; return *this; }
-  uint64_t seed() const { return seed_; }
+  CONVGRAD_ARG(uint64_t, seed) = 0;
   /// Batches each worker may load ahead: at most num_workers * prefetch_factor batches wait or are
   /// being loaded beyond the one the consumer asks for (default 2).
-  DataLoaderOptions& prefetch_factor(int64_t p) { prefetch_factor_ = p; return *this; }
-  int64_t prefetch_factor() const { return prefetch_factor_; }
+  CONVGRAD_ARG(int64_t, prefetch_factor) = 2;
   /// Chooses each epoch's indices instead of shuffle (e.g. a DistributedSampler); excludes shuffle(true).
-  DataLoaderOptions& sampler(std::shared_ptr<const Sampler> s) { sampler_ = std::move(s); return *this; }
-  const std::shared_ptr<const Sampler>& sampler() const { return sampler_; }
-
- private:
-  std::shared_ptr<const Sampler> sampler_;
-  int64_t batch_size_ = 1, num_workers_ = 0, prefetch_factor_ = 2;
-  bool shuffle_ = false, drop_last_ = false;
-  uint64_t seed_ = 0;
+  CONVGRAD_ARG(std::shared_ptr<const Sampler>, sampler);
 };
 
 /// Samples stacked along a new first dim.

@@ -168,6 +168,26 @@ TEST_CASE("a parameter without a gradient is reported at the next forward") {
   CHECK_THROWS_WITH_AS((*ddp)(shard(d.x)), doctest::Contains("no gradient to 2.weight"), Error);
 }
 
+TEST_CASE("backward with create_graph is refused; grad() for a penalty and the next step work") {
+  Generator g(9);
+  auto ddp = std::make_shared<DistributedDataParallel>(testing::tiny_fcn(g),
+                                                       DistributedDataParallelOptions().bucket_cap_mb(0.02));
+  Data d = batch(0);
+  Tensor loss = mse_loss((*ddp)(shard(d.x)), shard(d.y));
+  CHECK_THROWS_WITH_AS(backward(loss, Tensor(), false, /*create_graph=*/true),
+                       doctest::Contains("create_graph"), Error);
+  for (const Tensor& p : ddp->parameters()) p.set_grad(Tensor());
+  // A gradient penalty taken with grad() runs no hook; the first-order backward then averages as usual.
+  const std::vector<Tensor> params = ddp->parameters();
+  Tensor out = (*ddp)(shard(d.x));
+  Tensor l = mse_loss(out, shard(d.y));
+  Tensor gw = grad({l}, {params.back()}, {}, true, /*create_graph=*/true)[0];
+  add(l, mul(sum(mul(gw, gw)), full({}, 0.1))).backward();
+  Tensor mine = clone_data(params[0].grad()), theirs = clone_data(mine);
+  dist::broadcast(theirs, 0);
+  CHECK(!(rel_diff(mine, theirs) > 0));  // identical on both ranks: the all-reduce ran
+}
+
 TEST_CASE("a checkpoint written by rank 0 loads on every rank with the same metric") {
   Generator g(11);
   auto ddp = std::make_shared<DistributedDataParallel>(testing::tiny_fcn(g));

@@ -6,26 +6,24 @@ namespace convgrad {
 
 namespace {
 
-// Validates each call (a direct Backend call must not crash) and runs oneDNN (or its fallback).
+// Runs oneDNN (or its fallback) on calls Backend has validated.
 class OnednnBackend final : public Backend {
  public:
   const char* name() const override { return "onednn"; }
 
-  void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,
-                    const ConvParams& p, const ConvCaches& caches) override {
-    check_conv_call("onednn conv_forward", x, w, y, bias, false, p);
+ private:
+  void run_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,
+                   const ConvParams& p, const ConvCaches& caches) override {
     onednn::conv_forward(x, w, bias, y, p, caches);
   }
 
-  void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx,
-                          const ConvParams& p, const ConvCaches& caches) override {
-    check_conv_call("onednn conv_backward_data", dx, w, dy, bias, true, p);
+  void run_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx,
+                         const ConvParams& p, const ConvCaches& caches) override {
     onednn::conv_backward_data(dy, w, bias, dx, p, caches);
   }
 
-  void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
-                             const ConvParams& p, const ConvCaches& caches) override {
-    check_conv_call("onednn conv_backward_weights", x, dw, dy, db, false, p);
+  void run_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
+                            const ConvParams& p, const ConvCaches& caches) override {
     onednn::conv_backward_weights(x, dy, dw, db, p, caches);
   }
 };

@@ -39,7 +39,8 @@ bool direct_conv_data_preferred(const ConvShapes& s) { return direct_conv_data_s
 namespace {
 
 // Blocks of CB dx channels x NB vectors: CB x NB accumulators (8 independent FMA chains, enough to
-// hide the FMA latency; 4 ran at half speed), CB weight vectors and one broadcast dy value at a time.
+// hide the FMA latency: docs/performance.md#the-direct-kernels), CB weight vectors and one broadcast dy
+// value at a time.
 constexpr int QB = 8;  // the most vectors of one block (CB = 1)
 constexpr int vectors_per_block(int cb) { return 8 / cb; }
 
