@@ -4,6 +4,7 @@
 //
 //   OMP_NUM_THREADS=2 build/bin/trainbench [--threads 2] [--batch 32] [--steps 30] [--skips] [--opt adam]
 //   build/bin/trainbench --threads 0 --busy-core   # the library's default thread count, one core taken
+//   mpirun -np 2 build/bin/trainbench --dist --threads 1   # data-parallel: --batch is the global batch
 //
 // Defaults = the PyTorch script's: the plain model (k16 s8 upsampler), Adam lr 3e-3, batch 32, 64x64.
 #include <sched.h>
@@ -17,12 +18,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/backend.h"
+#include "core/dist.h"
 #include "core/error.h"
+#include "core/factory.h"
 #include "core/threading.h"
+#include "layers/distributed.h"
 #include "layers/loss.h"
 #include "layers/optim.h"
 #include "shapes_data.h"
@@ -38,17 +43,18 @@ namespace {
 struct Options {
   int threads = 2;
   int64_t batch = 32, steps = 30, warmup = 3;
-  bool skips = false, phases = false, busy_core = false;
+  bool skips = false, phases = false, busy_core = false, dist = false;
   std::string opt = "adam", backend;
   double lr = 0;
 };
 
 const char* kUsage =
     "usage: trainbench [--threads N] [--batch N] [--steps N] [--warmup N] [--skips] [--opt adam|sgd] [--lr X]\n"
-    "                  [--backend NAME] [--phases] [--busy-core]\n"
+    "                  [--backend NAME] [--phases] [--busy-core] [--dist]\n"
     "  --threads 0: the library's default (OMP_NUM_THREADS, else the free cores, following the load)\n"
     "  --busy-core: a child process spins on the last usable CPU while the steps run (a busy neighbour)\n"
-    "  --phases: also the median ms of each phase: zero_grad_ms, forward_ms, loss_ms, backward_ms, optimizer_ms\n";
+    "  --phases: also the median ms of each phase: zero_grad_ms, forward_ms, loss_ms, backward_ms, optimizer_ms\n"
+    "  --dist: under mpirun, DistributedDataParallel; each rank steps on batch / ranks images of the global batch\n";
 
 Options parse(int argc, char** argv) {
   Options o;
@@ -75,6 +81,8 @@ Options parse(int argc, char** argv) {
       o.phases = true;
     else if (a == "--busy-core")
       o.busy_core = true;
+    else if (a == "--dist")
+      o.dist = true;
     else if (a == "--opt")
       o.opt = value();
     else if (a == "--lr")
@@ -150,12 +158,21 @@ struct BusyCore {
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
+  std::optional<dist::Context> job;
   try {
+    if (o.dist) job.emplace();
+    const int64_t ranks = dist::world_size(), rank = dist::rank();
+    check(o.batch % ranks == 0, "trainbench --dist: the global batch {} does not divide among {} ranks", o.batch,
+          ranks);
+    const int64_t share = o.batch / ranks;
     if (o.threads > 0) set_num_threads(o.threads);
     if (!o.backend.empty()) set_backend(o.backend);
     Generator gen(0);
-    fcn::TinyFCN model(o.skips, gen);
-    model.train();
+    auto plain = std::make_shared<fcn::TinyFCN>(o.skips, gen);
+    plain->train();
+    std::shared_ptr<Module> ddp;
+    if (o.dist) ddp = std::make_shared<DistributedDataParallel>(plain);
+    Module& model = ddp ? *ddp : *plain;
     std::unique_ptr<Optimizer> opt;
     if (o.opt == "adam")
       opt = std::make_unique<Adam>(model.parameters(), AdamOptions(o.lr > 0 ? o.lr : 3e-3));
@@ -170,7 +187,7 @@ int main(int argc, char** argv) {
     float loss_value = 0;
     BusyCore busy(o.busy_core);
     for (int64_t step = 0; step < o.warmup + o.steps; ++step) {
-      fcn::Batch b = data.batch(step * o.batch % data.size(), o.batch);
+      fcn::Batch b = data.batch(step * o.batch % data.size() + rank * share, share);
       Clock::time_point t[6];
       t[0] = Clock::now();
       opt->zero_grad();
@@ -191,17 +208,27 @@ int main(int argc, char** argv) {
       loss_value = loss.item<float>();
     }
     busy.stop();
-    const double med = median(ms);
+    double med = median(ms);
+    if (ranks > 1) {  // the slowest rank's median: every step waits for it in the all-reduce
+      std::vector<float> all(static_cast<size_t>(ranks), 0.f);
+      all[static_cast<size_t>(rank)] = static_cast<float>(med);
+      Tensor t = from_vector(all, {ranks});
+      dist::all_reduce(t);
+      med = *std::max_element(t.data<float>(), t.data<float>() + ranks);
+    }
+    if (rank > 0) return 0;
     std::string phases;
     if (o.phases)
       for (int k = 0; k < 5; ++k) phases += fmt::format(", \"{}_ms\": {:.3f}", phase_names[k], median(phase_ms[k]));
     std::printf(
         "{\"impl\": \"convgrad-%s\", \"model\": \"tinyfcn%s\", \"opt\": \"%s\", \"threads\": %d, \"batch\": %lld, "
-        "\"steps\": %lld, \"step_ms\": %.3f, \"images_per_s\": %.1f, \"peak_rss_mb\": %.1f, \"final_loss\": %.4f%s%s}\n",
+        "\"ranks\": %lld, \"steps\": %lld, \"step_ms\": %.3f, \"images_per_s\": %.1f, \"peak_rss_mb\": %.1f, "
+        "\"final_loss\": %.4f%s%s}\n",
         current_backend().c_str(), o.skips ? "-skips" : "", o.opt.c_str(), get_num_threads(), (long long)o.batch,
-        (long long)o.steps, med, o.batch / med * 1e3, peak_rss_mb(), loss_value, phases.c_str(),
+        (long long)ranks, (long long)o.steps, med, o.batch / med * 1e3, peak_rss_mb(), loss_value, phases.c_str(),
         o.busy_core ? ", \"busy_core\": true" : "");
   } catch (const Error& e) {
+    if (dist::world_size() > 1) dist::abort(fmt::format("trainbench: {}", e.what()));
     std::fprintf(stderr, "trainbench: %s\n", e.what());
     return 1;
   }

@@ -93,6 +93,14 @@ void init() {
         provided, static_cast<int>(MPI_THREAD_SERIALIZED));
   }
   std::set_terminate(terminate_handler);
+#else
+  // Several copies of a single-process program would each train alone and race on the same files.
+  const char* size = std::getenv("OMPI_COMM_WORLD_SIZE");
+  if (!size) size = std::getenv("PMI_SIZE");
+  check(!size || std::atoi(size) <= 1,
+        "dist::init: launched as one of {} processes, but convgrad was built without MPI "
+        "(CONVGRAD_WITH_MPI=OFF); install libopenmpi-dev and reconfigure, or run a single process",
+        size ? size : "1");
 #endif
   started = true;
 }

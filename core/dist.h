@@ -22,7 +22,7 @@ bool launched();
 /// Starts MPI (MPI_Init_thread, serialized) once per process; later calls do nothing. Installs a
 /// terminate handler that prints the uncaught exception with the rank and calls MPI_Abort, so a rank that
 /// throws ends the whole job instead of leaving the others waiting in a collective. Without MPI it only
-/// marks the single-process world as started.
+/// marks the single-process world as started, and refuses (Error) a launch of several processes.
 void init();
 /// Ends MPI after a barrier-free MPI_Finalize (every rank must call it); nothing when not started.
 void finalize();

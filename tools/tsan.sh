@@ -4,7 +4,8 @@
 # The build is the reference backend only (-DCONVGRAD_WITH_ONEDNN=OFF): the Debian oneDNN and libomp
 # binaries are not instrumented, and TSan cannot see the synchronisation inside them. For the same reason
 # the tests run with OMP_NUM_THREADS=1 (set by the test registration), so no OpenMP parallel region has a
-# second thread: the races checked are those between the program's own std::threads.
+# second thread: the races checked are those between the program's own std::threads. Open MPI is left
+# out too (-DCONVGRAD_WITH_MPI=OFF): it is not instrumented either.
 #   BUILD=build-tsan JOBS=2 tools/tsan.sh               # the thread tests
 #   tools/tsan.sh -R test_concurrency                   # extra arguments go to ctest
 set -euo pipefail
@@ -20,7 +21,7 @@ fi
 TESTS=${TSAN_TESTS:-"test_concurrency test_atomic_save test_data_loader"}
 
 cmake -S . -B "$BUILD" -DCMAKE_CXX_COMPILER="$CXX_TSAN" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCONVGRAD_WITH_ONEDNN=OFF -DCONVGRAD_BUILD_EXAMPLES=OFF -DCONVGRAD_BUILD_BENCH=OFF \
+  -DCONVGRAD_WITH_ONEDNN=OFF -DCONVGRAD_WITH_MPI=OFF -DCONVGRAD_BUILD_EXAMPLES=OFF -DCONVGRAD_BUILD_BENCH=OFF \
   -DCMAKE_CXX_FLAGS="-fsanitize=thread -fno-omit-frame-pointer" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=thread" >/dev/null
 # shellcheck disable=SC2086

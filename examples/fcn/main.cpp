@@ -122,8 +122,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   // Under mpirun every rank joins the job; a rank that fails aborts all of them (dist::Context).
   std::optional<dist::Context> job;
-  if (dist::launched()) job.emplace();
   try {
+    if (dist::launched()) job.emplace();
     return run(config);
   } catch (const std::exception& e) {
     if (dist::world_size() > 1) dist::abort(fmt::format("fcn: error: {}", e.what()));  // ends every rank

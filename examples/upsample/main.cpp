@@ -112,8 +112,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   // Under mpirun `upsample train` is data parallel; a rank that fails aborts all of them.
   std::optional<dist::Context> job;
-  if (dist::launched()) job.emplace();
   try {
+    if (dist::launched()) job.emplace();
     if (train_cmd->parsed()) {
       if (rgb) t.model.channels = 3;
       t.model = with_arch_defaults(t.model);  // the architecture's widths; scale, channels, residual kept
