@@ -209,6 +209,17 @@ void Work::wait() {
   state_.reset();
 }
 
+bool Work::test() {
+  if (!state_) return true;
+#ifdef CONVGRAD_WITH_MPI
+  int done = 0;
+  MPI_Test(&state_->request, &done, MPI_STATUS_IGNORE);
+  if (!done) return false;
+#endif
+  state_.reset();
+  return true;
+}
+
 Work all_reduce_sum_async(float* data, int64_t count, const char* what) {
   Work work;
 #ifdef CONVGRAD_WITH_MPI

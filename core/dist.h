@@ -58,6 +58,10 @@ class Work {
   /// Blocks until the collective completed on this rank; does nothing when there is none or it was waited
   /// for.
   void wait();
+  /// Whether the collective completed, without blocking. Open MPI moves a non-blocking collective
+  /// forward only inside MPI calls (it has no progress thread by default), so calling test() now and
+  /// then lets it advance while the caller computes.
+  bool test();
   struct State;
 
  private:

@@ -66,6 +66,9 @@ struct DistributedDataParallel::Reducer {
       next.work = dist::all_reduce_sum_async(next.buffer.data(), static_cast<int64_t>(next.buffer.size()),
                                              "DistributedDataParallel gradient all-reduce");
     }
+    // MPI advances the buckets in flight only when called: a test per gradient keeps them moving
+    // while backward computes the rest.
+    for (size_t k = 0; k < next_launch; ++k) buckets[k].work.test();
     if (arrived == static_cast<int64_t>(params.size())) finish();
   }
 

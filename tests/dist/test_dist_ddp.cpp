@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <string>
@@ -89,6 +90,16 @@ TEST_CASE("collectives on two ranks") {
   dist::broadcast(i64, 0);
   CHECK(i64.data<int64_t>()[0] == 1);
   dist::barrier();
+  // A non-blocking sum completes by polling test() alone.
+  std::vector<float> buf = {r + 1.0f, 2.0f};
+  dist::Work w = dist::all_reduce_sum_async(buf.data(), 2, "test all-reduce");
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  bool done = false;
+  while (!(done = w.test()) && std::chrono::steady_clock::now() < until) {
+  }
+  CHECK(done);
+  CHECK(buf[0] == 3.0f);
+  CHECK(buf[1] == 4.0f);
   CHECK_THROWS_WITH_AS(dist::all_reduce(expand(full({1, 2}, 1.0), {2, 2})),
                        doctest::Contains("contiguous float32"), Error);
 }
