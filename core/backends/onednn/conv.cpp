@@ -6,6 +6,7 @@
 #include <dnnl_debug.h>
 #include <fmt/format.h>
 
+#include <atomic>
 #include <dnnl.hpp>
 #include <mutex>
 
@@ -101,10 +102,18 @@ void run_unlocked(ConvAlgo algo, const std::string& reason, bool cached, ConvKin
   call_kernel(kernels, kind, t, vec, p);
 }
 
+std::atomic<int>& bf16_mode() {
+  static std::atomic<int> mode{env_switch("CONVGRAD_BF16_KERNELS") == 0 ? 0 : -1};
+  return mode;
+}
+
 // One call. The hit path formats nothing and allocates nothing: the ConvShapes (three vectors) are
 // only built for a miss, an error or a verbose line.
-void run(ConvKind kind, const Tensor (&t)[3], const Tensor& vec, const ConvParams& p,
+void run(ConvKind kind, const Tensor (&t)[3], const Tensor& vec, const ConvParams& params,
          const ConvCaches& caches) {
+  // A bfloat16 call without the bfloat16 primitives is a float32 call: its inputs hold bfloat16 values.
+  ConvParams p = params;
+  if (p.compute == DType::BFloat16 && !bf16_kernels_active()) p.compute = DType::Float32;
   auto shapes = [&] { return ConvShapes{t[kSrc].shape(), t[kWei].shape(), t[kDst].shape(), p}; };
   // A zero-size call never reaches oneDNN nor the plan cache (choose_algo's first rule).
   if (has_zero_size(t)) {
@@ -149,6 +158,18 @@ void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, 
                            const ConvParams& p, const ConvCaches& caches) {
   run(ConvKind::BackwardWeights, {x, dw, dy}, db, p, caches);
 }
+
+bool bf16_kernels_available() {
+  static const bool available = [] {
+    const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+    return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+  }();
+  return available;
+}
+
+void set_bf16_kernels(int mode) { bf16_mode().store(mode == 0 ? 0 : -1); }
+int bf16_kernels() { return bf16_mode().load(); }
+bool bf16_kernels_active() { return bf16_mode().load(std::memory_order_relaxed) != 0 && bf16_kernels_available(); }
 
 OperandCacheStats operand_cache_stats() {
   Runtime& rt = runtime(ConvKind::Forward, [] { return ConvShapes(); });

@@ -58,7 +58,8 @@ AlgoChoice choose_algo(ConvKind kind, const ConvShapes& s,
   // 2. convgrad's own kernels compute only one group, dilation 1 and strides that divide the kernel
   //    (phase_conv_supported), and not at all under CONVGRAD_PHASE_CONV=0: otherwise oneDNN's primitive
   //    runs, or the reference kernels where oneDNN has none.
-  if (own_kernels_mode() == 0 || !phase_conv_supported(s)) {
+  //    They compute in float32 only: a bfloat16 call runs on oneDNN's bfloat16 primitive.
+  if (own_kernels_mode() == 0 || !phase_conv_supported(s) || s.params.compute != DType::Float32) {
     if (onednn_declines) return {ConvAlgo::Reference, onednn.refusal};
     return {ConvAlgo::Primitive, {}};
   }
