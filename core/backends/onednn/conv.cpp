@@ -109,6 +109,39 @@ std::atomic<int>& bf16_mode() {
 
 // One call. The hit path formats nothing and allocates nothing: the ConvShapes (three vectors) are
 // only built for a miss, an error or a verbose line.
+// The key of a call; the thread count is part of it: oneDNN fixes its parallel split when it builds a
+// primitive.
+Key make_key(ConvKind kind, const Tensor (&t)[3], const Tensor& vec, const ConvParams& p) {
+  Key key{int(kind), {}, p, vec.defined(), get_num_threads()};
+  for (int r = 0; r < 3; ++r) {
+    const Shape& sh = t[r].shape();
+    for (int d = 0; d < 4; ++d) key.dims[r * 4 + d] = sh[d];
+  }
+  return key;
+}
+
+// The cached plan of a call, built on a miss (`cached`: whether it was found). Called with rt.mutex held.
+Plan& find_plan(Runtime& rt, ConvKind kind, const Key& key, const Tensor (&t)[3], const Tensor& vec,
+                const ConvParams& p, bool* cached = nullptr) {
+  Plan* plan = rt.cache.find(key);
+  if (cached) *cached = plan != nullptr;
+  if (plan) return *plan;
+  return rt.cache.insert(key, new_plan(rt, kind, key, ConvShapes{t[kSrc].shape(), t[kWei].shape(), t[kDst].shape(), p},
+                                       t, vec.defined()));
+}
+
+// Whether a bfloat16 call runs on oneDNN's bfloat16 primitive: only where a float32 call would run
+// oneDNN's primitive too (elsewhere convgrad's float32 kernels are the faster path, and they compute the
+// same products of the bfloat16 values) and where oneDNN has a bfloat16 jit kernel for it (not its
+// im2col GEMM). Called with rt.mutex held.
+bool bf16_primitive_runs(Runtime& rt, ConvKind kind, const Tensor (&t)[3], const Tensor& vec, const ConvParams& p) {
+  ConvParams f32 = p;
+  f32.compute = DType::Float32;
+  if (find_plan(rt, kind, make_key(kind, t, vec, f32), t, vec, f32).algo != ConvAlgo::Primitive) return false;
+  const Plan& bf16 = find_plan(rt, kind, make_key(kind, t, vec, p), t, vec, p);
+  return bf16.algo == ConvAlgo::Primitive && !is_onednn_fallback(bf16.impl);
+}
+
 void run(ConvKind kind, const Tensor (&t)[3], const Tensor& vec, const ConvParams& params,
          const ConvCaches& caches) {
   // A bfloat16 call without the bfloat16 primitives is a float32 call: its inputs hold bfloat16 values.
@@ -123,15 +156,10 @@ void run(ConvKind kind, const Tensor (&t)[3], const Tensor& vec, const ConvParam
   }
   Runtime& rt = runtime(kind, shapes);
   std::unique_lock<std::mutex> lock(rt.mutex);
-  // The thread count is part of the key: oneDNN fixes its parallel split when it builds a primitive.
-  Key key{int(kind), {}, p, vec.defined(), get_num_threads()};
-  for (int r = 0; r < 3; ++r) {
-    const Shape& sh = t[r].shape();
-    for (int d = 0; d < 4; ++d) key.dims[r * 4 + d] = sh[d];
-  }
-  Plan* plan = rt.cache.find(key);
-  const bool cached = plan != nullptr;
-  if (!plan) plan = &rt.cache.insert(key, new_plan(rt, kind, key, shapes(), t, vec.defined()));
+  if (p.compute == DType::BFloat16 && !bf16_primitive_runs(rt, kind, t, vec, p)) p.compute = DType::Float32;
+  const Key key = make_key(kind, t, vec, p);
+  bool cached = false;
+  Plan* plan = &find_plan(rt, kind, key, t, vec, p, &cached);
   if (plan->algo == ConvAlgo::Primitive) {
     run_primitive(rt, lock, kind, key, *plan, cached, t, vec, p, caches);
     return;

@@ -24,12 +24,11 @@ int own_kernels_mode() {
   return mode;
 }
 
-// Whether oneDNN's choice is its im2col GEMM ("gemm:jit", "x64:gemm:jit") or a reference loop ("ref:").
+}  // namespace
+
 bool is_onednn_fallback(const std::string& impl) {
   return impl.find("gemm") != std::string::npos || impl.rfind("ref", 0) == 0;
 }
-
-}  // namespace
 
 const char* kind_name(ConvKind kind) {
   constexpr const char* kNames[] = {"conv_forward", "conv_backward_data", "conv_backward_weights"};
