@@ -4,6 +4,7 @@
 // rounded weight made once per storage version.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <string>
 #include <thread>
 
@@ -251,4 +252,22 @@ TEST_CASE("autocast: parameters and gradients stay float32; the rounded weight i
   CHECK(is_autocast_enabled());
   CHECK(!other);
   CHECK_THROWS_WITH_AS(AutocastGuard(DType::Int64), doctest::Contains("AutocastGuard: dtype int64"), Error);
+}
+
+TEST_CASE("the mixed-precision training step of docs/mixed-precision.md") {
+  // [doc:step]
+  Conv2d conv(Conv2dOptions(3, 8, 3).padding(1));
+  SGD opt(conv.parameters(), SGDOptions(0.1));
+  Tensor x = randn({4, 3, 16, 16}), target = randn({4, 8, 16, 16});
+  Tensor loss;
+  {
+    AutocastGuard autocast(DType::BFloat16);   // conv2d computes in bfloat16 in this scope
+    loss = mse_loss(conv.forward(x), target);  // mse_loss stays float32
+  }
+  loss.backward();  // float32 gradients for the float32 parameters
+  opt.step();
+  // [/doc]
+  CHECK(conv.weight.dtype() == DType::Float32);
+  CHECK(conv.weight.grad().dtype() == DType::Float32);
+  CHECK(std::isfinite(loss.item()));
 }
