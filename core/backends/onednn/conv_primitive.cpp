@@ -207,7 +207,8 @@ void run_primitive(Runtime& rt, std::unique_lock<std::mutex>& lock, ConvKind kin
                    bool cached, const Tensor (&t)[3], const Tensor& vec, const ConvParams& p,
                    const ConvCaches& caches) {
   auto shapes = [&] { return ConvShapes{t[kSrc].shape(), t[kWei].shape(), t[kDst].shape(), p}; };
-  if (want_split(t, caches, plan, key.threads)) {
+  // The batch split is built and measured for float32 only.
+  if (p.compute == DType::Float32 && want_split(t, caches, plan, key.threads)) {
     try {
       if (Plan* sp = split_plan(rt, kind, key, plan, t, vec.defined(), p)) {
         run_split(split_kernel(kind), plan, *sp, t, vec, caches, rt.buffers[kWei], rt.stats);
