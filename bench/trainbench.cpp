@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <memory>
 #include <optional>
 #include <string>
@@ -171,7 +172,9 @@ int main(int argc, char** argv) {
       opt = std::make_unique<SGD>(model.parameters(),
                                   SGDOptions(o.lr > 0 ? o.lr : 0.05).momentum(0.9).weight_decay(1e-4));
     fcn::ShapesDataset data(0, 1, std::min<int64_t>(8192, (o.steps + o.warmup) * o.batch));
-    std::vector<double> ms;
+    // Wall time, and the process's CPU time (all threads): on a shared machine the CPU time of a step
+    // moves far less with the neighbours' load than its wall time.
+    std::vector<double> ms, cpu_ms;
     // Per phase (--phases): zero_grad, forward, loss, backward, optimizer step. The extra clock reads cost
     // ~0.1 us.
     const char* phase_names[] = {"zero_grad", "forward", "loss", "backward", "optimizer"};
@@ -182,6 +185,7 @@ int main(int argc, char** argv) {
       fcn::Batch b = data.batch(step * o.batch % data.size(), o.batch);
       Clock::time_point t[6];
       t[0] = Clock::now();
+      const std::clock_t c0 = std::clock();
       opt->zero_grad();
       if (o.phases) t[1] = Clock::now();
       // As PyTorch's autocast: forward and loss inside the guard, backward outside.
@@ -198,6 +202,7 @@ int main(int argc, char** argv) {
       t[5] = Clock::now();
       if (step >= o.warmup) {
         ms.push_back(ms_between(t[0], t[5]));
+        cpu_ms.push_back(1e3 * double(std::clock() - c0) / CLOCKS_PER_SEC);
         if (o.phases)
           for (int k = 0; k < 5; ++k) phase_ms[k].push_back(ms_between(t[k], t[k + 1]));
       }
@@ -212,11 +217,11 @@ int main(int argc, char** argv) {
     std::printf(
         "{\"impl\": \"convgrad-%s\", \"model\": \"tinyfcn%s\", \"opt\": \"%s\", \"threads\": %d, \"batch\": "
         "%lld, "
-        "\"steps\": %lld, \"precision\": \"%s\", \"step_ms\": %.3f, \"images_per_s\": %.1f, \"peak_rss_mb\": "
+        "\"steps\": %lld, \"precision\": \"%s\", \"step_ms\": %.3f, \"step_cpu_ms\": %.3f, \"images_per_s\": %.1f, \"peak_rss_mb\": "
         "%.1f, "
         "\"final_loss\": %.4f%s%s}\n",
         current_backend().c_str(), o.skips ? "-skips" : "", o.opt.c_str(), get_num_threads(),
-        (long long)o.batch, (long long)o.steps, o.bf16 ? "bf16" : "fp32", med, o.batch / med * 1e3,
+        (long long)o.batch, (long long)o.steps, o.bf16 ? "bf16" : "fp32", med, median(cpu_ms), o.batch / med * 1e3,
         peak_rss_mb(), loss_value, phases.c_str(), o.busy_core ? ", \"busy_core\": true" : "");
   } catch (const Error& e) {
     std::fprintf(stderr, "trainbench: %s\n", e.what());
