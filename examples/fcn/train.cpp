@@ -7,6 +7,7 @@
 #include <cmath>
 #include <memory>
 
+#include "autograd/autocast.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops_shape.h"
 #include "layers/loss.h"
@@ -65,8 +66,13 @@ TrainLog train(TinyFCN& model, const ShapesDataset& data, const FcnConfig& c) {
     Batch b = data.batch(step * c.batch % data.size(), c.batch);
     const auto ts = Clock::now();
     opt->zero_grad();
-    Tensor logits = model.forward(b.images);
-    Tensor loss = cross_entropy(logits, b.labels);
+    Tensor logits, loss;
+    {
+      // --bf16: convolutions in bfloat16, the loss, the backward pass and the optimizer in float32.
+      AutocastGuard autocast(DType::BFloat16, c.bf16);
+      logits = model.forward(b.images);
+      loss = cross_entropy(logits, b.labels);
+    }
     loss.backward();
     opt->step();
     step_s.push_back(seconds_since(ts));
