@@ -2,6 +2,9 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
+# ccache, when installed, serves both builds (the default one and the reference-only one) across runs.
+CCACHE := $(shell command -v ccache 2>/dev/null)
+LAUNCHER := $(if $(CCACHE),-DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE))
 
 .PHONY: deps configure build demo test test-reference test-sanitize test-tsan fuzz clean sr-photos sr-demo
 
@@ -9,7 +12,7 @@ deps:
 	@tools/setup_deps.sh
 
 configure: deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(LAUNCHER) $(CMAKE_FLAGS)
 
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -27,7 +30,7 @@ test: build
 BUILD_REF ?= build-ref
 test-reference: deps
 	cmake -S . -B $(BUILD_REF) -DCMAKE_BUILD_TYPE=Release -DCONVGRAD_WITH_ONEDNN=OFF \
-	  -DCONVGRAD_BUILD_EXAMPLES=OFF -DCONVGRAD_BUILD_BENCH=OFF $(CMAKE_FLAGS)
+	  -DCONVGRAD_BUILD_EXAMPLES=OFF -DCONVGRAD_BUILD_BENCH=OFF $(LAUNCHER) $(CMAKE_FLAGS)
 	cmake --build $(BUILD_REF) -j $(JOBS)
 	cd $(BUILD_REF) && OMP_NUM_THREADS=1 ctest --output-on-failure -j $(JOBS)
 

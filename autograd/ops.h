@@ -2,6 +2,7 @@
 #pragma once
 
 #include "autograd/anomaly.h"
+#include "autograd/autocast.h"
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "autograd/ops_math.h"

@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "autograd/autocast.h"
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "autograd/ops_conv_kernel.h"
@@ -83,12 +84,14 @@ Tensor conv_transpose2d_weight_grad(const Tensor& input, const Shape& weight_siz
   return conv_kernel(ConvKernel::BackwardWeights, reshape(grad_output, s.src), reshape(input, s.dst), s);
 }
 
-Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dFuncOptions& options) {
-  check_operand(x, "conv2d", "input");
-  check_operand(w, "conv2d", "weight");
-  if (bias.defined()) check_operand(bias, "conv2d", "bias");
-  const ConvShapes s =
+namespace {
+
+// conv2d computing in `compute` (see ConvParams::compute; the caller rounded x and w for bfloat16).
+Tensor conv2d_in(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dFuncOptions& options,
+                 DType compute) {
+  ConvShapes s =
       conv2d_geometry(x.shape(), w.shape(), bias.defined() ? bias.shape() : Shape{}, bias.defined(), options);
+  s.params.compute = compute;
   Tensor x4 = plain(x, s.src), w4 = plain(w, s.wei);
   Tensor b = bias.defined() ? plain(bias, bias.shape()) : Tensor();
   const auto [need_x, need_w, need_b] = needs(x, w, bias);
@@ -132,15 +135,14 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
   }, DoubleBackward::Supported);
 }
 
-Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bias,
-                        const ConvTranspose2dFuncOptions& options) {
-  check_operand(x, "conv_transpose2d", "input");
-  check_operand(w, "conv_transpose2d", "weight");
-  if (bias.defined()) check_operand(bias, "conv_transpose2d", "bias");
+// conv_transpose2d computing in `compute` (as conv2d_in).
+Tensor conv_transpose2d_in(const Tensor& x, const Tensor& w, const Tensor& bias,
+                           const ConvTranspose2dFuncOptions& options, DType compute) {
   // The conv view: src = this op's output, dst = its input, the weight as it is (no flip, no copy).
-  const ConvShapes s =
+  ConvShapes s =
       conv_transpose2d_geometry(x.shape(), w.shape(), bias.defined() ? bias.shape() : Shape{}, bias.defined(),
                                                      options);
+  s.params.compute = compute;
   Tensor x4 = plain(x, s.dst), w4 = plain(w, s.wei);
   Tensor b = bias.defined() ? plain(bias, bias.shape()) : Tensor();
   const auto [need_x, need_w, need_b] = needs(x, w, bias);
@@ -180,6 +182,31 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bias,
     if (need_b) db = channel_sum(gy);
     return std::vector<Tensor>{dx, dw, db};
   }, DoubleBackward::Supported);
+}
+
+}  // namespace
+
+// Under autocast the inputs (bias included, as PyTorch) are rounded to bfloat16, and so is the output's
+// gradient.
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dFuncOptions& options) {
+  check_operand(x, "conv2d", "input");
+  check_operand(w, "conv2d", "weight");
+  if (bias.defined()) check_operand(bias, "conv2d", "bias");
+  if (!is_autocast_enabled()) return conv2d_in(x, w, bias, options, DType::Float32);
+  const Tensor b = bias.defined() ? detail::autocast_input(bias) : Tensor();
+  return detail::autocast_output(
+      conv2d_in(detail::autocast_input(x), detail::autocast_input(w), b, options, DType::BFloat16));
+}
+
+Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bias,
+                        const ConvTranspose2dFuncOptions& options) {
+  check_operand(x, "conv_transpose2d", "input");
+  check_operand(w, "conv_transpose2d", "weight");
+  if (bias.defined()) check_operand(bias, "conv_transpose2d", "bias");
+  if (!is_autocast_enabled()) return conv_transpose2d_in(x, w, bias, options, DType::Float32);
+  const Tensor b = bias.defined() ? detail::autocast_input(bias) : Tensor();
+  return detail::autocast_output(
+      conv_transpose2d_in(detail::autocast_input(x), detail::autocast_input(w), b, options, DType::BFloat16));
 }
 
 }  // namespace convgrad

@@ -2,6 +2,7 @@
 // backward closure next to each forward.
 #include "autograd/ops_reduce.h"
 
+#include "autograd/autocast.h"
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "autograd/ops_math.h"
@@ -200,6 +201,12 @@ Grads matmul_grads_with_graph(const Tensor& g, const Tensor& a, const Tensor& b,
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  if (is_autocast_enabled()) {
+    // bfloat16 inputs and output gradient, float32 products and sums (autograd/autocast.h).
+    const Tensor ra = detail::autocast_input(a), rb = detail::autocast_input(b);
+    AutocastGuard off(DType::BFloat16, false);
+    return detail::autocast_output(matmul(ra, rb));
+  }
   Tensor out = kernels::matmul(a, b);
   SavedTensor as = save(a), bs = save(b);
   const auto [need_a, need_b] = needs(a, b);

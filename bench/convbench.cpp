@@ -3,6 +3,7 @@
 // in the schema of ../shared/bench/torch_convbench.py and onednn_primitive_bench.cpp.
 //
 //   OMP_NUM_THREADS=2 build/bin/convbench [--backend onednn] [--threads 2] [--only a,b] [--shapes FILE]
+//                                         [--dtype fp32|bf16]
 //
 // What each op times (what autograd runs for that op):
 //   conv  fwd          conv2d(x, w)                             (functional API, output allocated)
@@ -12,6 +13,9 @@
 //         bwd_data     dx = uninitialized; conv_forward(dy, w, dx)  (the input gradient of conv_transpose2d)
 //         bwd_weights  dw = uninitialized; conv_backward_weights(dy, x, dw)
 // Every call converts its operands afresh (no ConvCaches): what one call of the public API costs.
+// --dtype bf16: fwd runs under AutocastGuard (so it rounds x and w to bfloat16 each call), the backward
+// kernels take operands already holding bfloat16 values with ConvParams::compute = BFloat16; outputs
+// are float32 (docs/mixed-precision.md).
 // FLOPs as shapes.txt defines them: 2 * N*Cout*OH*OW*Cin*k*k (conv), 2 * N*Cin*H*W*Cout*k*k (convT).
 #include <fmt/format.h>
 
@@ -25,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "autograd/autocast.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops_conv.h"
 #include "core/backend.h"
@@ -51,7 +56,8 @@ std::vector<BenchShape> read_shapes(const std::string& path) {
     if (line.empty() || line[0] == '#') continue;
     std::istringstream ss(line);
     BenchShape s;
-    if (ss >> s.name >> s.kind >> s.N >> s.Ci >> s.H >> s.W >> s.Co >> s.k >> s.s >> s.p >> s.op) out.push_back(s);
+    if (ss >> s.name >> s.kind >> s.N >> s.Ci >> s.H >> s.W >> s.Co >> s.k >> s.s >> s.p >> s.op)
+      out.push_back(s);
   }
   return out;
 }
@@ -62,7 +68,8 @@ double median_s(const std::function<void()>& f, double budget) {
   f();
   std::vector<double> ts;
   const auto start = Clock::now();
-  while (ts.size() < 50 && (ts.size() < 3 || std::chrono::duration<double>(Clock::now() - start).count() < budget)) {
+  while (ts.size() < 50 &&
+         (ts.size() < 3 || std::chrono::duration<double>(Clock::now() - start).count() < budget)) {
     const auto t = Clock::now();
     f();
     ts.push_back(std::chrono::duration<double>(Clock::now() - t).count());
@@ -78,7 +85,9 @@ std::string kernel_of(const std::function<void()>& f) {
   set_verbose_sink([&](const std::string& line) {
     size_t at = line.rfind(": ");
     size_t arrow = line.find(" -> ");
-    impl = arrow != std::string::npos ? line.substr(arrow + 4) : at != std::string::npos ? line.substr(at + 2) : line;
+    impl = arrow != std::string::npos ? line.substr(arrow + 4)
+           : at != std::string::npos  ? line.substr(at + 2)
+                                      : line;
     if (impl.size() > 9 && impl.ends_with(" (cached)")) impl.resize(impl.size() - 9);
   });
   f();
@@ -96,26 +105,38 @@ std::string json_escape(std::string s) {
   return out;
 }
 
-void bench_shape(const BenchShape& b, const std::string& backend, double budget) {
+void bench_shape(const BenchShape& b, const std::string& backend, double budget, bool bf16) {
   const bool t = b.kind == "convT";
   check(t || b.kind == "conv", "convbench: shape '{}' has kind '{}', expected conv or convT", b.name, b.kind);
   Generator gen(0);
-  Tensor x = randn({b.N, b.Ci, b.H, b.W}, gen);
-  Tensor w = randn(t ? Shape{b.Ci, b.Co, b.k, b.k} : Shape{b.Co, b.Ci, b.k, b.k}, gen);
+  // bfloat16: the values the backward kernels read are bfloat16 values (as autocast rounds them).
+  auto operand = [&](const Shape& shape) {
+    Tensor r = randn(shape, gen);
+    return bf16 ? r.to(DType::BFloat16).to(DType::Float32) : r;
+  };
+  Tensor x = operand({b.N, b.Ci, b.H, b.W});
+  Tensor w = operand(t ? Shape{b.Ci, b.Co, b.k, b.k} : Shape{b.Co, b.Ci, b.k, b.k});
   ConvShapes view;
   std::function<Tensor()> fwd;
   if (t) {
     auto o = ConvTranspose2dFuncOptions().stride(b.s).padding(b.p).output_padding(b.op);
     view = conv_transpose2d_geometry(x.shape(), w.shape(), {}, false, o);
-    fwd = [=] { return conv_transpose2d(x, w, Tensor(), o); };
+    fwd = [=] {
+      AutocastGuard autocast(DType::BFloat16, bf16);
+      return conv_transpose2d(x, w, Tensor(), o);
+    };
   } else {
     auto o = Conv2dFuncOptions().stride(b.s).padding(b.p);
     view = conv2d_geometry(x.shape(), w.shape(), {}, false, o);
-    fwd = [=] { return conv2d(x, w, Tensor(), o); };
+    fwd = [=] {
+      AutocastGuard autocast(DType::BFloat16, bf16);
+      return conv2d(x, w, Tensor(), o);
+    };
   }
   const Tensor y = fwd();
-  const Tensor gy = randn(y.shape(), gen);
-  const ConvParams p = view.params;
+  const Tensor gy = operand(y.shape());
+  ConvParams p = view.params;
+  if (bf16) p.compute = DType::BFloat16;
   std::function<void()> ops[3];
   ops[0] = [&] { fwd(); };
   if (t) {
@@ -125,16 +146,17 @@ void bench_shape(const BenchShape& b, const std::string& backend, double budget)
     ops[1] = [&] { conv_backward_data(gy, w, Tensor(), uninitialized(x.shape()), p); };
     ops[2] = [&] { conv_backward_weights(x, gy, uninitialized(w.shape()), Tensor(), p); };
   }
-  const double macs = t ? double(b.N) * b.Ci * b.H * b.W * b.Co * b.k * b.k : double(y.numel()) * b.Ci * b.k * b.k;
+  const double macs =
+      t ? double(b.N) * b.Ci * b.H * b.W * b.Co * b.k * b.k : double(y.numel()) * b.Ci * b.k * b.k;
   const char* names[3] = {"fwd", "bwd_data", "bwd_weights"};
   for (int i = 0; i < 3; ++i) {
     const std::string kernel = kernel_of(ops[i]);
     const double sec = median_s(ops[i], budget);
     std::printf(
-        "{\"impl\": \"convgrad-%s\", \"shape\": \"%s\", \"op\": \"%s\", \"threads\": %d, \"ms\": %.4f, "
-        "\"gflops\": %.2f, \"kernel\": \"%s\"}\n",
-        backend.c_str(), b.name.c_str(), names[i], get_num_threads(), sec * 1e3, 2 * macs / sec / 1e9,
-        json_escape(kernel).c_str());
+        "{\"impl\": \"convgrad-%s\", \"shape\": \"%s\", \"op\": \"%s\", \"dtype\": \"%s\", \"threads\": %d, "
+        "\"ms\": %.4f, \"gflops\": %.2f, \"kernel\": \"%s\"}\n",
+        backend.c_str(), b.name.c_str(), names[i], bf16 ? "bf16" : "fp32", get_num_threads(), sec * 1e3,
+        2 * macs / sec / 1e9, json_escape(kernel).c_str());
     std::fflush(stdout);
   }
 }
@@ -152,12 +174,13 @@ bool listed(const std::string& list, const std::string& name) {
 }
 
 const char* kUsage =
-    "usage: convbench [--backend NAME] [--threads N] [--only NAME,NAME] [--shapes FILE] [--budget SECONDS]\n";
+    "usage: convbench [--backend NAME] [--threads N] [--only NAME,NAME] [--shapes FILE] [--budget SECONDS]\n"
+    "                 [--dtype fp32|bf16]\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string backend, only, shapes = CONVGRAD_BENCH_SHAPES;
+  std::string backend, only, shapes = CONVGRAD_BENCH_SHAPES, dtype = "fp32";
   int threads = 0;
   double budget = 1.0;
   for (int i = 1; i < argc; ++i) {
@@ -179,10 +202,16 @@ int main(int argc, char** argv) {
       shapes = value();
     else if (a == "--budget")
       budget = std::atof(value().c_str());
+    else if (a == "--dtype")
+      dtype = value();
     else {
       std::fprintf(stderr, "%s", kUsage);
       return a == "--help" || a == "-h" ? 0 : 2;
     }
+  }
+  if (dtype != "fp32" && dtype != "bf16") {
+    std::fprintf(stderr, "convbench: --dtype must be fp32 or bf16, got '%s'\n%s", dtype.c_str(), kUsage);
+    return 2;
   }
   try {
     if (threads > 0) set_num_threads(threads);
@@ -190,7 +219,7 @@ int main(int argc, char** argv) {
     backend = current_backend();
     NoGradGuard no_grad;
     for (const BenchShape& s : read_shapes(shapes))
-      if (only.empty() || listed(only, s.name)) bench_shape(s, backend, budget);
+      if (only.empty() || listed(only, s.name)) bench_shape(s, backend, budget, dtype == "bf16");
   } catch (const Error& e) {
     std::fprintf(stderr, "convbench: %s\n", e.what());
     return 1;

@@ -5,6 +5,7 @@
 //   OMP_NUM_THREADS=2 build/bin/trainbench [--threads 2] [--batch 32] [--steps 30] [--skips] [--opt adam]
 //   build/bin/trainbench --threads 0 --busy-core   # the library's default thread count, one core taken
 //   mpirun -np 2 build/bin/trainbench --dist --threads 1   # data-parallel: --batch is the global batch
+//   build/bin/trainbench --bf16                    # forward and loss under AutocastGuard (bfloat16)
 //
 // Defaults = the PyTorch script's: the plain model (k16 s8 upsampler), Adam lr 3e-3, batch 32, 64x64.
 #include <sched.h>
@@ -17,11 +18,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "autograd/autocast.h"
 #include "core/backend.h"
 #include "core/dist.h"
 #include "core/error.h"
@@ -43,18 +46,22 @@ namespace {
 struct Options {
   int threads = 2;
   int64_t batch = 32, steps = 30, warmup = 3;
-  bool skips = false, phases = false, busy_core = false, dist = false;
+  bool skips = false, phases = false, busy_core = false, bf16 = false, dist = false;
   std::string opt = "adam", backend;
   double lr = 0;
 };
 
 const char* kUsage =
-    "usage: trainbench [--threads N] [--batch N] [--steps N] [--warmup N] [--skips] [--opt adam|sgd] [--lr X]\n"
-    "                  [--backend NAME] [--phases] [--busy-core] [--dist]\n"
+    "usage: trainbench [--threads N] [--batch N] [--steps N] [--warmup N] [--skips] [--opt adam|sgd] [--lr "
+    "X]\n"
+    "                  [--backend NAME] [--phases] [--busy-core] [--bf16] [--dist]\n"
     "  --threads 0: the library's default (OMP_NUM_THREADS, else the free cores, following the load)\n"
     "  --busy-core: a child process spins on the last usable CPU while the steps run (a busy neighbour)\n"
-    "  --phases: also the median ms of each phase: zero_grad_ms, forward_ms, loss_ms, backward_ms, optimizer_ms\n"
-    "  --dist: under mpirun, DistributedDataParallel; each rank steps on batch / ranks images of the global batch\n";
+    "  --bf16: forward and loss under AutocastGuard (convolutions in bfloat16, docs/mixed-precision.md)\n"
+    "  --phases: also the median ms of each phase: zero_grad_ms, forward_ms, loss_ms, backward_ms, "
+    "optimizer_ms\n"
+    "  --dist: under mpirun, DistributedDataParallel; each rank steps on batch / ranks images of the global "
+    "batch\n";
 
 Options parse(int argc, char** argv) {
   Options o;
@@ -81,6 +88,8 @@ Options parse(int argc, char** argv) {
       o.phases = true;
     else if (a == "--busy-core")
       o.busy_core = true;
+    else if (a == "--bf16")
+      o.bf16 = true;
     else if (a == "--dist")
       o.dist = true;
     else if (a == "--opt")
@@ -180,8 +189,11 @@ int main(int argc, char** argv) {
       opt = std::make_unique<SGD>(model.parameters(),
                                   SGDOptions(o.lr > 0 ? o.lr : 0.05).momentum(0.9).weight_decay(1e-4));
     fcn::ShapesDataset data(0, 1, std::min<int64_t>(8192, (o.steps + o.warmup) * o.batch));
-    std::vector<double> ms;
-    // Per phase (--phases): zero_grad, forward, loss, backward, optimizer step. The extra clock reads cost ~0.1 us.
+    // Wall time, and the process's CPU time (all threads): on a shared machine the CPU time of a step
+    // moves far less with the neighbours' load than its wall time.
+    std::vector<double> ms, cpu_ms;
+    // Per phase (--phases): zero_grad, forward, loss, backward, optimizer step. The extra clock reads cost
+    // ~0.1 us.
     const char* phase_names[] = {"zero_grad", "forward", "loss", "backward", "optimizer"};
     std::vector<double> phase_ms[5];
     float loss_value = 0;
@@ -190,11 +202,16 @@ int main(int argc, char** argv) {
       fcn::Batch b = data.batch(step * o.batch % data.size() + rank * share, share);
       Clock::time_point t[6];
       t[0] = Clock::now();
+      const std::clock_t c0 = std::clock();
       opt->zero_grad();
       if (o.phases) t[1] = Clock::now();
+      // As PyTorch's autocast: forward and loss inside the guard, backward outside.
+      std::optional<AutocastGuard> autocast;
+      if (o.bf16) autocast.emplace(DType::BFloat16);
       Tensor logits = model.forward(b.images);
       if (o.phases) t[2] = Clock::now();
       Tensor loss = cross_entropy(logits, b.labels);
+      autocast.reset();
       if (o.phases) t[3] = Clock::now();
       loss.backward();
       if (o.phases) t[4] = Clock::now();
@@ -202,6 +219,7 @@ int main(int argc, char** argv) {
       t[5] = Clock::now();
       if (step >= o.warmup) {
         ms.push_back(ms_between(t[0], t[5]));
+        cpu_ms.push_back(1e3 * double(std::clock() - c0) / CLOCKS_PER_SEC);
         if (o.phases)
           for (int k = 0; k < 5; ++k) phase_ms[k].push_back(ms_between(t[k], t[k + 1]));
       }
@@ -219,15 +237,17 @@ int main(int argc, char** argv) {
     if (rank > 0) return 0;
     std::string phases;
     if (o.phases)
-      for (int k = 0; k < 5; ++k) phases += fmt::format(", \"{}_ms\": {:.3f}", phase_names[k], median(phase_ms[k]));
+      for (int k = 0; k < 5; ++k)
+        phases += fmt::format(", \"{}_ms\": {:.3f}", phase_names[k], median(phase_ms[k]));
     std::printf(
         "{\"impl\": \"convgrad-%s\", \"model\": \"tinyfcn%s\", \"opt\": \"%s\", \"threads\": %d, \"batch\": "
         "%lld, "
-        "\"ranks\": %lld, \"steps\": %lld, \"step_ms\": %.3f, \"images_per_s\": %.1f, \"peak_rss_mb\": %.1f, "
-        "\"final_loss\": %.4f%s%s}\n",
+        "\"ranks\": %lld, \"steps\": %lld, \"precision\": \"%s\", \"step_ms\": %.3f, \"step_cpu_ms\": %.3f, "
+        "\"images_per_s\": %.1f, \"peak_rss_mb\": %.1f, \"final_loss\": %.4f%s%s}\n",
         current_backend().c_str(), o.skips ? "-skips" : "", o.opt.c_str(), get_num_threads(),
-        (long long)o.batch, (long long)ranks, (long long)o.steps, med, o.batch / med * 1e3, peak_rss_mb(),
-        loss_value, phases.c_str(), o.busy_core ? ", \"busy_core\": true" : "");
+        (long long)o.batch, (long long)ranks, (long long)o.steps, o.bf16 ? "bf16" : "fp32", med, median(cpu_ms),
+        o.batch / med * 1e3, peak_rss_mb(), loss_value, phases.c_str(),
+        o.busy_core ? ", \"busy_core\": true" : "");
   } catch (const Error& e) {
     if (dist::world_size() > 1) dist::abort(fmt::format("trainbench: {}", e.what()));
     std::fprintf(stderr, "trainbench: %s\n", e.what());

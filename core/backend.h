@@ -6,7 +6,9 @@
 //   conv_backward_weights dw = corr(x, dy), db = sum of dy over N, H, W
 // conv2d and conv_transpose2d (autograd/ops_conv.cpp) are built from these three and nothing else.
 // All tensors are contiguous float32 NCHW (weights OIHW); outputs are pre-allocated by the caller and
-// overwritten (never accumulated into), so they may be `uninitialized`.
+// overwritten (never accumulated into), so they may be `uninitialized`. ConvParams::compute ==
+// BFloat16 (autocast) says the inputs hold bfloat16 values: a backend may compute on them in bfloat16
+// with float32 sums (oneDNN on AVX512_BF16) or, as the reference does, in float32.
 //
 // Each kernel also takes ConvCaches, optional per-operand caches of converted copies: see
 // Note [Operand cache] below.

@@ -91,8 +91,9 @@ void check_no_overflow(const char* op, bool transposed, const Shape& input, cons
 }  // namespace
 
 std::string params_str(const ConvParams& p) {
-  return fmt::format("stride {}, dilation {}, padding {}/{}, groups {}", pair_str(p.stride),
-                     pair_str(p.dilation), pair_str(p.pad_begin), pair_str(p.pad_end), p.groups);
+  return fmt::format("stride {}, dilation {}, padding {}/{}, groups {}{}", pair_str(p.stride),
+                     pair_str(p.dilation), pair_str(p.pad_begin), pair_str(p.pad_end), p.groups,
+                     p.compute == DType::Float32 ? "" : ", compute bfloat16");
 }
 
 int64_t conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t dilation, int64_t pad_begin,

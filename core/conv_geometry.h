@@ -13,6 +13,7 @@
 
 #include "core/conv_options.h"
 #include "core/shape.h"
+#include "core/storage.h"
 
 namespace convgrad {
 
@@ -24,6 +25,10 @@ struct ConvParams {
   Pair pad_begin{0, 0};  ///< (top, left)
   Pair pad_end{0, 0};    ///< (bottom, right)
   int64_t groups = 1;                      ///< channel groups; C and O divide by it
+  /// The precision the products are computed in. BFloat16 (autocast, autograd/autocast.h): the caller
+  /// has rounded the inputs (src, weights, dst when it is read) to bfloat16 values held in float32, and
+  /// a backend may convert them to bfloat16 exactly and accumulate in float32; outputs stay float32.
+  DType compute = DType::Float32;
 
   bool operator==(const ConvParams&) const = default;
 };

@@ -35,6 +35,9 @@ Tensor full(const Shape& shape, double value, DType dtype) {
   if (dtype == DType::Float32) {
     float* p = t.data<float>();
     for (int64_t i = 0; i < n; ++i) p[i] = static_cast<float>(value);
+  } else if (dtype == DType::BFloat16) {
+    BFloat16* p = t.data<BFloat16>();
+    for (int64_t i = 0; i < n; ++i) p[i] = to_bfloat16(static_cast<float>(value));
   } else {
     int64_t* p = t.data<int64_t>();
     for (int64_t i = 0; i < n; ++i) p[i] = static_cast<int64_t>(value);
@@ -60,6 +63,8 @@ Tensor arange(double start, double end, double step, DType dtype) {
     double v = start + static_cast<double>(i) * step;
     if (dtype == DType::Float32)
       t.data<float>()[i] = static_cast<float>(v);
+    else if (dtype == DType::BFloat16)
+      t.data<BFloat16>()[i] = to_bfloat16(static_cast<float>(v));
     else
       t.data<int64_t>()[i] = static_cast<int64_t>(v);
   }
@@ -104,9 +109,14 @@ Tensor clone_data(const Tensor& t) {
   } else if (t.dtype() == DType::Float32) {
     auto v = t.to_vector<float>();
     std::memcpy(out.data<float>(), v.data(), nbytes);
-  } else {
+  } else if (t.dtype() == DType::Int64) {
     auto v = t.to_vector<int64_t>();
     std::memcpy(out.data<int64_t>(), v.data(), nbytes);
+  } else {
+    // Through float32: exact both ways for bfloat16 values.
+    auto v = t.to_vector<float>();
+    BFloat16* o = out.data<BFloat16>();
+    for (size_t i = 0; i < v.size(); ++i) o[i] = to_bfloat16(v[i]);
   }
   return out;
 }

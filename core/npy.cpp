@@ -249,6 +249,9 @@ Tensor parse_npy(std::string_view bytes, const std::string& what) {
 
 std::string npy_bytes(const Tensor& t) {
   check(t.defined(), "npy_bytes: the tensor is undefined");
+  // NumPy has no bfloat16: its values go out as float32, which holds each of them exactly (see
+  // docs/mixed-precision.md#saving-and-loading); t.to(DType::BFloat16) after loading restores them.
+  if (t.dtype() == DType::BFloat16) return npy_bytes(t.to(DType::Float32));
   std::string header = header_text(t);
   // NumPy's layout, byte for byte (np.save): room for the first size to grow to 21 digits (so a file can
   // be appended to in place), then 1 to 64 spaces so the data starts on a 64-byte boundary, then '\n'.

@@ -23,7 +23,8 @@ namespace convgrad {
 
 /// Reads a .npy file into a new contiguous tensor (float32 or int64).
 Tensor load_npy(const std::string& path);
-/// Writes `t` as a .npy file (version 1 header, C order); atomic like save_npz.
+/// Writes `t` as a .npy file (version 1 header, C order); atomic like save_npz. NumPy has no bfloat16:
+/// a bfloat16 tensor is written as float32 (exact; load and call to(DType::BFloat16) to restore it).
 void save_npy(const std::string& path, const Tensor& t);
 
 /// Reads every array of a .npz file, keyed by member name without the ".npy" suffix.

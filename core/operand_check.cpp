@@ -11,4 +11,11 @@ void check_operand(const Tensor& t, const char* op, const char* what, Layout lay
                  shape_str(t.shape()), shape_str(t.strides()));
 }
 
+void reject_bfloat16(const Tensor& t, const char* op, const char* what) {
+  CONVGRAD_CHECK(!t.defined() || t.dtype() != DType::BFloat16,
+                 "{}: {} (shape {}) is bfloat16, which this op does not compute in; bfloat16 is a storage "
+                 "type: convert with t.to(DType::Float32), or run the op under AutocastGuard",
+                 op, what, shape_str(t.shape()));
+}
+
 }  // namespace convgrad

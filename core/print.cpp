@@ -192,6 +192,19 @@ std::string add_suffixes(std::string str, const std::vector<std::string>& suffix
 std::string format_tensor(const Tensor& t) {
   const std::string prefix = "tensor(";
   const int64_t indent = static_cast<int64_t>(prefix.size());
+  // PyTorch formats a bfloat16 tensor's values as float32 and names the dtype after them.
+  if (t.dtype() == DType::BFloat16) {
+    Tensor f = t.to(DType::Float32);
+    std::string body = "[]";
+    if (t.numel() != 0) {
+      body = format_tensor(f).substr(prefix.size());
+      body.pop_back();  // the ")" closing format_tensor's result
+    }
+    std::vector<std::string> suffixes;
+    if (t.numel() == 0 && t.dim() != 1) suffixes.push_back("size=" + shape_tuple(t.shape()));
+    suffixes.push_back("dtype=torch.bfloat16");
+    return add_suffixes(prefix + body, suffixes, indent);
+  }
   bool floating = t.dtype() == DType::Float32;
   std::vector<std::string> suffixes;
   if (t.numel() == 0) {

@@ -6,20 +6,27 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/bfloat16.h"
+
 namespace convgrad {
 
-/// Element types a tensor may hold: float32 for data, int64 for class labels and indices.
-enum class DType { Float32, Int64 };
+/// Element types a tensor may hold: float32 for data, int64 for class labels and indices, bfloat16 as
+/// a storage type for mixed precision (docs/mixed-precision.md): it converts to and from float32
+/// (Tensor::to), copies, prints and takes views; arithmetic refuses it (convert to float32 first).
+enum class DType { Float32, Int64, BFloat16 };
 
 /// Bytes per element of a dtype.
-constexpr size_t dtype_size(DType t) { return t == DType::Float32 ? 4 : 8; }
-/// "float32" / "int64".
-constexpr const char* dtype_name(DType t) { return t == DType::Float32 ? "float32" : "int64"; }
+constexpr size_t dtype_size(DType t) { return t == DType::Float32 ? 4 : t == DType::Int64 ? 8 : 2; }
+/// "float32" / "int64" / "bfloat16".
+constexpr const char* dtype_name(DType t) {
+  return t == DType::Float32 ? "float32" : t == DType::Int64 ? "int64" : "bfloat16";
+}
 
 /// C++ type -> DType, for the typed accessors.
 template <class T> constexpr DType dtype_of();
 template <> constexpr DType dtype_of<float>() { return DType::Float32; }
 template <> constexpr DType dtype_of<int64_t>() { return DType::Int64; }
+template <> constexpr DType dtype_of<BFloat16>() { return DType::BFloat16; }
 
 /// How the bytes of a new Storage start out.
 enum class StorageInit {

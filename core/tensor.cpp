@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/kernels/elementwise.h"
+
 namespace convgrad {
 
 namespace {
@@ -10,6 +12,20 @@ detail::BackwardHook g_backward_hook = nullptr;
 template <class To, class From>
 To convert_from(const void* p) {
   return static_cast<To>(*static_cast<const From*>(p));
+}
+
+// The element of type `dtype` at `p`, converted to To (bfloat16 through its exact float32 value).
+template <class To>
+To load_as(const void* p, DType dtype) {
+  switch (dtype) {
+    case DType::Float32:
+      return convert_from<To, float>(p);
+    case DType::Int64:
+      return convert_from<To, int64_t>(p);
+    case DType::BFloat16:
+      return static_cast<To>(to_float(*static_cast<const BFloat16*>(p)));
+  }
+  fail("Tensor: unknown dtype {}", static_cast<int>(dtype));
 }
 }  // namespace
 
@@ -50,13 +66,14 @@ T* Tensor::data() const {
 }
 template float* Tensor::data<float>() const;
 template int64_t* Tensor::data<int64_t>() const;
+template BFloat16* Tensor::data<BFloat16>() const;
 
 template <class T>
 T Tensor::item() const {
   check(numel() == 1, "Tensor::item: expected a tensor with one element, got shape {}", shape_str(shape()));
   auto& t = checked();
   const char* base = static_cast<const char*>(t.storage->data()) + t.offset * dtype_size(t.dtype);
-  return t.dtype == DType::Float32 ? convert_from<T, float>(base) : convert_from<T, int64_t>(base);
+  return load_as<T>(base, t.dtype);
 }
 template float Tensor::item<float>() const;
 template double Tensor::item<double>() const;
@@ -75,7 +92,7 @@ T Tensor::at(std::initializer_list<int64_t> index) const {
     ++d;
   }
   const char* base = static_cast<const char*>(t.storage->data()) + pos * dtype_size(t.dtype);
-  return t.dtype == DType::Float32 ? convert_from<T, float>(base) : convert_from<T, int64_t>(base);
+  return load_as<T>(base, t.dtype);
 }
 template float Tensor::at<float>(std::initializer_list<int64_t>) const;
 template double Tensor::at<double>(std::initializer_list<int64_t>) const;
@@ -93,8 +110,10 @@ std::vector<T> Tensor::to_vector() const {
     const char* p = base + t.offset * esize;
     if (t.dtype == DType::Float32)
       for (int64_t k = 0; k < n; ++k) out[k] = static_cast<T>(reinterpret_cast<const float*>(p)[k]);
-    else
+    else if (t.dtype == DType::Int64)
       for (int64_t k = 0; k < n; ++k) out[k] = static_cast<T>(reinterpret_cast<const int64_t*>(p)[k]);
+    else
+      for (int64_t k = 0; k < n; ++k) out[k] = static_cast<T>(to_float(reinterpret_cast<const BFloat16*>(p)[k]));
     return out;
   }
   // Walk the index odometer-style so any strided view is copied in row-major order.
@@ -102,7 +121,7 @@ std::vector<T> Tensor::to_vector() const {
     int64_t pos = t.offset;
     for (int64_t d = 0; d < nd; ++d) pos += idx[d] * t.strides[d];
     const char* p = base + pos * esize;
-    out[k] = t.dtype == DType::Float32 ? convert_from<T, float>(p) : convert_from<T, int64_t>(p);
+    out[k] = load_as<T>(p, t.dtype);
     for (int64_t d = nd - 1; d >= 0; --d) {
       if (++idx[d] < t.shape[d]) break;
       idx[d] = 0;
@@ -162,6 +181,11 @@ Tensor Tensor::detach() const {
   impl->strides = t.strides;
   impl->dtype = t.dtype;
   return Tensor(impl);
+}
+
+Tensor Tensor::to(DType dtype) const {
+  if (checked().dtype == dtype) return *this;
+  return kernels::cast(*this, dtype);
 }
 
 Tensor as_strided(const Tensor& base, Shape shape, Shape strides, int64_t offset) {

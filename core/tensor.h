@@ -103,6 +103,11 @@ class Tensor {
                 bool create_graph = false) const;
   /// Same data, no autograd history, requires_grad false.
   Tensor detach() const;
+  /// The values converted to `dtype` (like torch.Tensor.to(dtype)): this tensor itself when it already
+  /// has that dtype, else a new contiguous tensor without autograd history (to_dtype in autograd/ops_math.h
+  /// is the same conversion as a function). float32 -> bfloat16 rounds to nearest, ties to even, as
+  /// PyTorch; bfloat16 -> float32 is exact.
+  Tensor to(DType dtype) const;
 
   /// True when both handles share one impl.
   bool is_same(const Tensor& other) const { return impl_ == other.impl_; }

@@ -1,5 +1,7 @@
 #include "layers/linear.h"
 
+#include "autograd/autocast.h"
+
 #include <cmath>
 
 #include "autograd/ops.h"
@@ -34,7 +36,8 @@ Tensor Linear::forward(const Tensor& x) {
   out_shape.back() = options_.out_features();
   Tensor x2 = x.dim() == 2 ? x : reshape(x, {-1, options_.in_features()});
   Tensor y = matmul(x2, transpose(weight, 0, 1));
-  if (bias.defined()) y = y + bias;
+  // Under autocast the bias is rounded to bfloat16 like the other operands (PyTorch's addmm).
+  if (bias.defined()) y = y + (is_autocast_enabled() ? detail::autocast_input(bias) : bias);
   return x.dim() == 2 ? y : reshape(y, out_shape);
 }
 

@@ -137,8 +137,8 @@ std::vector<Case> catalog(World& W) {
       {"conv2d of an int64 tensor", [&] { conv2d(to_dtype(W.img, DType::Int64), W.w); }, {"int64"}},
       {"softmax of an int64 tensor", [&] { softmax(W.labels, 0); }, {"int64"}},
       {"sum over a dim out of range", [&] { sum(x, {5}); }, {"dim 5", "3 dims"}},
-      {"softmax dim out of range", [&] { softmax(x, -4); }, {"-4"}},
-      {"argmax dim out of range", [&] { argmax(x, 3); }, {"dim 3"}},
+      {"softmax dim out of range", [&] { softmax(x, -4); }, {"dim -4 is out of range", "3 dims"}},
+      {"argmax dim out of range", [&] { argmax(x, 3); }, {"dim 3 is out of range", "3 dims"}},
       // ---- shape ops ----
       {"reshape to another element count", [&] { reshape(x, {5, 5}); }, {"[5, 5]", "[2, 3, 4]"}},
       {"reshape with two -1", [&] { reshape(x, {-1, -1}); }, {"only one size may be -1", "[-1, -1]"}},
@@ -148,7 +148,7 @@ std::vector<Case> catalog(World& W) {
       {"select index out of range", [&] { select(x, 2, 9); }, {"index 9 is out of range", "size 4"}},
       {"expand to an incompatible shape", [&] { expand(x, {2, 5, 4}); }, {"[2, 5, 4]"}},
       {"concat of mismatched shapes", [&] { concat({x, ones({2, 2, 5})}, 1); }, {"[2, 2, 5]"}},
-      {"concat of nothing", [] { concat({}, 0); }, {"concat"}},
+      {"concat of nothing", [] { concat({}, 0); }, {"concat", "at least one tensor"}},
       {"pad with an odd pad count", [&] { pad(x, {1, 1, 1}); }, {"(low, high) pairs, got 3 values"}},
       {"as_strided past the end of the storage", [&] { as_strided(x, {5}, {1}, 20); },
        {"address element 24", "storage of 24 float32 elements"}},
@@ -213,7 +213,7 @@ std::vector<Case> catalog(World& W) {
       {"circular pad of an unbatched input", [&] { pad(zeros({2, 5, 5}), {1, 1, 1, 1}, PadMode::Circular); },
        {"circular", "[2, 5, 5]"}},
       {"avg_pool2d divisor_override 0", [&] { avg_pool2d(W.img, AvgPool2dOptions(2).divisor_override(0)); },
-       {"divisor_override"}},
+       {"divisor_override must not be zero"}},
       {"max_pool2d kernel beyond the input", [&] { max_pool2d(W.img, MaxPool2dOptions(7).stride(1)); },
        {"[7, 7]", "[1, 2, 5, 5]"}},
       // ---- losses ----

@@ -8,9 +8,11 @@
 #include <vector>
 
 #include "layers/convgrad.h"
+#include "test_util.h"
 
 using namespace convgrad;
 using namespace convgrad::data;
+using convgrad::testing::max_abs_diff;
 
 namespace {
 
@@ -29,14 +31,6 @@ Tensor box_down(const Tensor& hr, int64_t s) {
         out.push_back(static_cast<float>(acc / (s * s)));
       }
   return from_vector(out, {c, h, w});
-}
-
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  REQUIRE(a.shape() == b.shape());
-  double worst = 0;
-  auto x = values(a), y = values(b);
-  for (size_t i = 0; i < x.size(); ++i) worst = std::max(worst, static_cast<double>(std::abs(x[i] - y[i])));
-  return worst;
 }
 
 }  // namespace

@@ -44,15 +44,19 @@ inline double max_abs_diff(const Tensor& a, const Tensor& b) {
 
 /// The largest |got - want| and the largest |want| (the scale a golden comparison is relative to: a
 /// per-element relative error means nothing where a sum of products cancels to near zero). A NaN in
-/// `got` makes the error NaN, so `err <= tol * scale` fails.
+/// `got`, or a size mismatch, makes the error infinite, so `err <= tol * scale` fails.
 struct GoldenError {
   double err = 0, scale = 0;
 };
 inline GoldenError golden_error(const Tensor& got, const Tensor& want) {
   const std::vector<double> a = got.to_vector<double>(), b = want.to_vector<double>();
   GoldenError r;
+  if (a.size() != b.size()) return {INFINITY, 0};
   for (double v : b) r.scale = std::max(r.scale, std::abs(v));
-  for (size_t i = 0; i < a.size(); ++i) r.err = std::max(r.err, std::abs(a[i] - b[i]));
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double d = std::abs(a[i] - b[i]);
+    if (!(d <= r.err)) r.err = std::isnan(d) ? INFINITY : d;  // std::max would skip a NaN
+  }
   return r;
 }
 

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/factory.h"
+#include "core/operand_check.h"
 
 namespace convgrad::kernels {
 
@@ -175,6 +176,8 @@ LoopPlan plan_loop(const Shape& shape, const std::vector<Shape>& strides) {
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   const char* name = binary_op_name(op);
   check(a.defined() && b.defined(), "{}: an operand is an undefined tensor", name);
+  reject_bfloat16(a, name, "first operand");
+  reject_bfloat16(b, name, "second operand");
   Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
   bool both_int = a.dtype() == DType::Int64 && b.dtype() == DType::Int64;
   // True division of integers is floating point, as in PyTorch.
@@ -215,6 +218,9 @@ Tensor scalar(float value) { return full({}, value, DType::Float32); }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check(cond.defined() && a.defined() && b.defined(), "where: an operand is an undefined tensor");
+  reject_bfloat16(cond, "where", "condition");
+  reject_bfloat16(a, "where", "input");
+  reject_bfloat16(b, "where", "other");
   Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
   Tensor c = cond.dtype() == DType::Float32 ? cond : cast(cond, DType::Float32);
   DType dt = a.dtype() == DType::Int64 && b.dtype() == DType::Int64 ? DType::Int64 : DType::Float32;
@@ -242,10 +248,23 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 
 Tensor cast(const Tensor& x, DType dtype) {
   check(x.defined(), "cast: the tensor is undefined");
-  if (x.dtype() == DType::Float32 && dtype == DType::Float32)
+  const DType from = x.dtype();
+  if (from == DType::Float32 && dtype == DType::Float32)
     return launch_unary_map<float, float>(x, dtype, [](float v) { return v; });
-  if (x.dtype() == DType::Int64 && dtype == DType::Int64)
+  if (from == DType::Int64 && dtype == DType::Int64)
     return launch_unary_map<int64_t, int64_t>(x, dtype, [](int64_t v) { return v; });
+  if (from == DType::BFloat16 && dtype == DType::BFloat16)
+    return launch_unary_map<BFloat16, BFloat16>(x, dtype, [](BFloat16 v) { return v; });
+  if (from == DType::Float32 && dtype == DType::BFloat16)
+    return launch_unary_map<BFloat16, float>(x, dtype, [](float v) { return to_bfloat16(v); });
+  if (from == DType::BFloat16 && dtype == DType::Float32)
+    return launch_unary_map<float, BFloat16>(x, dtype, [](BFloat16 v) { return to_float(v); });
+  // int64 <-> bfloat16 go through float32, as PyTorch's conversions do.
+  if (from == DType::Int64 && dtype == DType::BFloat16)
+    return launch_unary_map<BFloat16, int64_t>(x, dtype,
+                                               [](int64_t v) { return to_bfloat16(static_cast<float>(v)); });
+  if (from == DType::BFloat16 && dtype == DType::Int64)
+    return launch_unary_map<int64_t, BFloat16>(x, dtype, [](BFloat16 v) { return float_to_int64(to_float(v)); });
   if (dtype == DType::Float32)
     return launch_unary_map<float, int64_t>(x, dtype, [](int64_t v) { return static_cast<float>(v); });
   return launch_unary_map<int64_t, float>(x, dtype, float_to_int64);

@@ -3,6 +3,7 @@
 
 #include "core/factory.h"
 #include "core/kernels/elementwise.h"
+#include "core/operand_check.h"
 #include "core/threading.h"
 
 namespace convgrad::kernels {
@@ -55,6 +56,7 @@ Tensor sum_to_typed(const Tensor& x, const Shape& shape) {
 
 Tensor sum_to(const Tensor& x, const Shape& shape) {
   check(x.defined(), "sum_to: the tensor is undefined");
+  reject_bfloat16(x, "sum_to", "input");
   if (x.shape() == shape) return x;
   const Shape& xs = x.shape();
   bool ok = shape.size() <= xs.size();

@@ -5,6 +5,7 @@
 
 #include "core/factory.h"
 #include "core/kernels/elementwise.h"
+#include "core/operand_check.h"
 
 namespace convgrad::kernels {
 
@@ -183,6 +184,7 @@ const char* unary_op_name(UnaryOp op) {
 
 Tensor unary(UnaryOp op, const Tensor& x, UnaryParams params) {
   check(x.defined(), "{}: the tensor is undefined", unary_op_name(op));
+  reject_bfloat16(x, unary_op_name(op), "input");
   if (x.dtype() == DType::Int64) {
     if (op == UnaryOp::Neg || op == UnaryOp::Abs || op == UnaryOp::Relu) return unary_int64(op, x);
     return unary(op, cast(x, DType::Float32), params);
@@ -202,6 +204,8 @@ Tensor unary_backward(UnaryOp op, const Tensor& grad, const Tensor& x, const Ten
         from_output ? "output" : "input");
   check(grad.shape() == v.shape(), "{} backward: gradient shape {} does not match the {} {}", unary_op_name(op),
         shape_str(grad.shape()), from_output ? "output" : "input", shape_str(v.shape()));
+  reject_bfloat16(grad, unary_op_name(op), "grad_output");
+  reject_bfloat16(v, unary_op_name(op), from_output ? "saved output" : "saved input");
   Tensor g = grad.dtype() == DType::Float32 ? grad : cast(grad, DType::Float32);
   Tensor fv = v.dtype() == DType::Float32 ? v : cast(v, DType::Float32);
   const bool in_place = overwrite_grad && g.is_same(grad) && grad.is_contiguous();
@@ -210,6 +214,8 @@ Tensor unary_backward(UnaryOp op, const Tensor& grad, const Tensor& x, const Ten
 
 Tensor extremum_backward(const Tensor& grad, const Tensor& a, const Tensor& b, bool is_max, bool first) {
   Shape shape = grad.shape();
+  reject_bfloat16(a, "extremum_backward", "first operand");
+  reject_bfloat16(b, "extremum_backward", "second operand");
   Tensor fa = a.dtype() == DType::Float32 ? a : cast(a, DType::Float32);
   Tensor fb = b.dtype() == DType::Float32 ? b : cast(b, DType::Float32);
   Tensor out = uninitialized(shape, DType::Float32);

@@ -95,8 +95,10 @@ void copy_into(const Tensor& dst, const Tensor& src) {
   CopyPlan p = plan_copy(dst.shape(), dst.strides(), src.strides());
   if (dst.dtype() == DType::Float32)
     copy_typed(dst.data<float>(), src.data<float>(), p);
-  else
+  else if (dst.dtype() == DType::Int64)
     copy_typed(dst.data<int64_t>(), src.data<int64_t>(), p);
+  else
+    copy_typed(dst.data<BFloat16>(), src.data<BFloat16>(), p);
 }
 
 Tensor contiguous_copy(const Tensor& x) {
@@ -113,8 +115,10 @@ void fill(const Tensor& dst, double value) {
   CopyPlan p = plan_copy(dst.shape(), dst.strides(), dst.strides());
   if (dst.dtype() == DType::Float32)
     fill_typed(dst.data<float>(), p, static_cast<float>(value));
-  else
+  else if (dst.dtype() == DType::Int64)
     fill_typed(dst.data<int64_t>(), p, static_cast<int64_t>(value));
+  else
+    fill_typed(dst.data<BFloat16>(), p, to_bfloat16(static_cast<float>(value)));
 }
 
 Tensor narrow_view(const Tensor& x, int64_t dim, int64_t start, int64_t length) {

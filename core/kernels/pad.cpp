@@ -95,56 +95,61 @@ PadMap pad_axis_map(PadMode mode, int64_t size, int64_t before, int64_t after) {
   return map;
 }
 
-void pad_forward(const Tensor& x, const std::vector<PadMap>& maps, float value, Tensor& out) {
-  Tensor xc = x.is_contiguous() ? x : clone_data(x);
-  const size_t k = maps.size();
-  const PadView v = pad_view(x.shape(), maps);
-  const PadMap& last = maps[k - 1];
-  const int64_t width = v.out[k - 1];
-  const float* src = xc.data<float>();
-  float* dst = out.data<float>();
+namespace {
+
+// Calls f(plane, row, source) for every output row of every outer plane, where `source` is the offset
+// of the input row it reads within the plane (negative: a row of pure padding). Threads split over
+// planes; every input element an output row reads lies in the same plane, so no two threads ever
+// touch one element (the backward's accumulation relies on it).
+template <class F>
+void for_each_row(const PadView& v, const std::vector<PadMap>& maps, F f) {
 #pragma omp parallel for num_threads(get_num_threads()) schedule(static)
-  for (int64_t p = 0; p < v.outer; ++p) {
-    for (int64_t row = 0; row < v.rows; ++row) {
-      float* o = dst + p * v.out_plane + row * width;
-      const int64_t s = source_row(v, maps, row);
-      if (s < 0) {
-        std::fill(o, o + width, value);
-        continue;
-      }
-      const float* in = src + p * v.in_plane + s;
-      for (int64_t j = 0; j < width; ++j) {
-        const int64_t i = last[static_cast<size_t>(j)];
-        o[j] = i < 0 ? value : in[i];
-      }
-    }
-  }
+  for (int64_t p = 0; p < v.outer; ++p)
+    for (int64_t row = 0; row < v.rows; ++row) f(p, row, source_row(v, maps, row));
 }
 
+}  // namespace
+
+void pad_forward(const Tensor& x, const std::vector<PadMap>& maps, float value, Tensor& out) {
+  Tensor xc = contiguous_data(x);
+  const PadView v = pad_view(x.shape(), maps);
+  const PadMap& last = maps.back();
+  const int64_t width = v.out[maps.size() - 1];
+  const float* src = xc.data<float>();
+  float* dst = out.data<float>();
+  for_each_row(v, maps, [&](int64_t p, int64_t row, int64_t s) {
+    float* o = dst + p * v.out_plane + row * width;
+    if (s < 0) {
+      std::fill(o, o + width, value);
+      return;
+    }
+    const float* in = src + p * v.in_plane + s;
+    for (int64_t j = 0; j < width; ++j) {
+      const int64_t i = last[static_cast<size_t>(j)];
+      o[j] = i < 0 ? value : in[i];
+    }
+  });
+}
+
+// The adjoint of the forward: several output elements may read one input element (reflect, replicate,
+// circular), so their gradients add up there.
 Tensor pad_backward(const Tensor& grad_out, const Shape& input_shape, const std::vector<PadMap>& maps) {
-  Tensor gc = grad_out.is_contiguous() ? grad_out : clone_data(grad_out);
+  Tensor gc = contiguous_data(grad_out);
   Tensor grad_in = zeros(input_shape);
-  const size_t k = maps.size();
   const PadView v = pad_view(input_shape, maps);
-  const PadMap& last = maps[k - 1];
-  const int64_t width = v.out[k - 1];
+  const PadMap& last = maps.back();
+  const int64_t width = v.out[maps.size() - 1];
   const float* go = gc.data<float>();
   float* gi = grad_in.data<float>();
-  // Several output elements may read one input element (reflect, replicate, circular); they all
-  // lie in one outer plane, so threads split over planes never write the same element.
-#pragma omp parallel for num_threads(get_num_threads()) schedule(static)
-  for (int64_t p = 0; p < v.outer; ++p) {
-    for (int64_t row = 0; row < v.rows; ++row) {
-      const int64_t s = source_row(v, maps, row);
-      if (s < 0) continue;
-      const float* g = go + p * v.out_plane + row * width;
-      float* in = gi + p * v.in_plane + s;
-      for (int64_t j = 0; j < width; ++j) {
-        const int64_t i = last[static_cast<size_t>(j)];
-        if (i >= 0) in[i] += g[j];
-      }
+  for_each_row(v, maps, [&](int64_t p, int64_t row, int64_t s) {
+    if (s < 0) return;
+    const float* g = go + p * v.out_plane + row * width;
+    float* in = gi + p * v.in_plane + s;
+    for (int64_t j = 0; j < width; ++j) {
+      const int64_t i = last[static_cast<size_t>(j)];
+      if (i >= 0) in[i] += g[j];
     }
-  }
+  });
   return grad_in;
 }
 

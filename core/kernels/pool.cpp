@@ -169,52 +169,52 @@ Tensor max_pool2d_gather(const Tensor& t, const Tensor& indices, const Pool2dGeo
   return out;
 }
 
+namespace {
+
+// Calls f(plane, oy, ox, sy, sx) for every output position of average pooling with its clipped
+// window, the planes split across threads (each plane's writes stay within that plane).
+template <class F>
+void for_each_avg_window(const Pool2dGeometry& g, F f) {
+  const int64_t planes = g.n * g.c;
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static)
+  for (int64_t p = 0; p < planes; ++p)
+    for (int64_t oy = 0; oy < g.oh; ++oy) {
+      const Span sy = window(oy, g.sh, g.ph, g.kh, g.h);
+      for (int64_t ox = 0; ox < g.ow; ++ox) f(p, oy, ox, sy, window(ox, g.sw, g.pw, g.kw, g.w));
+    }
+}
+
+}  // namespace
+
 Tensor avg_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, AvgPoolDivisor div) {
   Tensor xc = contiguous_data(x);
   Tensor out = empty(pool2d_output_shape(x.shape(), g));
   const float* src = xc.data<float>();
   float* dst = out.data<float>();
-  const int64_t planes = g.n * g.c;
-#pragma omp parallel for num_threads(get_num_threads()) schedule(static)
-  for (int64_t p = 0; p < planes; ++p) {
+  for_each_avg_window(g, [&](int64_t p, int64_t oy, int64_t ox, const Span& sy, const Span& sx) {
     const float* in = src + p * g.h * g.w;
-    float* o = dst + p * g.oh * g.ow;
-    for (int64_t oy = 0; oy < g.oh; ++oy) {
-      Span sy = window(oy, g.sh, g.ph, g.kh, g.h);
-      for (int64_t ox = 0; ox < g.ow; ++ox) {
-        Span sx = window(ox, g.sw, g.pw, g.kw, g.w);
-        float sum = 0.f;
-        for (int64_t y = sy.start; y < sy.end; ++y)
-          for (int64_t xx = sx.start; xx < sx.end; ++xx) sum += in[y * g.w + xx];
-        // An empty window (possible only with ceil_mode) averages to 0, as in PyTorch.
-        o[oy * g.ow + ox] = sy.start >= sy.end || sx.start >= sx.end ? 0.f : sum / divisor(sy, sx, div);
-      }
-    }
-  }
+    float sum = 0.f;
+    for (int64_t y = sy.start; y < sy.end; ++y)
+      for (int64_t xx = sx.start; xx < sx.end; ++xx) sum += in[y * g.w + xx];
+    // An empty window (possible only with ceil_mode) averages to 0, as in PyTorch.
+    dst[(p * g.oh + oy) * g.ow + ox] = sy.start >= sy.end || sx.start >= sx.end ? 0.f : sum / divisor(sy, sx, div);
+  });
   return out;
 }
 
+// The adjoint of the forward: each output gradient spreads evenly over its window.
 Tensor avg_pool2d_backward(const Tensor& grad_out, const Shape& input_shape, const Pool2dGeometry& g,
                            AvgPoolDivisor div) {
   Tensor gc = contiguous_data(grad_out);
   Tensor grad_in = zeros(input_shape);
   const float* go = gc.data<float>();
   float* gi = grad_in.data<float>();
-  const int64_t planes = g.n * g.c;
-#pragma omp parallel for num_threads(get_num_threads()) schedule(static)
-  for (int64_t p = 0; p < planes; ++p) {
-    const float* o = go + p * g.oh * g.ow;
+  for_each_avg_window(g, [&](int64_t p, int64_t oy, int64_t ox, const Span& sy, const Span& sx) {
     float* in = gi + p * g.h * g.w;
-    for (int64_t oy = 0; oy < g.oh; ++oy) {
-      Span sy = window(oy, g.sh, g.ph, g.kh, g.h);
-      for (int64_t ox = 0; ox < g.ow; ++ox) {
-        Span sx = window(ox, g.sw, g.pw, g.kw, g.w);
-        const float share = o[oy * g.ow + ox] / divisor(sy, sx, div);
-        for (int64_t y = sy.start; y < sy.end; ++y)
-          for (int64_t xx = sx.start; xx < sx.end; ++xx) in[y * g.w + xx] += share;
-      }
-    }
-  }
+    const float share = go[(p * g.oh + oy) * g.ow + ox] / divisor(sy, sx, div);
+    for (int64_t y = sy.start; y < sy.end; ++y)
+      for (int64_t xx = sx.start; xx < sx.end; ++xx) in[y * g.w + xx] += share;
+  });
   return grad_in;
 }
 

@@ -133,49 +133,50 @@ Tensor log_softmax(const Tensor& x, int64_t dim) {
   return out;
 }
 
-Tensor softmax_backward(const Tensor& grad, const Tensor& y, int64_t dim) {
-  Prepared p = prepare(y, dim, "softmax_backward");
-  Tensor g = detail::float_input(grad, "softmax_backward");
+namespace {
+
+// The shape both softmax backwards share: along `dim`, acc = sum_j term(g, y) (in double), then each
+// element becomes result(g, y, acc).
+template <class Term, class Result>
+Tensor sum_along_then_map(const Tensor& grad, const Tensor& y, int64_t dim, const char* op, Term term,
+                          Result result) {
+  Prepared p = prepare(y, dim, op);
+  Tensor g = detail::float_input(grad, op);
   Tensor out = empty(y.shape());
   const float* py = p.x.data<float>();
   const float* pg = g.data<float>();
   float* po = out.data<float>();
-  for_each_block(p.l, [&](int64_t b, double* dot, double*) {
+  for_each_block(p.l, [&](int64_t b, double* acc, double*) {
     const int64_t start = b * p.l.n * p.l.inner;
-    for (int64_t i = 0; i < p.l.inner; ++i) dot[i] = 0.0;
+    for (int64_t i = 0; i < p.l.inner; ++i) acc[i] = 0.0;
     for (int64_t j = 0; j < p.l.n; ++j)
       for (int64_t i = 0; i < p.l.inner; ++i) {
-        int64_t k = start + j * p.l.inner + i;
-        dot[i] += static_cast<double>(pg[k]) * py[k];
+        const int64_t k = start + j * p.l.inner + i;
+        acc[i] += term(pg[k], py[k]);
       }
     for (int64_t j = 0; j < p.l.n; ++j)
       for (int64_t i = 0; i < p.l.inner; ++i) {
-        int64_t k = start + j * p.l.inner + i;
-        po[k] = static_cast<float>(py[k] * (pg[k] - dot[i]));
+        const int64_t k = start + j * p.l.inner + i;
+        po[k] = static_cast<float>(result(pg[k], py[k], acc[i]));
       }
   });
   return out;
 }
 
+}  // namespace
+
+// dx = y (g - sum(g y)).
+Tensor softmax_backward(const Tensor& grad, const Tensor& y, int64_t dim) {
+  return sum_along_then_map(
+      grad, y, dim, "softmax_backward", [](float g, float y) { return static_cast<double>(g) * y; },
+      [](float g, float y, double dot) { return y * (g - dot); });
+}
+
+// dx = g - exp(y) sum(g).
 Tensor log_softmax_backward(const Tensor& grad, const Tensor& y, int64_t dim) {
-  Prepared p = prepare(y, dim, "log_softmax_backward");
-  Tensor g = detail::float_input(grad, "log_softmax_backward");
-  Tensor out = empty(y.shape());
-  const float* py = p.x.data<float>();
-  const float* pg = g.data<float>();
-  float* po = out.data<float>();
-  for_each_block(p.l, [&](int64_t b, double* total, double*) {
-    const int64_t start = b * p.l.n * p.l.inner;
-    for (int64_t i = 0; i < p.l.inner; ++i) total[i] = 0.0;
-    for (int64_t j = 0; j < p.l.n; ++j)
-      for (int64_t i = 0; i < p.l.inner; ++i) total[i] += pg[start + j * p.l.inner + i];
-    for (int64_t j = 0; j < p.l.n; ++j)
-      for (int64_t i = 0; i < p.l.inner; ++i) {
-        int64_t k = start + j * p.l.inner + i;
-        po[k] = static_cast<float>(pg[k] - std::exp(py[k]) * total[i]);
-      }
-  });
-  return out;
+  return sum_along_then_map(
+      grad, y, dim, "log_softmax_backward", [](float g, float) { return static_cast<double>(g); },
+      [](float g, float y, double total) { return g - std::exp(y) * total; });
 }
 
 Tensor logsumexp_backward(const Tensor& grad, const Tensor& x, const Tensor& lse, int64_t dim) {

@@ -45,6 +45,7 @@ void parse(CLI::App& app, FcnConfig& c) {
   app.add_option("--load", c.load, "start from the weights in this .npz checkpoint");
   app.add_flag("--eval-only", c.eval_only, "skip training: evaluate (use with --load)");
   app.add_flag("--json", c.json, "print only one JSON line with the results");
+  app.add_flag("--bf16", c.bf16, "mixed precision: forward and loss under AutocastGuard (bfloat16 convolutions)");
 }
 
 void print_report(const FcnConfig& c, const EvalResult& e, const TrainLog& log, int64_t steps) {

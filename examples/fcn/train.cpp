@@ -7,6 +7,7 @@
 #include <cmath>
 #include <memory>
 
+#include "autograd/autocast.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops_shape.h"
 #include "core/dist.h"
@@ -80,8 +81,13 @@ TrainLog train(TinyFCN& model, const ShapesDataset& data, const FcnConfig& c) {
     Batch b = data.batch((step * c.batch + rank * local) % data.size(), local);
     const auto ts = Clock::now();
     opt->zero_grad();
-    Tensor logits = net.forward(b.images);
-    Tensor loss = cross_entropy(logits, b.labels);
+    Tensor logits, loss;
+    {
+      // --bf16: convolutions in bfloat16, the loss, the backward pass and the optimizer in float32.
+      AutocastGuard autocast(DType::BFloat16, c.bf16);
+      logits = net.forward(b.images);
+      loss = cross_entropy(logits, b.labels);
+    }
     loss.backward();
     opt->step();
     step_s.push_back(seconds_since(ts));

@@ -28,6 +28,7 @@ struct FcnConfig {
   std::string save, load;
   bool eval_only = false;
   bool json = false;
+  bool bf16 = false;             ///< forward and loss under AutocastGuard (docs/mixed-precision.md)
 };
 
 /// The learning rate used when FcnConfig::lr is 0.

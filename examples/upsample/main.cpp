@@ -64,6 +64,7 @@ void add_train_options(CLI::App& sub, TrainConfig& t, bool& rgb) {
   sub.add_option("--threads", t.threads, "threads for every kernel")->check(example::at_least(1))->capture_default_str();
   sub.add_option("--seed", t.seed, "seed of the crops and the initial weights")->capture_default_str();
   sub.add_flag("--json", t.json, "print only one JSON line with the results");
+  sub.add_flag("--bf16", t.bf16, "mixed precision: forward and loss under AutocastGuard (bfloat16 convolutions)");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "autograd/autocast.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops_math.h"
 #include "autograd/ops_shape.h"
@@ -124,8 +125,13 @@ TrainResult train(const TrainConfig& c) {
   for (data::Batch& b : loader) {
     if (step >= c.steps) break;
     opt.zero_grad();
-    Tensor out = net->forward(b.input);
-    Tensor loss = loss_of(c.loss, out, b.target);
+    Tensor out, loss;
+    {
+      // --bf16: convolutions in bfloat16, the loss, the backward pass and the optimizer in float32.
+      AutocastGuard autocast(DType::BFloat16, c.bf16);
+      out = net->forward(b.input);
+      loss = loss_of(c.loss, out, b.target);
+    }
     loss.backward();
     opt.step();
     schedule.step();

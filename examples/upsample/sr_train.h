@@ -31,6 +31,7 @@ struct TrainConfig {
   int threads = 2;
   uint64_t seed = 0;
   bool json = false;
+  bool bf16 = false;  ///< forward and loss under AutocastGuard (docs/mixed-precision.md)
 };
 
 /// One validation: mean Y PSNR of the model over the held-out images after `step` steps.

@@ -6,6 +6,7 @@
 #include <dnnl_debug.h>
 #include <fmt/format.h>
 
+#include <atomic>
 #include <dnnl.hpp>
 #include <mutex>
 
@@ -101,10 +102,51 @@ void run_unlocked(ConvAlgo algo, const std::string& reason, bool cached, ConvKin
   call_kernel(kernels, kind, t, vec, p);
 }
 
+std::atomic<int>& bf16_mode() {
+  static std::atomic<int> mode{env_switch("CONVGRAD_BF16_KERNELS") == 0 ? 0 : -1};
+  return mode;
+}
+
 // One call. The hit path formats nothing and allocates nothing: the ConvShapes (three vectors) are
 // only built for a miss, an error or a verbose line.
-void run(ConvKind kind, const Tensor (&t)[3], const Tensor& vec, const ConvParams& p,
+// The key of a call; the thread count is part of it: oneDNN fixes its parallel split when it builds a
+// primitive.
+Key make_key(ConvKind kind, const Tensor (&t)[3], const Tensor& vec, const ConvParams& p) {
+  Key key{int(kind), {}, p, vec.defined(), get_num_threads()};
+  for (int r = 0; r < 3; ++r) {
+    const Shape& sh = t[r].shape();
+    for (int d = 0; d < 4; ++d) key.dims[r * 4 + d] = sh[d];
+  }
+  return key;
+}
+
+// The cached plan of a call, built on a miss (`cached`: whether it was found). Called with rt.mutex held.
+Plan& find_plan(Runtime& rt, ConvKind kind, const Key& key, const Tensor (&t)[3], const Tensor& vec,
+                const ConvParams& p, bool* cached = nullptr) {
+  Plan* plan = rt.cache.find(key);
+  if (cached) *cached = plan != nullptr;
+  if (plan) return *plan;
+  return rt.cache.insert(key, new_plan(rt, kind, key, ConvShapes{t[kSrc].shape(), t[kWei].shape(), t[kDst].shape(), p},
+                                       t, vec.defined()));
+}
+
+// Whether a bfloat16 call runs on oneDNN's bfloat16 primitive: only where a float32 call would run
+// oneDNN's primitive too (elsewhere convgrad's float32 kernels are the faster path, and they compute the
+// same products of the bfloat16 values) and where oneDNN has a bfloat16 jit kernel for it (not its
+// im2col GEMM). Called with rt.mutex held.
+bool bf16_primitive_runs(Runtime& rt, ConvKind kind, const Tensor (&t)[3], const Tensor& vec, const ConvParams& p) {
+  ConvParams f32 = p;
+  f32.compute = DType::Float32;
+  if (find_plan(rt, kind, make_key(kind, t, vec, f32), t, vec, f32).algo != ConvAlgo::Primitive) return false;
+  const Plan& bf16 = find_plan(rt, kind, make_key(kind, t, vec, p), t, vec, p);
+  return bf16.algo == ConvAlgo::Primitive && !is_onednn_fallback(bf16.impl);
+}
+
+void run(ConvKind kind, const Tensor (&t)[3], const Tensor& vec, const ConvParams& params,
          const ConvCaches& caches) {
+  // A bfloat16 call without the bfloat16 primitives is a float32 call: its inputs hold bfloat16 values.
+  ConvParams p = params;
+  if (p.compute == DType::BFloat16 && !bf16_kernels_active()) p.compute = DType::Float32;
   auto shapes = [&] { return ConvShapes{t[kSrc].shape(), t[kWei].shape(), t[kDst].shape(), p}; };
   // A zero-size call never reaches oneDNN nor the plan cache (choose_algo's first rule).
   if (has_zero_size(t)) {
@@ -114,15 +156,10 @@ void run(ConvKind kind, const Tensor (&t)[3], const Tensor& vec, const ConvParam
   }
   Runtime& rt = runtime(kind, shapes);
   std::unique_lock<std::mutex> lock(rt.mutex);
-  // The thread count is part of the key: oneDNN fixes its parallel split when it builds a primitive.
-  Key key{int(kind), {}, p, vec.defined(), get_num_threads()};
-  for (int r = 0; r < 3; ++r) {
-    const Shape& sh = t[r].shape();
-    for (int d = 0; d < 4; ++d) key.dims[r * 4 + d] = sh[d];
-  }
-  Plan* plan = rt.cache.find(key);
-  const bool cached = plan != nullptr;
-  if (!plan) plan = &rt.cache.insert(key, new_plan(rt, kind, key, shapes(), t, vec.defined()));
+  if (p.compute == DType::BFloat16 && !bf16_primitive_runs(rt, kind, t, vec, p)) p.compute = DType::Float32;
+  const Key key = make_key(kind, t, vec, p);
+  bool cached = false;
+  Plan* plan = &find_plan(rt, kind, key, t, vec, p, &cached);
   if (plan->algo == ConvAlgo::Primitive) {
     run_primitive(rt, lock, kind, key, *plan, cached, t, vec, p, caches);
     return;
@@ -149,6 +186,18 @@ void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, 
                            const ConvParams& p, const ConvCaches& caches) {
   run(ConvKind::BackwardWeights, {x, dw, dy}, db, p, caches);
 }
+
+bool bf16_kernels_available() {
+  static const bool available = [] {
+    const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+    return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+  }();
+  return available;
+}
+
+void set_bf16_kernels(int mode) { bf16_mode().store(mode == 0 ? 0 : -1); }
+int bf16_kernels() { return bf16_mode().load(); }
+bool bf16_kernels_active() { return bf16_mode().load(std::memory_order_relaxed) != 0 && bf16_kernels_available(); }
 
 OperandCacheStats operand_cache_stats() {
   Runtime& rt = runtime(ConvKind::Forward, [] { return ConvShapes(); });

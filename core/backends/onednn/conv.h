@@ -37,6 +37,18 @@ void set_batch_split(int mode);
 /// The current batch-split mode (-1, 0 or 1).
 int batch_split();
 
+/// Whether this CPU runs oneDNN's bfloat16 convolutions natively (oneDNN's effective ISA has
+/// AVX512_BF16: avx512_core_bf16 or later).
+bool bf16_kernels_available();
+/// How a call with ConvParams::compute == BFloat16 runs: -1 (the default) on oneDNN's bfloat16
+/// primitives where bf16_kernels_available(), 0 always on the float32 kernels (the inputs are
+/// bfloat16 values already, so only the speed differs). CONVGRAD_BF16_KERNELS=0 sets 0 at start-up.
+void set_bf16_kernels(int mode);
+/// The current mode (-1 or 0).
+int bf16_kernels();
+/// Whether calls with ConvParams::compute == BFloat16 run on the bfloat16 primitives now.
+bool bf16_kernels_active();
+
 /// Number of primitive plans in the LRU cache (for tests and diagnostics).
 std::size_t plan_cache_size();
 

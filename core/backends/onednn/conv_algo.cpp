@@ -24,12 +24,11 @@ int own_kernels_mode() {
   return mode;
 }
 
-// Whether oneDNN's choice is its im2col GEMM ("gemm:jit", "x64:gemm:jit") or a reference loop ("ref:").
+}  // namespace
+
 bool is_onednn_fallback(const std::string& impl) {
   return impl.find("gemm") != std::string::npos || impl.rfind("ref", 0) == 0;
 }
-
-}  // namespace
 
 const char* kind_name(ConvKind kind) {
   constexpr const char* kNames[] = {"conv_forward", "conv_backward_data", "conv_backward_weights"};
@@ -58,7 +57,8 @@ AlgoChoice choose_algo(ConvKind kind, const ConvShapes& s,
   // 2. convgrad's own kernels compute only one group, dilation 1 and strides that divide the kernel
   //    (phase_conv_supported), and not at all under CONVGRAD_PHASE_CONV=0: otherwise oneDNN's primitive
   //    runs, or the reference kernels where oneDNN has none.
-  if (own_kernels_mode() == 0 || !phase_conv_supported(s)) {
+  //    They compute in float32 only: a bfloat16 call runs on oneDNN's bfloat16 primitive.
+  if (own_kernels_mode() == 0 || !phase_conv_supported(s) || s.params.compute != DType::Float32) {
     if (onednn_declines) return {ConvAlgo::Reference, onednn.refusal};
     return {ConvAlgo::Primitive, {}};
   }

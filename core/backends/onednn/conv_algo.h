@@ -42,6 +42,10 @@ struct AlgoChoice {
 /// tensor. The rules, in the order they apply, are in conv_algo.cpp.
 AlgoChoice choose_algo(ConvKind kind, const ConvShapes& s, const std::function<PrimitiveOffer()>& ask_onednn);
 
+/// Whether oneDNN's implementation `impl` is its im2col GEMM ("gemm:jit", "x64:gemm:jit") or a
+/// reference loop ("ref:"), rather than a direct jit kernel.
+bool is_onednn_fallback(const std::string& impl);
+
 /// The name the verbose line and convbench's "kernel" field give convgrad's own kernels:
 /// "phase:sgemm" (Phase) or "direct:avx2" (Direct).
 const char* own_kernel_name(ConvAlgo algo);

@@ -97,7 +97,12 @@ Plan make_plan(ConvKind kind, const ConvShapes& s, bool has_vec, const dnnl::eng
   // A grouped weight (O, C/g, kh, kw) is, byte for byte, goihw (g, O/g, C/g, kh, kw): no copy.
   memory::dims wei = g == 1 ? dims(s.wei) : memory::dims{g, s.wei[0] / g, s.wei[1], s.wei[2], s.wei[3]};
   memory::dims shapes[3] = {dims(s.src), wei, dims(s.dst)};
-  auto any = [](const memory::dims& d) { return memory::desc(d, Dt::f32, Tag::any); };
+  // bfloat16 compute: the inputs in bfloat16 (reordered from the caller's float32, exactly, as they hold
+  // bfloat16 values), the output, the bias and the weight gradient in float32.
+  const bool bf16 = p.compute == DType::BFloat16;
+  const Role out = kOutput[int(kind)];
+  auto dt = [&](int role) { return bf16 && role != out ? Dt::bf16 : Dt::f32; };
+  auto any = [](const memory::dims& d, Dt t) { return memory::desc(d, t, Tag::any); };
   memory::dims strides{p.stride[0], p.stride[1]}, dilates{p.dilation[0] - 1, p.dilation[1] - 1};
   memory::dims pad_l{p.pad_begin[0], p.pad_begin[1]}, pad_r{p.pad_end[0], p.pad_end[1]};
   const auto alg = dnnl::algorithm::convolution_direct;
@@ -111,8 +116,9 @@ Plan make_plan(ConvKind kind, const ConvShapes& s, bool has_vec, const dnnl::eng
   using BwdWeights = dnnl::convolution_backward_weights;
   // The forward descriptor runs the forward and is the hint the backward ones require.
   Fwd::primitive_desc fwd(
-      Fwd::desc(dnnl::prop_kind::forward_training, alg, any(shapes[kSrc]), any(shapes[kWei]), bias,
-                any(shapes[kDst]), strides, dilates, pad_l, pad_r),
+      Fwd::desc(dnnl::prop_kind::forward_training, alg, any(shapes[kSrc], bf16 ? Dt::bf16 : Dt::f32),
+                any(shapes[kWei], bf16 ? Dt::bf16 : Dt::f32), bias, any(shapes[kDst], dt(kDst)), strides,
+                dilates, pad_l, pad_r),
       attr, eng);
   Plan plan;
   dnnl::primitive_desc_base* pd = nullptr;
@@ -124,18 +130,18 @@ Plan make_plan(ConvKind kind, const ConvShapes& s, bool has_vec, const dnnl::eng
     plan.chosen[kDst] = fwd.dst_desc();
     pd = &fwd;
   } else if (kind == ConvKind::BackwardData) {
-    data_pd = BwdData::primitive_desc(BwdData::desc(alg, any(shapes[kSrc]), any(shapes[kWei]),
-                                                    any(shapes[kDst]), strides, dilates, pad_l, pad_r),
+    data_pd = BwdData::primitive_desc(BwdData::desc(alg, any(shapes[kSrc], dt(kSrc)), any(shapes[kWei], dt(kWei)),
+                                                    any(shapes[kDst], dt(kDst)), strides, dilates, pad_l, pad_r),
                                       attr, eng, fwd);
     plan.prim = BwdData(data_pd);
     plan.chosen[kSrc] = data_pd.diff_src_desc(), plan.chosen[kWei] = data_pd.weights_desc();
     plan.chosen[kDst] = data_pd.diff_dst_desc();
     pd = &data_pd;
   } else {
-    auto d = has_vec ? BwdWeights::desc(alg, any(shapes[kSrc]), any(shapes[kWei]), bias, any(shapes[kDst]),
-                                        strides, dilates, pad_l, pad_r)
-                     : BwdWeights::desc(alg, any(shapes[kSrc]), any(shapes[kWei]), any(shapes[kDst]), strides,
-                                        dilates, pad_l, pad_r);
+    const memory::desc src = any(shapes[kSrc], dt(kSrc)), wei = any(shapes[kWei], dt(kWei)),
+                       dst = any(shapes[kDst], dt(kDst));
+    auto d = has_vec ? BwdWeights::desc(alg, src, wei, bias, dst, strides, dilates, pad_l, pad_r)
+                     : BwdWeights::desc(alg, src, wei, dst, strides, dilates, pad_l, pad_r);
     weights_pd = BwdWeights::primitive_desc(d, attr, eng, fwd);
     plan.prim = BwdWeights(weights_pd);
     plan.chosen[kSrc] = weights_pd.src_desc(), plan.chosen[kWei] = weights_pd.diff_weights_desc();
@@ -146,7 +152,6 @@ Plan make_plan(ConvKind kind, const ConvShapes& s, bool has_vec, const dnnl::eng
   plan.scratch = pd->scratchpad_desc();
   plan.scratch_bytes = plan.scratch.get_size();
   plan.bias = bias;
-  const Role out = kOutput[int(kind)];
   for (int r = 0; r < 3; ++r) {
     plan.user[r] =
         memory::desc(shapes[r], Dt::f32, r == kWei ? (g == 1 ? Tag::oihw : Tag::goihw) : Tag::nchw);
@@ -202,7 +207,8 @@ void run_primitive(Runtime& rt, std::unique_lock<std::mutex>& lock, ConvKind kin
                    bool cached, const Tensor (&t)[3], const Tensor& vec, const ConvParams& p,
                    const ConvCaches& caches) {
   auto shapes = [&] { return ConvShapes{t[kSrc].shape(), t[kWei].shape(), t[kDst].shape(), p}; };
-  if (want_split(t, caches, plan, key.threads)) {
+  // The batch split is built and measured for float32 only.
+  if (p.compute == DType::Float32 && want_split(t, caches, plan, key.threads)) {
     try {
       if (Plan* sp = split_plan(rt, kind, key, plan, t, vec.defined(), p)) {
         run_split(split_kernel(kind), plan, *sp, t, vec, caches, rt.buffers[kWei], rt.stats);

@@ -100,7 +100,7 @@ struct Plan {
   int split_fits = 0;
 };
 
-/// What identifies a plan: kind, shapes, parameters, bias and thread count (hashed, no formatting). A
+/// What identifies a plan: kind, shapes, parameters (with the compute dtype), bias and thread count (hashed, no formatting). A
 /// batch-split plan has batch 1 in its dims and minus the number of threads in `threads`.
 struct Key {
   int kind;
@@ -116,7 +116,7 @@ struct KeyHash {
   size_t operator()(const Key& k) const {
     uint64_t h = 1469598103934665603ull;
     auto mix = [&h](int64_t v) { h = (h ^ uint64_t(v)) * 1099511628211ull; };
-    mix(k.kind), mix(k.vec), mix(k.threads), mix(k.params.groups);
+    mix(k.kind), mix(k.vec), mix(k.threads), mix(k.params.groups), mix(int64_t(k.params.compute));
     for (int64_t d : k.dims) mix(d);
     for (int i = 0; i < 2; ++i)
       mix(k.params.stride[i]), mix(k.params.dilation[i]), mix(k.params.pad_begin[i]), mix(k.params.pad_end[i]);

@@ -32,6 +32,21 @@ Range valid(int64_t k, int64_t s, int64_t d, int64_t pad, int64_t in_size, int64
   return {lo, std::max(lo, hi)};
 }
 
+// Calls f(x_at, y_at) for every pair of one input plane's pixel x_at and one output plane's pixel
+// y_at that kernel tap (kh, kw) connects: x[x_at] meets w[kh, kw] in y[y_at]. The three kernels below
+// are this one walk with the roles of x, w and y exchanged, which is what makes them each other's
+// adjoints.
+template <class F>
+void for_each_pixel_pair(const Dims& D, const ConvParams& p, int64_t kh, int64_t kw, F f) {
+  const Range r = valid(kh, p.stride[0], p.dilation[0], p.pad_begin[0], D.H, D.OH);
+  const Range q = valid(kw, p.stride[1], p.dilation[1], p.pad_begin[1], D.W, D.OW);
+  for (int64_t oh = r.lo; oh < r.hi; ++oh) {
+    const int64_t base = (oh * p.stride[0] - p.pad_begin[0] + kh * p.dilation[0]) * D.W +
+                         (kw * p.dilation[1] - p.pad_begin[1]);
+    for (int64_t ow = q.lo; ow < q.hi; ++ow) f(base + ow * p.stride[1], oh * D.OW + ow);
+  }
+}
+
 }  // namespace
 
 void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p) {
@@ -40,8 +55,7 @@ void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Te
   const float* wp = w.data<float>();
   const float* bp = bias.defined() ? bias.data<float>() : nullptr;
   float* yp = y.data<float>();
-  const int64_t sh = p.stride[0], sw = p.stride[1], dh = p.dilation[0], dw = p.dilation[1];
-  const int64_t ph = p.pad_begin[0], pw = p.pad_begin[1];
+  // One task per (n, output channel): each writes its own plane.
 #pragma omp parallel for num_threads(get_num_threads()) schedule(static)
   for (int64_t no = 0; no < D.N * D.O; ++no) {
     const int64_t n = no / D.O, o = no % D.O, grp = o / D.Og;
@@ -49,18 +63,11 @@ void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Te
     for (int64_t c = 0; c < D.Cg; ++c) {
       const float* xc = xp + ((n * D.C + grp * D.Cg + c) * D.H) * D.W;
       const float* wk = wp + (o * D.Cg + c) * D.KH * D.KW;
-      for (int64_t kh = 0; kh < D.KH; ++kh) {
-        Range r = valid(kh, sh, dh, ph, D.H, D.OH);
+      for (int64_t kh = 0; kh < D.KH; ++kh)
         for (int64_t kw = 0; kw < D.KW; ++kw) {
-          Range q = valid(kw, sw, dw, pw, D.W, D.OW);
           const double wv = wk[kh * D.KW + kw];
-          for (int64_t oh = r.lo; oh < r.hi; ++oh) {
-            const int64_t base = (oh * sh - ph + kh * dh) * D.W + (kw * dw - pw);
-            double* ar = acc.data() + oh * D.OW;
-            for (int64_t ow = q.lo; ow < q.hi; ++ow) ar[ow] += wv * xc[base + ow * sw];
-          }
+          for_each_pixel_pair(D, p, kh, kw, [&](int64_t xi, int64_t yi) { acc[yi] += wv * xc[xi]; });
         }
-      }
     }
     float* yo = yp + no * D.OH * D.OW;
     for (int64_t i = 0; i < D.OH * D.OW; ++i) yo[i] = static_cast<float>(acc[i]);
@@ -74,8 +81,6 @@ void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, c
   const float* wp = w.data<float>();
   const float* bp = bias.defined() ? bias.data<float>() : nullptr;
   float* xp = dx.data<float>();
-  const int64_t sh = p.stride[0], sw = p.stride[1], dh = p.dilation[0], dw = p.dilation[1];
-  const int64_t ph = p.pad_begin[0], pw = p.pad_begin[1];
   // One task per (n, input channel): each writes its own plane, so no two threads collide.
 #pragma omp parallel for num_threads(get_num_threads()) schedule(static)
   for (int64_t nc = 0; nc < D.N * D.C; ++nc) {
@@ -84,18 +89,11 @@ void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, c
     for (int64_t o = grp * D.Og; o < (grp + 1) * D.Og; ++o) {
       const float* go = gp + (n * D.O + o) * D.OH * D.OW;
       const float* wk = wp + (o * D.Cg + cg) * D.KH * D.KW;
-      for (int64_t kh = 0; kh < D.KH; ++kh) {
-        Range r = valid(kh, sh, dh, ph, D.H, D.OH);
+      for (int64_t kh = 0; kh < D.KH; ++kh)
         for (int64_t kw = 0; kw < D.KW; ++kw) {
-          Range q = valid(kw, sw, dw, pw, D.W, D.OW);
           const double wv = wk[kh * D.KW + kw];
-          for (int64_t oh = r.lo; oh < r.hi; ++oh) {
-            const int64_t base = (oh * sh - ph + kh * dh) * D.W + (kw * dw - pw);
-            const float* gr = go + oh * D.OW;
-            for (int64_t ow = q.lo; ow < q.hi; ++ow) acc[base + ow * sw] += wv * gr[ow];
-          }
+          for_each_pixel_pair(D, p, kh, kw, [&](int64_t xi, int64_t yi) { acc[xi] += wv * go[yi]; });
         }
-      }
     }
     float* xc = xp + nc * D.H * D.W;
     for (int64_t i = 0; i < D.H * D.W; ++i) xc[i] = static_cast<float>(acc[i]);
@@ -108,29 +106,20 @@ void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, 
   const float* xp = x.data<float>();
   const float* gp = dy.data<float>();
   float* wp = dw.data<float>();
-  const int64_t sh = p.stride[0], sw = p.stride[1], dh = p.dilation[0], dwl = p.dilation[1];
-  const int64_t ph = p.pad_begin[0], pw = p.pad_begin[1];
   // One task per (output channel, input channel of its group): each owns kh * kw weights.
 #pragma omp parallel for num_threads(get_num_threads()) schedule(static)
   for (int64_t oc = 0; oc < D.O * D.Cg; ++oc) {
     const int64_t o = oc / D.Cg, cg = oc % D.Cg, c = (o / D.Og) * D.Cg + cg;
-    for (int64_t kh = 0; kh < D.KH; ++kh) {
-      Range r = valid(kh, sh, dh, ph, D.H, D.OH);
+    for (int64_t kh = 0; kh < D.KH; ++kh)
       for (int64_t kw = 0; kw < D.KW; ++kw) {
-        Range q = valid(kw, sw, dwl, pw, D.W, D.OW);
         double acc = 0.0;
         for (int64_t n = 0; n < D.N; ++n) {
           const float* xc = xp + (n * D.C + c) * D.H * D.W;
           const float* go = gp + (n * D.O + o) * D.OH * D.OW;
-          for (int64_t oh = r.lo; oh < r.hi; ++oh) {
-            const int64_t base = (oh * sh - ph + kh * dh) * D.W + (kw * dwl - pw);
-            const float* gr = go + oh * D.OW;
-            for (int64_t ow = q.lo; ow < q.hi; ++ow) acc += double(gr[ow]) * xc[base + ow * sw];
-          }
+          for_each_pixel_pair(D, p, kh, kw, [&](int64_t xi, int64_t yi) { acc += double(go[yi]) * xc[xi]; });
         }
         wp[(oc * D.KH + kh) * D.KW + kw] = static_cast<float>(acc);
       }
-    }
   }
   if (!db.defined()) return;
   kernels::channel_sum(gp, D.N, D.O, D.OH * D.OW, db.data<float>());
