@@ -171,8 +171,8 @@ int main(int argc, char** argv) {
   try {
     if (o.dist) job.emplace();
     const int64_t ranks = dist::world_size(), rank = dist::rank();
-    check(o.batch % ranks == 0, "trainbench --dist: the global batch {} does not divide among {} ranks",
-          o.batch, ranks);
+    CONVGRAD_CHECK(o.batch % ranks == 0,
+                   "trainbench --dist: the global batch {} does not divide among {} ranks", o.batch, ranks);
     const int64_t share = o.batch / ranks;
     if (o.threads > 0) set_num_threads(o.threads);
     if (!o.backend.empty()) set_backend(o.backend);
@@ -245,8 +245,8 @@ int main(int argc, char** argv) {
         "\"ranks\": %lld, \"steps\": %lld, \"precision\": \"%s\", \"step_ms\": %.3f, \"step_cpu_ms\": %.3f, "
         "\"images_per_s\": %.1f, \"peak_rss_mb\": %.1f, \"final_loss\": %.4f%s%s}\n",
         current_backend().c_str(), o.skips ? "-skips" : "", o.opt.c_str(), get_num_threads(),
-        (long long)o.batch, (long long)ranks, (long long)o.steps, o.bf16 ? "bf16" : "fp32", med, median(cpu_ms),
-        o.batch / med * 1e3, peak_rss_mb(), loss_value, phases.c_str(),
+        (long long)o.batch, (long long)ranks, (long long)o.steps, o.bf16 ? "bf16" : "fp32", med,
+        median(cpu_ms), o.batch / med * 1e3, peak_rss_mb(), loss_value, phases.c_str(),
         o.busy_core ? ", \"busy_core\": true" : "");
   } catch (const Error& e) {
     if (dist::world_size() > 1) dist::abort(fmt::format("trainbench: {}", e.what()));

@@ -22,10 +22,10 @@ double timeout_seconds = 300.0;
 
 // A collective only touches contiguous float32 data, the same number of elements on every rank.
 float* checked_data(const Tensor& t, const char* op) {
-  check(t.defined(), "dist::{}: the tensor is undefined", op);
-  check(t.dtype() == DType::Float32 && t.is_contiguous(),
-        "dist::{}: needs a contiguous float32 tensor, got {} of shape {}; pass contiguous() of it", op,
-        dtype_name(t.dtype()), shape_str(t.shape()));
+  CONVGRAD_CHECK(t.defined(), "dist::{}: the tensor is undefined", op);
+  CONVGRAD_CHECK(t.dtype() == DType::Float32 && t.is_contiguous(),
+                 "dist::{}: needs a contiguous float32 tensor, got {} of shape {}; pass contiguous() of it",
+                 op, dtype_name(t.dtype()), shape_str(t.shape()));
   return t.data<float>();
 }
 
@@ -86,7 +86,7 @@ void init() {
   if (!already) {
     int provided = 0;
     MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided);
-    check(
+    CONVGRAD_CHECK(
         provided >= MPI_THREAD_SERIALIZED,
         "dist::init: the MPI library gives thread level {}, convgrad needs MPI_THREAD_SERIALIZED ({}); build "
         "Open MPI with thread support",
@@ -97,10 +97,10 @@ void init() {
   // Several copies of a single-process program would each train alone and race on the same files.
   const char* size = std::getenv("OMPI_COMM_WORLD_SIZE");
   if (!size) size = std::getenv("PMI_SIZE");
-  check(!size || std::atoi(size) <= 1,
-        "dist::init: launched as one of {} processes, but convgrad was built without MPI "
-        "(CONVGRAD_WITH_MPI=OFF); install libopenmpi-dev and reconfigure, or run a single process",
-        size ? size : "1");
+  CONVGRAD_CHECK(!size || std::atoi(size) <= 1,
+                 "dist::init: launched as one of {} processes, but convgrad was built without MPI "
+                 "(CONVGRAD_WITH_MPI=OFF); install libopenmpi-dev and reconfigure, or run a single process",
+                 size ? size : "1");
 #endif
   started = true;
 }
@@ -134,7 +134,7 @@ int world_size() {
 }
 
 void set_timeout(double seconds) {
-  check(seconds > 0, "dist::set_timeout: {} s; the timeout must be positive", seconds);
+  CONVGRAD_CHECK(seconds > 0, "dist::set_timeout: {} s; the timeout must be positive", seconds);
   timeout_seconds = seconds;
 }
 
@@ -150,16 +150,16 @@ void barrier() {
 }
 
 void broadcast(const Tensor& tensor, int root) {
-  check(tensor.defined() && tensor.is_contiguous(),
-        "dist::broadcast: needs a defined contiguous tensor; pass contiguous() of it");
+  CONVGRAD_CHECK(tensor.defined() && tensor.is_contiguous(),
+                 "dist::broadcast: needs a defined contiguous tensor; pass contiguous() of it");
   void* data = tensor.dtype() == DType::Float32 ? static_cast<void*>(tensor.data<float>())
                                                 : static_cast<void*>(tensor.data<int64_t>());
-  check(root >= 0 && root < world_size(), "dist::broadcast: root {} is not a rank of a world of {}", root,
-        world_size());
+  CONVGRAD_CHECK(root >= 0 && root < world_size(), "dist::broadcast: root {} is not a rank of a world of {}",
+                 root, world_size());
 #ifdef CONVGRAD_WITH_MPI
   if (!started || world_size() == 1) return;
-  check(tensor.numel() < (int64_t{1} << 31), "dist::broadcast: {} elements; at most 2^31 - 1 per call",
-        tensor.numel());
+  CONVGRAD_CHECK(tensor.numel() < (int64_t{1} << 31),
+                 "dist::broadcast: {} elements; at most 2^31 - 1 per call", tensor.numel());
   MPI_Request request;
   MPI_Ibcast(data, static_cast<int>(tensor.numel()),
              tensor.dtype() == DType::Float32 ? MPI_FLOAT : MPI_INT64_T, root, MPI_COMM_WORLD, &request);
@@ -224,7 +224,7 @@ Work all_reduce_sum_async(float* data, int64_t count, const char* what) {
   Work work;
 #ifdef CONVGRAD_WITH_MPI
   if (!started || world_size() == 1) return work;
-  check(count < (int64_t{1} << 31), "{}: {} elements; at most 2^31 - 1 per call", what, count);
+  CONVGRAD_CHECK(count < (int64_t{1} << 31), "{}: {} elements; at most 2^31 - 1 per call", what, count);
   work.state_ = std::make_unique<Work::State>();
   work.state_->what = what;
   MPI_Iallreduce(MPI_IN_PLACE, data, static_cast<int>(count), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD,

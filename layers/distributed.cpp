@@ -40,7 +40,7 @@ struct DistributedDataParallel::Reducer {
   void on_gradient(size_t i) {
     if (no_sync || dist::world_size() == 1) return;
     const Tensor& p = params[i].second;
-    check(
+    CONVGRAD_CHECK(
         !ready[i],
         "DistributedDataParallel: parameter '{}' received a second gradient in one backward (it is used "
         "twice "
@@ -98,14 +98,15 @@ struct DistributedDataParallel::Reducer {
 DistributedDataParallel::DistributedDataParallel(std::shared_ptr<Module> module,
                                                  DistributedDataParallelOptions options)
     : module_(register_module("module", std::move(module))), reducer_(std::make_unique<Reducer>()) {
-  check(options.bucket_cap_mb() > 0, "DistributedDataParallel: bucket_cap_mb is {}; it must be positive",
-        options.bucket_cap_mb());
+  CONVGRAD_CHECK(options.bucket_cap_mb() > 0,
+                 "DistributedDataParallel: bucket_cap_mb is {}; it must be positive",
+                 options.bucket_cap_mb());
   Reducer& r = *reducer_;
   r.params = module_->named_parameters();
   for (const auto& [name, p] : r.params)
-    check(p.dtype() == DType::Float32 && p.is_contiguous(),
-          "DistributedDataParallel: parameter '{}' of shape {} is not contiguous float32", name,
-          shape_str(p.shape()));
+    CONVGRAD_CHECK(p.dtype() == DType::Float32 && p.is_contiguous(),
+                   "DistributedDataParallel: parameter '{}' of shape {} is not contiguous float32", name,
+                   shape_str(p.shape()));
   // Every rank starts from rank 0's values (the same names in the same order on every rank).
   for (const auto& [name, t] : module_->state_dict()) dist::broadcast(t, 0);
   // Buckets follow the reverse of registration order, roughly the order backward produces gradients.

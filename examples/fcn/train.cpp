@@ -52,16 +52,17 @@ std::string step_metrics(const StepStats& st) {
 double default_lr(const std::string& optimizer) { return optimizer == "sgd" ? 0.05 : 6e-3; }
 
 TrainLog train(TinyFCN& model, const ShapesDataset& data, const FcnConfig& c) {
-  check(c.schedule == "cosine" || c.schedule == "constant",
-        "fcn: unknown schedule '{}' (expected cosine or constant)", c.schedule);
+  CONVGRAD_CHECK(c.schedule == "cosine" || c.schedule == "constant",
+                 "fcn: unknown schedule '{}' (expected cosine or constant)", c.schedule);
   TrainLog log;
   if (c.steps <= 0) return log;
   model.train();
   // Data parallel under mpirun: --batch is the global batch, each rank trains on its share and
   // DistributedDataParallel averages the gradients (the model stays owned by the caller).
   const int64_t world = dist::world_size(), rank = dist::rank();
-  check(c.batch % world == 0,
-        "fcn: --batch {} is not a multiple of the {} ranks; each rank takes an equal share", c.batch, world);
+  CONVGRAD_CHECK(c.batch % world == 0,
+                 "fcn: --batch {} is not a multiple of the {} ranks; each rank takes an equal share", c.batch,
+                 world);
   const int64_t local = c.batch / world;
   std::shared_ptr<Module> replica;
   if (world > 1)
@@ -98,7 +99,7 @@ TrainLog train(TinyFCN& model, const ShapesDataset& data, const FcnConfig& c) {
     Tensor stats = from_vector(std::vector<float>{loss.item<float>(), batch_acc}, {2});
     dist::all_reduce(stats, dist::ReduceOp::Mean);
     double l = stats.data<float>()[0], acc = stats.data<float>()[1];
-    check(std::isfinite(l), "fcn: the loss became {} at step {}; try a smaller --lr", l, step + 1);
+    CONVGRAD_CHECK(std::isfinite(l), "fcn: the loss became {} at step {}; try a smaller --lr", l, step + 1);
     log.loss.push_back(l);
     log.accuracy.push_back(acc);
     smooth_loss = step == 0 ? l : 0.9 * smooth_loss + 0.1 * l;
@@ -145,7 +146,8 @@ EvalResult evaluate(TinyFCN& model, const ShapesDataset& data, int64_t batch, in
 std::string result_json(const EvalResult& e, const TrainLog& log, int64_t steps) {
   std::string ious;
   for (size_t i = 0; i < e.iou.size(); ++i)
-    ious += fmt::format("{}{}", i ? ", " : "", std::isnan(e.iou[i]) ? "null" : fmt::format("{:.4f}", e.iou[i]));
+    ious +=
+        fmt::format("{}{}", i ? ", " : "", std::isnan(e.iou[i]) ? "null" : fmt::format("{:.4f}", e.iou[i]));
   return fmt::format(
       "{{\"pixel_acc\": {:.4f}, \"miou\": {:.4f}, \"per_class_iou\": [{}], \"steps\": {}, \"train_s\": {:.2f}, "
       "\"step_ms\": {:.2f}, \"images_per_s\": {:.1f}}}",

@@ -10,9 +10,10 @@
 namespace convgrad::data {
 
 DistributedSampler::DistributedSampler(DistributedSamplerOptions options) : options_(options) {
-  check(options_.num_replicas() >= 1 && options_.rank() >= 0 && options_.rank() < options_.num_replicas(),
-        "DistributedSampler: rank {} of {} replicas; needs num_replicas >= 1 and 0 <= rank < num_replicas",
-        options_.rank(), options_.num_replicas());
+  CONVGRAD_CHECK(
+      options_.num_replicas() >= 1 && options_.rank() >= 0 && options_.rank() < options_.num_replicas(),
+      "DistributedSampler: rank {} of {} replicas; needs num_replicas >= 1 and 0 <= rank < num_replicas",
+      options_.rank(), options_.num_replicas());
 }
 
 int64_t DistributedSampler::num_samples(int64_t dataset_size) const {
@@ -21,7 +22,7 @@ int64_t DistributedSampler::num_samples(int64_t dataset_size) const {
 }
 
 std::vector<int64_t> DistributedSampler::indices(int64_t dataset_size, int64_t epoch, uint64_t seed) const {
-  check(dataset_size >= 1, "DistributedSampler: the dataset is empty");
+  CONVGRAD_CHECK(dataset_size >= 1, "DistributedSampler: the dataset is empty");
   std::vector<int64_t> order(static_cast<size_t>(dataset_size));
   std::iota(order.begin(), order.end(), 0);
   // The same draw as an unsharded shuffled DataLoader, so one seed gives one global order.
