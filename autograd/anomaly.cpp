@@ -49,8 +49,8 @@ std::string index_str(const Shape& shape, int64_t pos) {
 }
 
 std::string describe(const NonFiniteStats& s, const Tensor& t) {
-  return fmt::format("{} NaN, {} +Inf, {} -Inf among {} values; first {} at index {}", s.nan, s.pos_inf, s.neg_inf,
-                     t.numel(), s.first_value, index_str(t.shape(), s.first));
+  return fmt::format("{} NaN, {} +Inf, {} -Inf among {} values; first {} at index {}", s.nan, s.pos_inf,
+                     s.neg_inf, t.numel(), s.first_value, index_str(t.shape(), s.first));
 }
 
 // One line per input: shape, dtype and whether it already held NaN/Inf.
@@ -99,12 +99,14 @@ void anomaly_check_forward(const char* op, const Tensor& output, const std::vect
   if (t_in_backward || !output.defined()) return;
   NonFiniteStats s = non_finite_stats(output);
   if (s.finite()) return;
-  fail("anomaly detected in forward: op '{}' produced non-finite values in its output of shape {} ({}).{}\n{}", op,
-       shape_str(output.shape()), describe(s, output), inputs_str(inputs),
-       any_non_finite(inputs) ? "An input was already non-finite: the problem starts before this op (check the data "
-                                "or the last op outside convgrad)."
-                              : "Every input was finite: this op created them (overflow, log/sqrt/division of a "
-                                "bad value?).");
+  fail(
+      "anomaly detected in forward: op '{}' produced non-finite values in its output of shape {} ({}).{}\n{}",
+      op, shape_str(output.shape()), describe(s, output), inputs_str(inputs),
+      any_non_finite(inputs)
+          ? "An input was already non-finite: the problem starts before this op (check the data "
+            "or the last op outside convgrad)."
+          : "Every input was finite: this op created them (overflow, log/sqrt/division of a "
+            "bad value?).");
 }
 
 void anomaly_check_backward(const Node& node, const Tensor& grad_output, const std::vector<Tensor>& grads) {
@@ -114,14 +116,15 @@ void anomaly_check_backward(const Node& node, const Tensor& grad_output, const s
     if (s.finite()) continue;
     NonFiniteStats gs = non_finite_stats(grad_output);
     std::string incoming = gs.finite() ? "all finite" : "ALREADY NON-FINITE: " + describe(gs, grad_output);
-    fail("anomaly detected in backward: the backward of op '{}' (output shape {}) produced non-finite values in the "
-         "gradient for input {} of shape {} ({}).\n  incoming gradient: shape {}, {}{}\n{}",
-         node.name(), shape_str(node.output_shape()), i, shape_str(grads[i].shape()), describe(s, grads[i]),
-         shape_str(grad_output.shape()), incoming,
-         inputs_str(node.inputs()),
-         gs.finite() ? "The incoming gradient was finite: this op's backward created them (e.g. sqrt or log at 0, "
-                       "division by a tiny value)."
-                     : "The incoming gradient was already non-finite: look at the op that consumed this one's output.");
+    fail(
+        "anomaly detected in backward: the backward of op '{}' (output shape {}) produced non-finite values in the "
+        "gradient for input {} of shape {} ({}).\n  incoming gradient: shape {}, {}{}\n{}",
+        node.name(), shape_str(node.output_shape()), i, shape_str(grads[i].shape()), describe(s, grads[i]),
+        shape_str(grad_output.shape()), incoming, inputs_str(node.inputs()),
+        gs.finite()
+            ? "The incoming gradient was finite: this op's backward created them (e.g. sqrt or log at 0, "
+              "division by a tiny value)."
+            : "The incoming gradient was already non-finite: look at the op that consumed this one's output.");
   }
 }
 

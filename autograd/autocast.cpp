@@ -64,10 +64,10 @@ Tensor cached_round(const Tensor& t) {
 }  // namespace
 
 AutocastGuard::AutocastGuard(DType dtype, bool enabled) : previous_(state().enabled) {
-  check(dtype == DType::BFloat16,
-        "AutocastGuard: dtype {} is not supported; autocast computes in bfloat16 "
-        "(DType::BFloat16)",
-        dtype_name(dtype));
+  CONVGRAD_CHECK(dtype == DType::BFloat16,
+                 "AutocastGuard: dtype {} is not supported; autocast computes in bfloat16 "
+                 "(DType::BFloat16)",
+                 dtype_name(dtype));
   state().enabled = enabled;
   if (enabled) ++state().depth;
 }
@@ -86,8 +86,8 @@ bool is_autocast_enabled() { return state().enabled; }
 namespace detail {
 
 Tensor autocast_input(const Tensor& t) {
-  check(t.defined() && t.dtype() == DType::Float32, "autocast: expected a float32 operand, got {}",
-        t.defined() ? dtype_name(t.dtype()) : "an undefined tensor");
+  CONVGRAD_CHECK(t.defined() && t.dtype() == DType::Float32, "autocast: expected a float32 operand, got {}",
+                 t.defined() ? dtype_name(t.dtype()) : "an undefined tensor");
   const bool parameter = t.is_leaf() && t.requires_grad() && state().depth > 0;
   // A new handle on the cached storage: each call records its own node.
   Tensor out = parameter ? cached_round(t).detach() : round_copy(t);

@@ -21,8 +21,8 @@ namespace {
 // contiguous float32 buffer from element 0. Such a gradient may be taken over or added into in place
 // without anyone seeing it change (Note [Owned gradient] in autograd/node.h).
 bool exclusive(const Tensor& t) {
-  return sole_handle(t) && t.dtype() == DType::Float32 &&
-         t.offset() == 0 && t.is_contiguous() && !t.requires_grad();
+  return sole_handle(t) && t.dtype() == DType::Float32 && t.offset() == 0 && t.is_contiguous() &&
+         !t.requires_grad();
 }
 
 // a + b for two float32 tensors of one shape; gradients are summed this way. In place into `a` when the
@@ -69,7 +69,8 @@ void accumulate_leaf(const Tensor& leaf, Tensor g, bool create_graph) {
   leaf.set_grad(exclusive(g) ? g : clone_data(g));
 }
 
-// Sum of two gradients reaching one tensor: with history under create_graph, in place when possible otherwise.
+// Sum of two gradients reaching one tensor: with history under create_graph, in place when possible
+// otherwise.
 Tensor sum_grads(Tensor a, const Tensor& b, bool create_graph) {
   return create_graph ? add(a, b) : add_same_shape(std::move(a), b);
 }
@@ -84,17 +85,19 @@ struct Pass {
 
 // The seed of `root`: `gradient`, or ones for a scalar root.
 Tensor seed_for(const Tensor& root, const Tensor& gradient, const char* op) {
-  check(root.requires_grad(),
-        "{}: tensor of shape {} does not require grad (no input of the ops that made it had requires_grad set)",
-        op, shape_str(root.shape()));
+  CONVGRAD_CHECK(
+      root.requires_grad(),
+      "{}: tensor of shape {} does not require grad (no input of the ops that made it had requires_grad set)",
+      op, shape_str(root.shape()));
   if (!gradient.defined()) {
-    check(root.numel() == 1,
-          "{}: an implicit gradient needs a scalar output, got shape {}; pass a gradient of that shape", op,
-          shape_str(root.shape()));
+    CONVGRAD_CHECK(
+        root.numel() == 1,
+        "{}: an implicit gradient needs a scalar output, got shape {}; pass a gradient of that shape", op,
+        shape_str(root.shape()));
     return ones(root.shape());
   }
-  check(gradient.shape() == root.shape(), "{}: gradient shape {} does not match output shape {}", op,
-        shape_str(gradient.shape()), shape_str(root.shape()));
+  CONVGRAD_CHECK(gradient.shape() == root.shape(), "{}: gradient shape {} does not match output shape {}", op,
+                 shape_str(gradient.shape()), shape_str(root.shape()));
   return gradient;
 }
 
@@ -106,12 +109,14 @@ std::vector<Tensor> run_pass(const Pass& pass) {
   const bool collect = pass.targets != nullptr;
   std::vector<Tensor> result(collect ? pass.targets->size() : 0);
   std::unordered_map<const TensorImpl*, size_t> leaf_target;  // leaf impl -> index in targets
-  std::unordered_map<Node*, size_t> node_target;               // producer node -> index in targets
+  std::unordered_map<Node*, size_t> node_target;              // producer node -> index in targets
   if (collect)
     for (size_t i = 0; i < pass.targets->size(); ++i) {
       const Tensor& t = (*pass.targets)[i];
-      if (t.is_leaf()) leaf_target.emplace(t.impl(), i);
-      else node_target.emplace(t.grad_fn().get(), i);
+      if (t.is_leaf())
+        leaf_target.emplace(t.impl(), i);
+      else
+        node_target.emplace(t.grad_fn().get(), i);
     }
   // A gradient arriving at leaf `in`: kept for grad(), accumulated into grad() for backward().
   auto deliver_to_leaf = [&](const Tensor& in, Tensor g) {
@@ -137,8 +142,10 @@ std::vector<Tensor> run_pass(const Pass& pass) {
     }
     Node* node = root.grad_fn().get();
     auto it = grads.find(node);
-    if (it == grads.end()) grads.emplace(node, pass.seeds[r]);
-    else it->second = sum_grads(std::move(it->second), pass.seeds[r], create_graph);
+    if (it == grads.end())
+      grads.emplace(node, pass.seeds[r]);
+    else
+      it->second = sum_grads(std::move(it->second), pass.seeds[r], create_graph);
     if (seen.insert(node).second) {
       stack.push_back(node);
       alive.push_back(root.grad_fn());
@@ -161,8 +168,8 @@ std::vector<Tensor> run_pass(const Pass& pass) {
     }
   }
 
-  // 2. For grad(): which nodes lead to a target. A node's producers are settled first when nodes are visited in
-  // reverse topological order, which a dry run of Kahn's algorithm gives.
+  // 2. For grad(): which nodes lead to a target. A node's producers are settled first when nodes are visited
+  // in reverse topological order, which a dry run of Kahn's algorithm gives.
   std::unordered_set<Node*> useful;
   if (collect) {
     std::unordered_map<Node*, int> remaining = pending_edges;
@@ -174,7 +181,8 @@ std::vector<Tensor> run_pass(const Pass& pass) {
       ready.pop_back();
       topo.push_back(n);
       for (const auto& in : n->inputs())
-        if (in.defined() && in.grad_fn() && --remaining[in.grad_fn().get()] == 0) ready.push_back(in.grad_fn().get());
+        if (in.defined() && in.grad_fn() && --remaining[in.grad_fn().get()] == 0)
+          ready.push_back(in.grad_fn().get());
     }
     // A node runs when one of its inputs is a target or is made by a node that reaches one; a target node
     // itself only collects its gradient (nothing below it is wanted unless another target is there).
@@ -209,16 +217,18 @@ std::vector<Tensor> run_pass(const Pass& pass) {
       if (auto t = node_target.find(node); t != node_target.end()) result[t->second] = grad_out;
       if (!collect || useful.count(node)) {
         if (create_graph && !node->supports_double_backward())
-          fail("backward with create_graph: op '{}' has no double backward yet (its gradient would carry no "
-               "history, so a second derivative through it would be silently wrong); see docs/autograd.md for "
-               "the ops that support create_graph",
-               node->name());
+          fail(
+              "backward with create_graph: op '{}' has no double backward yet (its gradient would carry no "
+              "history, so a second derivative through it would be silently wrong); see docs/autograd.md for "
+              "the ops that support create_graph",
+              node->name());
         {
           detail::BackwardScope scope;  // anomaly mode checks the closure's results below, not its inner ops
           in_grads = node->apply(grad_out);
         }
-        check(in_grads.size() == inputs.size(), "backward of '{}': returned {} gradients for {} inputs",
-              node->name(), in_grads.size(), inputs.size());
+        CONVGRAD_CHECK(in_grads.size() == inputs.size(),
+                       "backward of '{}': returned {} gradients for {} inputs", node->name(), in_grads.size(),
+                       inputs.size());
         if (detect_anomaly()) detail::anomaly_check_backward(*node, grad_out, in_grads);
       }
     }
@@ -228,8 +238,9 @@ std::vector<Tensor> run_pass(const Pass& pass) {
       if (!in.defined()) continue;
       Node* producer = in.grad_fn().get();
       if (g.defined() && in.requires_grad()) {
-        check(g.shape() == in.shape(), "backward of '{}': gradient {} has shape {}, input has shape {}",
-              node->name(), i, shape_str(g.shape()), shape_str(in.shape()));
+        CONVGRAD_CHECK(g.shape() == in.shape(),
+                       "backward of '{}': gradient {} has shape {}, input has shape {}", node->name(), i,
+                       shape_str(g.shape()), shape_str(in.shape()));
         if (!producer) {
           deliver_to_leaf(in, std::move(g));
         } else if (auto it = grads.find(producer); it == grads.end()) {
@@ -260,30 +271,32 @@ void backward(const Tensor& root, const Tensor& gradient, bool retain_graph, boo
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                          const std::vector<Tensor>& grad_outputs, std::optional<bool> retain_graph,
                          bool create_graph, bool allow_unused) {
-  check(!outputs.empty(), "grad: no outputs given; pass the tensors to differentiate");
-  check(grad_outputs.empty() || grad_outputs.size() == outputs.size(),
-        "grad: {} grad_outputs for {} outputs; pass one per output (or none, for scalar outputs)",
-        grad_outputs.size(), outputs.size());
+  CONVGRAD_CHECK(!outputs.empty(), "grad: no outputs given; pass the tensors to differentiate");
+  CONVGRAD_CHECK(grad_outputs.empty() || grad_outputs.size() == outputs.size(),
+                 "grad: {} grad_outputs for {} outputs; pass one per output (or none, for scalar outputs)",
+                 grad_outputs.size(), outputs.size());
   Pass pass;
   for (size_t i = 0; i < outputs.size(); ++i) {
-    check(outputs[i].defined(), "grad: output {} is undefined", i);
+    CONVGRAD_CHECK(outputs[i].defined(), "grad: output {} is undefined", i);
     pass.roots.push_back(outputs[i]);
     pass.seeds.push_back(seed_for(outputs[i], grad_outputs.empty() ? Tensor() : grad_outputs[i], "grad"));
   }
   for (size_t i = 0; i < inputs.size(); ++i)
-    check(inputs[i].defined() && inputs[i].requires_grad(),
-          "grad: input {} {} does not require grad; only tensors with requires_grad (leaves marked with "
-          "set_requires_grad, or results of ops on them) have gradients",
-          i, inputs[i].defined() ? "of shape " + shape_str(inputs[i].shape()) : std::string("(undefined)"));
+    CONVGRAD_CHECK(
+        inputs[i].defined() && inputs[i].requires_grad(),
+        "grad: input {} {} does not require grad; only tensors with requires_grad (leaves marked with "
+        "set_requires_grad, or results of ops on them) have gradients",
+        i, inputs[i].defined() ? "of shape " + shape_str(inputs[i].shape()) : std::string("(undefined)"));
   pass.retain_graph = retain_graph.value_or(create_graph);
   pass.create_graph = create_graph;
   pass.targets = &inputs;
   std::vector<Tensor> result = run_pass(pass);
   for (size_t i = 0; i < result.size(); ++i)
-    check(result[i].defined() || allow_unused,
-          "grad: input {} (shape {}) was not used to compute the outputs; pass allow_unused=true to get an "
-          "undefined tensor for it",
-          i, shape_str(inputs[i].shape()));
+    CONVGRAD_CHECK(
+        result[i].defined() || allow_unused,
+        "grad: input {} (shape {}) was not used to compute the outputs; pass allow_unused=true to get an "
+        "undefined tensor for it",
+        i, shape_str(inputs[i].shape()));
   return result;
 }
 

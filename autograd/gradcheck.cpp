@@ -14,8 +14,8 @@ namespace convgrad {
 
 namespace {
 // <v, f(inputs)> in float64, with no graph recorded.
-double projected(const std::function<Tensor(const std::vector<Tensor>&)>& fn, const std::vector<Tensor>& inputs,
-                 const std::vector<float>& v) {
+double projected(const std::function<Tensor(const std::vector<Tensor>&)>& fn,
+                 const std::vector<Tensor>& inputs, const std::vector<float>& v) {
   NoGradGuard guard;
   auto out = fn(inputs).to_vector<double>();
   double s = 0.0;
@@ -28,16 +28,18 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
                           const std::vector<Tensor>& inputs, const GradcheckOptions& options) {
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Tensor& t = inputs[i];
-    check(t.defined(), "gradcheck: input {} is undefined", i);
-    check(!t.requires_grad() || (t.is_leaf() && t.is_contiguous() && t.dtype() == DType::Float32),
-          "gradcheck: input {} (shape {}) must be a contiguous float32 leaf to be perturbed", i,
-          shape_str(t.shape()));
+    CONVGRAD_CHECK(t.defined(), "gradcheck: input {} is undefined", i);
+    CONVGRAD_CHECK(!t.requires_grad() || (t.is_leaf() && t.is_contiguous() && t.dtype() == DType::Float32),
+                   "gradcheck: input {} (shape {}) must be a contiguous float32 leaf to be perturbed", i,
+                   shape_str(t.shape()));
     if (t.requires_grad()) t.set_grad(Tensor());
   }
   // Analytic: one backward of the projection v.
   Tensor out = fn(inputs);
-  check(out.requires_grad(), "gradcheck: the function's output (shape {}) does not depend on any input that "
-        "requires grad", shape_str(out.shape()));
+  CONVGRAD_CHECK(out.requires_grad(),
+                 "gradcheck: the function's output (shape {}) does not depend on any input that "
+                 "requires grad",
+                 shape_str(out.shape()));
   Generator gen(options.seed);
   Tensor v = uniform(out.shape(), -1.f, 1.f, gen);
   std::vector<float> vv = v.to_vector();
@@ -71,9 +73,9 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
     }
     t.set_grad(Tensor());
   }
-  result.report = fmt::format("gradcheck {}: worst at {} (atol {}, rtol {}, eps {})",
-                              result.ok ? "passed" : "FAILED", result.report, options.atol, options.rtol,
-                              options.eps);
+  result.report =
+      fmt::format("gradcheck {}: worst at {} (atol {}, rtol {}, eps {})", result.ok ? "passed" : "FAILED",
+                  result.report, options.atol, options.rtol, options.eps);
   return result;
 }
 
@@ -82,10 +84,12 @@ GradcheckResult gradgradcheck(const std::function<Tensor(const std::vector<Tenso
   std::vector<size_t> wrt;  // the inputs differentiated in the first order
   for (size_t i = 0; i < inputs.size(); ++i)
     if (inputs[i].defined() && inputs[i].requires_grad()) wrt.push_back(i);
-  check(!wrt.empty(), "gradgradcheck: no input requires grad");
+  CONVGRAD_CHECK(!wrt.empty(), "gradgradcheck: no input requires grad");
   Tensor out = fn(inputs);
-  check(out.requires_grad(), "gradgradcheck: the function's output (shape {}) does not depend on any input "
-        "that requires grad", shape_str(out.shape()));
+  CONVGRAD_CHECK(out.requires_grad(),
+                 "gradgradcheck: the function's output (shape {}) does not depend on any input "
+                 "that requires grad",
+                 shape_str(out.shape()));
   Generator gen(options.seed + 1);
   // v: the output weights of the first order (checked too); u: projections of its gradients.
   Tensor v = uniform(out.shape(), -1.f, 1.f, gen).set_requires_grad();
@@ -117,9 +121,10 @@ GradcheckResult gradgradcheck(const std::function<Tensor(const std::vector<Tenso
         GradcheckResult r;
         r.ok = false;
         r.max_error = std::isnan(x - y) ? INFINITY : std::abs(x - y);
-        r.report = fmt::format("gradgradcheck FAILED: with create_graph the gradient of input {} (shape {}), "
-                               "element {}, is {:.6g}; without it {:.6g}",
-                               wrt[j], shape_str(targets[j].shape()), e, x, y);
+        r.report = fmt::format(
+            "gradgradcheck FAILED: with create_graph the gradient of input {} (shape {}), "
+            "element {}, is {:.6g}; without it {:.6g}",
+            wrt[j], shape_str(targets[j].shape()), e, x, y);
         return r;
       }
     }

@@ -30,10 +30,11 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
                           const std::vector<Tensor>& inputs, const GradcheckOptions& options = {});
 
 /// Checks second derivatives (torch.autograd.gradgradcheck). First, the first-order gradients of
-/// <v, fn(inputs)> taken with create_graph must equal those taken without (the plain backward, which gradcheck
-/// covers). Then those recorded gradients are projected on random tensors u, and gradcheck compares the
-/// backward of that projection with finite differences, with respect to every input that requires grad and
-/// to v itself. Fails (never passes silently) when an op on the way has no double backward: grad() throws.
+/// <v, fn(inputs)> taken with create_graph must equal those taken without (the plain backward, which
+/// gradcheck covers). Then those recorded gradients are projected on random tensors u, and gradcheck compares
+/// the backward of that projection with finite differences, with respect to every input that requires grad
+/// and to v itself. Fails (never passes silently) when an op on the way has no double backward: grad()
+/// throws.
 GradcheckResult gradgradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& fn,
                               const std::vector<Tensor>& inputs, const GradcheckOptions& options = {});
 

@@ -1,8 +1,8 @@
 #include "autograd/node.h"
 
-#include <atomic>
-
 #include <fmt/format.h>
+
+#include <atomic>
 
 #include "autograd/anomaly.h"
 #include "autograd/grad_mode.h"
@@ -27,9 +27,8 @@ void steal_producers(std::vector<Tensor>& inputs, std::vector<std::shared_ptr<No
 // Tensor::backward reaches the engine through this hook, so core never includes autograd. It lives in
 // the file every graph-building op links, so a static library cannot drop it.
 [[maybe_unused]] const bool g_hook_registered = [] {
-  detail::set_backward_hook([](const Tensor& root, const Tensor& gradient, bool retain_graph, bool create_graph) {
-    backward(root, gradient, retain_graph, create_graph);
-  });
+  detail::set_backward_hook([](const Tensor& root, const Tensor& gradient, bool retain_graph,
+                               bool create_graph) { backward(root, gradient, retain_graph, create_graph); });
   return true;
 }();
 }  // namespace
@@ -65,9 +64,10 @@ Node::~Node() {
 
 std::vector<Tensor> Node::apply(const Tensor& grad_output) {
   if (!backward_)
-    fail("backward: op '{}' was already freed by an earlier backward(); call the first backward with "
-         "retain_graph=true to backpropagate through the graph twice",
-         name_);
+    fail(
+        "backward: op '{}' was already freed by an earlier backward(); call the first backward with "
+        "retain_graph=true to backpropagate through the graph twice",
+        name_);
   // Restored on the way out, also when the closure throws.
   struct Running {
     const std::string* previous;
@@ -80,12 +80,13 @@ std::vector<Tensor> Node::apply(const Tensor& grad_output) {
 void SavedTensor::fail_modified() const {
   const std::string op = t_running_op ? *t_running_op : std::string("an op");
   const char* writer = data_.storage()->last_writer();
-  fail("backward of '{}': one of the variables needed for gradient computation has been modified by an "
-       "inplace operation: [{} {}] is at version {}; expected version {} instead{}. Hint: "
-       "run backward() before changing it in place, or save a copy (clone) in the forward "
-       "(docs/reliability.md#in-place-changes)",
-       op, dtype_name(data_.dtype()), shape_str(data_.shape()), data_.version(), version_,
-       *writer ? fmt::format(" (last written in place by {})", writer) : std::string());
+  fail(
+      "backward of '{}': one of the variables needed for gradient computation has been modified by an "
+      "inplace operation: [{} {}] is at version {}; expected version {} instead{}. Hint: "
+      "run backward() before changing it in place, or save a copy (clone) in the forward "
+      "(docs/reliability.md#in-place-changes)",
+      op, dtype_name(data_.dtype()), shape_str(data_.shape()), data_.version(), version_,
+      *writer ? fmt::format(" (last written in place by {})", writer) : std::string());
 }
 
 void Node::release() {

@@ -129,7 +129,9 @@ std::vector<Tensor> grads(const Needs<N>& n, GradFns&&... grad_fns) {
 /// gradients it sums (autograd/engine.cpp).
 bool owns_gradient(const Tensor& g);
 /// True when `t` is the only handle to its TensorImpl and no other tensor (view) shares its storage.
-inline bool sole_handle(const Tensor& t) { return t.impl_ptr().use_count() == 1 && t.storage().use_count() == 1; }
+inline bool sole_handle(const Tensor& t) {
+  return t.impl_ptr().use_count() == 1 && t.storage().use_count() == 1;
+}
 
 /// Records `output` as the result of op `name` over `inputs` when grad mode is on and any input
 /// requires grad; otherwise returns `output` untouched. The closure must not capture `output`

@@ -13,15 +13,15 @@
 #include "core/backend.h"
 #include "core/conv_geometry.h"
 #include "core/factory.h"
-#include "core/operand_check.h"
 #include "core/kernels/reduce.h"
+#include "core/operand_check.h"
 
 namespace convgrad {
 
 namespace {
 
-// Operand caches (see Note [Operand cache] in core/backend.h): the input of the forward that backward-weights reads
-// again gets a cache that lives with the node (the backend keeps the copy it converted in the forward);
+// Operand caches (see Note [Operand cache] in core/backend.h): the input of the forward that backward-weights
+// reads again gets a cache that lives with the node (the backend keeps the copy it converted in the forward);
 // the output gradient, read by both backward kernels, gets one per backward pass (a retained graph may
 // see another gradient next time). The weight gets none: oneDNN computes the forward and backward-data
 // in two different weight layouts, so a kept copy would never be read again.
@@ -50,8 +50,8 @@ Tensor shaped_like(const Tensor& t, const Shape& like) {
   return t.shape() == like ? t : as_strided(t, like, contiguous_strides(like), 0);
 }
 
-using detail::ConvKernel;
 using detail::conv_kernel;
+using detail::ConvKernel;
 
 // A bias gradient (sum over N, H, W) as a differentiable op, for create_graph.
 Tensor bias_grad(const Tensor& gy) { return sum(gy, {0, 2, 3}); }
@@ -59,10 +59,11 @@ Tensor bias_grad(const Tensor& gy) { return sum(gy, {0, 2, 3}); }
 // Checks the output gradient given to a weight-gradient op (batched or not) against the geometry.
 void check_grad_output(const Tensor& gy, const Shape& expected, const Shape& expected3, const char* op) {
   check_operand(gy, op, "grad_output");
-  check(gy.shape() == expected || gy.shape() == expected3,
-        "{}: grad_output has shape {} but the input and weight_size give an output of shape {}; pass the "
-        "gradient of that output",
-        op, shape_str(gy.shape()), shape_str(expected));
+  CONVGRAD_CHECK(
+      gy.shape() == expected || gy.shape() == expected3,
+      "{}: grad_output has shape {} but the input and weight_size give an output of shape {}; pass the "
+      "gradient of that output",
+      op, shape_str(gy.shape()), shape_str(expected));
 }
 
 }  // namespace
@@ -106,42 +107,46 @@ Tensor conv2d_in(const Tensor& x, const Tensor& w, const Tensor& bias, const Con
   SavedTensor saved_w = save(w4, need_x), saved_x = save(x4, need_w);
   // Under create_graph the gradients are recorded from the inputs themselves (with their history).
   SavedTensor graph_w = save(w, need_x), graph_x = save(x, need_w);
-  return make_result(out, {x, w, bias}, "conv2d", [=](const Tensor& grad) {
-    if (GradMode::is_enabled()) {
-      Tensor gy = reshape(grad, s.dst);
-      return std::vector<Tensor>{
-          need_x ? reshape(conv_kernel(ConvKernel::BackwardData, gy, graph_w.unpack(), s), x_shape) : Tensor(),
-          need_w ? conv_kernel(ConvKernel::BackwardWeights, reshape(graph_x.unpack(), s.src), gy, s) : Tensor(),
-          need_b ? bias_grad(gy) : Tensor()};
-    }
-    Tensor dy = plain(grad, s.dst);
-    // dy is read by backward-data and backward-weights: converted once, for this pass only.
-    ConvOperandCache dy_cache;
-    ConvOperandCache* dyc = need_x && need_w ? &dy_cache : nullptr;
-    Tensor dx, dw, db;
-    if (need_x) {
-      dx = uninitialized(s.src);
-      conv_backward_data(dy, saved_w.unpack(), Tensor(), dx, s.params, {nullptr, nullptr, dyc});
-      dx = shaped_like(dx, x_shape);
-    }
-    if (need_w) {
-      dw = uninitialized(s.wei);
-      if (need_b) db = uninitialized({s.wei[0]});
-      conv_backward_weights(saved_x.unpack(), dy, dw, db, s.params, {xc.get(), nullptr, dyc});
-    } else if (need_b) {
-      db = channel_sum(dy);
-    }
-    return std::vector<Tensor>{dx, dw, db};
-  }, DoubleBackward::Supported);
+  return make_result(
+      out, {x, w, bias}, "conv2d",
+      [=](const Tensor& grad) {
+        if (GradMode::is_enabled()) {
+          Tensor gy = reshape(grad, s.dst);
+          return std::vector<Tensor>{
+              need_x ? reshape(conv_kernel(ConvKernel::BackwardData, gy, graph_w.unpack(), s), x_shape)
+                     : Tensor(),
+              need_w ? conv_kernel(ConvKernel::BackwardWeights, reshape(graph_x.unpack(), s.src), gy, s)
+                     : Tensor(),
+              need_b ? bias_grad(gy) : Tensor()};
+        }
+        Tensor dy = plain(grad, s.dst);
+        // dy is read by backward-data and backward-weights: converted once, for this pass only.
+        ConvOperandCache dy_cache;
+        ConvOperandCache* dyc = need_x && need_w ? &dy_cache : nullptr;
+        Tensor dx, dw, db;
+        if (need_x) {
+          dx = uninitialized(s.src);
+          conv_backward_data(dy, saved_w.unpack(), Tensor(), dx, s.params, {nullptr, nullptr, dyc});
+          dx = shaped_like(dx, x_shape);
+        }
+        if (need_w) {
+          dw = uninitialized(s.wei);
+          if (need_b) db = uninitialized({s.wei[0]});
+          conv_backward_weights(saved_x.unpack(), dy, dw, db, s.params, {xc.get(), nullptr, dyc});
+        } else if (need_b) {
+          db = channel_sum(dy);
+        }
+        return std::vector<Tensor>{dx, dw, db};
+      },
+      DoubleBackward::Supported);
 }
 
 // conv_transpose2d computing in `compute` (as conv2d_in).
 Tensor conv_transpose2d_in(const Tensor& x, const Tensor& w, const Tensor& bias,
                            const ConvTranspose2dFuncOptions& options, DType compute) {
   // The conv view: src = this op's output, dst = its input, the weight as it is (no flip, no copy).
-  ConvShapes s =
-      conv_transpose2d_geometry(x.shape(), w.shape(), bias.defined() ? bias.shape() : Shape{}, bias.defined(),
-                                                     options);
+  ConvShapes s = conv_transpose2d_geometry(x.shape(), w.shape(), bias.defined() ? bias.shape() : Shape{},
+                                           bias.defined(), options);
   s.params.compute = compute;
   Tensor x4 = plain(x, s.dst), w4 = plain(w, s.wei);
   Tensor b = bias.defined() ? plain(bias, bias.shape()) : Tensor();
@@ -155,33 +160,37 @@ Tensor conv_transpose2d_in(const Tensor& x, const Tensor& w, const Tensor& bias,
 
   SavedTensor saved_w = save(w4, need_x), saved_x = save(x4, need_w);
   SavedTensor graph_w = save(w, need_x), graph_x = save(x, need_w);
-  return make_result(out, {x, w, bias}, "conv_transpose2d", [=](const Tensor& grad) {
-    if (GradMode::is_enabled()) {  // create_graph: see conv2d
-      Tensor gy = reshape(grad, s.src);
-      return std::vector<Tensor>{
-          need_x ? reshape(conv_kernel(ConvKernel::Forward, gy, graph_w.unpack(), s), x_shape) : Tensor(),
-          need_w ? conv_kernel(ConvKernel::BackwardWeights, gy, reshape(graph_x.unpack(), s.dst), s) : Tensor(),
-          need_b ? bias_grad(gy) : Tensor()};
-    }
-    Tensor gy = plain(grad, s.src);
-    // gy (the conv view's src) is read by both backward kernels: converted once, for this pass only.
-    ConvOperandCache gy_cache;
-    ConvOperandCache* gyc = need_x && need_w ? &gy_cache : nullptr;
-    Tensor dx, dw, db;
-    if (need_x) {
-      // The gradient of a transposed convolution is the convolution itself.
-      dx = uninitialized(s.dst);
-      conv_forward(gy, saved_w.unpack(), Tensor(), dx, s.params, {gyc, nullptr, nullptr});
-      dx = shaped_like(dx, x_shape);
-    }
-    if (need_w) {
-      // Roles swapped: the conv's input is this op's output gradient, its output gradient is x.
-      dw = uninitialized(s.wei);
-      conv_backward_weights(gy, saved_x.unpack(), dw, Tensor(), s.params, {gyc, nullptr, xc.get()});
-    }
-    if (need_b) db = channel_sum(gy);
-    return std::vector<Tensor>{dx, dw, db};
-  }, DoubleBackward::Supported);
+  return make_result(
+      out, {x, w, bias}, "conv_transpose2d",
+      [=](const Tensor& grad) {
+        if (GradMode::is_enabled()) {  // create_graph: see conv2d
+          Tensor gy = reshape(grad, s.src);
+          return std::vector<Tensor>{
+              need_x ? reshape(conv_kernel(ConvKernel::Forward, gy, graph_w.unpack(), s), x_shape) : Tensor(),
+              need_w ? conv_kernel(ConvKernel::BackwardWeights, gy, reshape(graph_x.unpack(), s.dst), s)
+                     : Tensor(),
+              need_b ? bias_grad(gy) : Tensor()};
+        }
+        Tensor gy = plain(grad, s.src);
+        // gy (the conv view's src) is read by both backward kernels: converted once, for this pass only.
+        ConvOperandCache gy_cache;
+        ConvOperandCache* gyc = need_x && need_w ? &gy_cache : nullptr;
+        Tensor dx, dw, db;
+        if (need_x) {
+          // The gradient of a transposed convolution is the convolution itself.
+          dx = uninitialized(s.dst);
+          conv_forward(gy, saved_w.unpack(), Tensor(), dx, s.params, {gyc, nullptr, nullptr});
+          dx = shaped_like(dx, x_shape);
+        }
+        if (need_w) {
+          // Roles swapped: the conv's input is this op's output gradient, its output gradient is x.
+          dw = uninitialized(s.wei);
+          conv_backward_weights(gy, saved_x.unpack(), dw, Tensor(), s.params, {gyc, nullptr, xc.get()});
+        }
+        if (need_b) db = channel_sum(gy);
+        return std::vector<Tensor>{dx, dw, db};
+      },
+      DoubleBackward::Supported);
 }
 
 }  // namespace

@@ -54,14 +54,17 @@ Tensor conv_kernel(ConvKernel kernel, const Tensor& a, const Tensor& b, const Co
       [kernel, a, b, s, n](const Tensor& g) {
         switch (kernel) {
           case ConvKernel::Forward:  // y = F(x, w): dx = D(g, w), dw = W(x, g)
-            return grads(n, [&] { return conv_kernel(ConvKernel::BackwardData, g, b, s); },
-                         [&] { return conv_kernel(ConvKernel::BackwardWeights, a, g, s); });
+            return grads(
+                n, [&] { return conv_kernel(ConvKernel::BackwardData, g, b, s); },
+                [&] { return conv_kernel(ConvKernel::BackwardWeights, a, g, s); });
           case ConvKernel::BackwardData:  // x = D(y, w): dy = F(g, w), dw = W(g, y)
-            return grads(n, [&] { return conv_kernel(ConvKernel::Forward, g, b, s); },
-                         [&] { return conv_kernel(ConvKernel::BackwardWeights, g, a, s); });
+            return grads(
+                n, [&] { return conv_kernel(ConvKernel::Forward, g, b, s); },
+                [&] { return conv_kernel(ConvKernel::BackwardWeights, g, a, s); });
           case ConvKernel::BackwardWeights:  // w = W(x, y): dx = D(y, g), dy = F(x, g)
-            return grads(n, [&] { return conv_kernel(ConvKernel::BackwardData, b, g, s); },
-                         [&] { return conv_kernel(ConvKernel::Forward, a, g, s); });
+            return grads(
+                n, [&] { return conv_kernel(ConvKernel::BackwardData, b, g, s); },
+                [&] { return conv_kernel(ConvKernel::Forward, a, g, s); });
         }
         return std::vector<Tensor>(2);
       },

@@ -10,9 +10,9 @@
 #include "autograd/ops_reduce.h"
 #include "autograd/ops_shape.h"
 #include "core/factory.h"
-#include "core/operand_check.h"
 #include "core/kernels/cross_entropy.h"
 #include "core/kernels/elementwise.h"
+#include "core/operand_check.h"
 
 namespace convgrad {
 
@@ -88,7 +88,7 @@ Tensor cross_entropy_grad_with_graph(const Tensor& logits, const Tensor& target,
     oh[(n * C + c) * S + s] = 1.f;
     pw[i] = w[static_cast<size_t>(c)];
   }
-  Tensor up = r == Reduction::None ? reshape(g, per_sample)
+  Tensor up = r == Reduction::None   ? reshape(g, per_sample)
               : r == Reduction::Mean ? g * static_cast<float>(weight_sum > 0 ? 1.0 / weight_sum : 0.0)
                                      : g;
   return (softmax(logits, 1) - onehot) * wy * up;
@@ -102,23 +102,27 @@ const char* reduction_name(Reduction r) {
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options) {
   check_operand(logits, "cross_entropy", "logits");
-  check(logits.dim() >= 2, "cross_entropy: logits must be (N, C) or (N, C, d1, ...), got shape {}",
-        shape_str(logits.shape()));
-  check(target.defined() && target.dtype() == DType::Int64,
-        "cross_entropy: target must be an int64 tensor of class indices, got {}; convert labels with "
-        "to_dtype(target, DType::Int64)", target.defined() ? dtype_name(target.dtype()) : "an undefined tensor");
+  CONVGRAD_CHECK(logits.dim() >= 2, "cross_entropy: logits must be (N, C) or (N, C, d1, ...), got shape {}",
+                 shape_str(logits.shape()));
+  CONVGRAD_CHECK(
+      target.defined() && target.dtype() == DType::Int64,
+      "cross_entropy: target must be an int64 tensor of class indices, got {}; convert labels with "
+      "to_dtype(target, DType::Int64)",
+      target.defined() ? dtype_name(target.dtype()) : "an undefined tensor");
   const Shape& ls = logits.shape();
   Shape tshape{ls[0]};
   tshape.insert(tshape.end(), ls.begin() + 2, ls.end());
-  check(target.shape() == tshape, "cross_entropy: target shape {} does not match logits {} (expected {})",
-        shape_str(target.shape()), shape_str(ls), shape_str(tshape));
+  CONVGRAD_CHECK(target.shape() == tshape,
+                 "cross_entropy: target shape {} does not match logits {} (expected {})",
+                 shape_str(target.shape()), shape_str(ls), shape_str(tshape));
   const int64_t N = ls[0], C = ls[1], S = shape_numel(Shape(ls.begin() + 2, ls.end()));
-  check(C > 0, "cross_entropy: logits {} have no classes", shape_str(ls));
+  CONVGRAD_CHECK(C > 0, "cross_entropy: logits {} have no classes", shape_str(ls));
   std::vector<float> w(static_cast<size_t>(C), 1.f);
   if (options.weight().defined()) {
     check_operand(options.weight(), "cross_entropy", "weight");
-    check(options.weight().shape() == Shape{C}, "cross_entropy: weight has shape {}, expected [{}] (one per class)",
-          shape_str(options.weight().shape()), C);
+    CONVGRAD_CHECK(options.weight().shape() == Shape{C},
+                   "cross_entropy: weight has shape {}, expected [{}] (one per class)",
+                   shape_str(options.weight().shape()), C);
     w = options.weight().to_vector<float>();
   }
   Tensor y = contiguous_data(target);
@@ -127,8 +131,10 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
   kernels::CrossEntropyGeometry geo{N, C, S, w.data(), options.ignore_index()};
   auto check_targets = [&](int64_t bad) {
     if (bad >= 0)
-      fail("cross_entropy: target value {} at index {} is out of range for {} classes (expected 0..{}, or "
-           "ignore_index {})", y.data<int64_t>()[bad], index_str(bad, tshape), C, C - 1, options.ignore_index());
+      fail(
+          "cross_entropy: target value {} at index {} is out of range for {} classes (expected 0..{}, or "
+          "ignore_index {})",
+          y.data<int64_t>()[bad], index_str(bad, tshape), C, C - 1, options.ignore_index());
   };
   auto total = [&](double loss_sum, double weight_sum) {
     // The mean over no elements is 0: Note [Empty mean] in autograd/ops_loss.h.
@@ -161,36 +167,41 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
   // Per sample / pixel, kept for the backward: row 0 the max logit, row 1 log(sum(exp(x - max))).
   Tensor lse = uninitialized({2, N * S});
   Tensor per_element = r == Reduction::None ? uninitialized(tshape) : Tensor();
-  const kernels::CrossEntropySums sums = kernels::cross_entropy_forward(
-      geo, x.data<float>(), y.data<int64_t>(), lse.data<float>(), r == Reduction::None ? per_element.data<float>() : nullptr);
+  const kernels::CrossEntropySums sums =
+      kernels::cross_entropy_forward(geo, x.data<float>(), y.data<int64_t>(), lse.data<float>(),
+                                     r == Reduction::None ? per_element.data<float>() : nullptr);
   check_targets(sums.bad_index);
   Tensor out = r == Reduction::None ? per_element : total(sums.loss, sums.weight);
   const double weight_sum = sums.weight;
-  return make_result(out, {logits}, "cross_entropy",
-                     [xs = save(x), ys = save(y), ls = save(logits), lse, w, geo, r, weight_sum](const Tensor& g) {
-    const Tensor &x = xs.unpack(), &y = ys.unpack();
-    if (GradMode::is_enabled())  // create_graph
-      return std::vector<Tensor>{cross_entropy_grad_with_graph(ls.unpack(), y, w, geo.ignore_index, r, weight_sum, g)};
-    // d loss / d x = coef * (softmax(x) - onehot(y)), coef = upstream * w_y / (sum of w_y for Mean).
-    Tensor up = r == Reduction::None ? contiguous_data(g) : Tensor();
-    const float scale = r == Reduction::Mean ? static_cast<float>(1.0 / weight_sum) : 1.f;
-    Tensor gx = uninitialized(x.shape());
-    kernels::CrossEntropyGeometry gg = geo;
-    gg.weight = w.data();  // the closure's own copy of the weights
-    kernels::cross_entropy_backward(gg, x.data<float>(), y.data<int64_t>(), lse.data<float>(),
-                                    up.defined() ? up.data<float>() : nullptr,
-                                    up.defined() ? 0.f : g.item<float>(), scale, gx.data<float>());
-    return std::vector<Tensor>{gx};
-  }, DoubleBackward::Supported);
+  return make_result(
+      out, {logits}, "cross_entropy",
+      [xs = save(x), ys = save(y), ls = save(logits), lse, w, geo, r, weight_sum](const Tensor& g) {
+        const Tensor &x = xs.unpack(), &y = ys.unpack();
+        if (GradMode::is_enabled())  // create_graph
+          return std::vector<Tensor>{
+              cross_entropy_grad_with_graph(ls.unpack(), y, w, geo.ignore_index, r, weight_sum, g)};
+        // d loss / d x = coef * (softmax(x) - onehot(y)), coef = upstream * w_y / (sum of w_y for Mean).
+        Tensor up = r == Reduction::None ? contiguous_data(g) : Tensor();
+        const float scale = r == Reduction::Mean ? static_cast<float>(1.0 / weight_sum) : 1.f;
+        Tensor gx = uninitialized(x.shape());
+        kernels::CrossEntropyGeometry gg = geo;
+        gg.weight = w.data();  // the closure's own copy of the weights
+        kernels::cross_entropy_backward(gg, x.data<float>(), y.data<int64_t>(), lse.data<float>(),
+                                        up.defined() ? up.data<float>() : nullptr,
+                                        up.defined() ? 0.f : g.item<float>(), scale, gx.data<float>());
+        return std::vector<Tensor>{gx};
+      },
+      DoubleBackward::Supported);
 }
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
   check_operand(input, "mse_loss", "input");
   check_operand(target, "mse_loss", "target");
-  check(input.shape() == target.shape(), "mse_loss: input shape {} and target shape {} must match",
-        shape_str(input.shape()), shape_str(target.shape()));
+  CONVGRAD_CHECK(input.shape() == target.shape(), "mse_loss: input shape {} and target shape {} must match",
+                 shape_str(input.shape()), shape_str(target.shape()));
   int64_t n = input.numel();
-  std::vector<float> a = input.to_vector<float>(), b = target.to_vector<float>(), diff(a.size()), sq(a.size());
+  std::vector<float> a = input.to_vector<float>(), b = target.to_vector<float>(), diff(a.size()),
+                     sq(a.size());
   for (size_t i = 0; i < a.size(); ++i) {
     diff[i] = a[i] - b[i];
     sq[i] = diff[i] * diff[i];
@@ -198,21 +209,24 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) 
   Tensor out = reduce(sq, input.shape(), reduction, static_cast<double>(n));
   bool want_target = target.requires_grad();
   Shape shape = input.shape();
-  return make_result(out, {input, target}, "mse_loss", [diff, shape, n, reduction, want_target, input, target](const Tensor& g) {
-    if (GradMode::is_enabled()) {  // create_graph: 2 (input - target) upstream, differentiable
-      const float scale = reduction == Reduction::Mean ? 2.f / static_cast<float>(n) : 2.f;
-      Tensor gi = (input - target) * (g * scale);
-      return std::vector<Tensor>{gi, want_target ? -gi : Tensor()};
-    }
-    std::vector<float> up = upstream(g, n, reduction), gi(diff.size()), gt;
-    float scale = reduction == Reduction::Mean ? 2.f / static_cast<float>(n) : 2.f;
-    for (size_t i = 0; i < diff.size(); ++i) gi[i] = scale * diff[i] * up[i];
-    if (want_target) {
-      gt.resize(gi.size());
-      for (size_t i = 0; i < gi.size(); ++i) gt[i] = -gi[i];
-    }
-    return std::vector<Tensor>{from_vector(gi, shape), want_target ? from_vector(gt, shape) : Tensor()};
-  }, DoubleBackward::Supported);
+  return make_result(
+      out, {input, target}, "mse_loss",
+      [diff, shape, n, reduction, want_target, input, target](const Tensor& g) {
+        if (GradMode::is_enabled()) {  // create_graph: 2 (input - target) upstream, differentiable
+          const float scale = reduction == Reduction::Mean ? 2.f / static_cast<float>(n) : 2.f;
+          Tensor gi = (input - target) * (g * scale);
+          return std::vector<Tensor>{gi, want_target ? -gi : Tensor()};
+        }
+        std::vector<float> up = upstream(g, n, reduction), gi(diff.size()), gt;
+        float scale = reduction == Reduction::Mean ? 2.f / static_cast<float>(n) : 2.f;
+        for (size_t i = 0; i < diff.size(); ++i) gi[i] = scale * diff[i] * up[i];
+        if (want_target) {
+          gt.resize(gi.size());
+          for (size_t i = 0; i < gi.size(); ++i) gt[i] = -gi[i];
+        }
+        return std::vector<Tensor>{from_vector(gi, shape), want_target ? from_vector(gt, shape) : Tensor()};
+      },
+      DoubleBackward::Supported);
 }
 
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, Reduction reduction,
@@ -220,8 +234,8 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
   const char* op = "binary_cross_entropy_with_logits";
   check_operand(input, op, "input");
   check_operand(target, op, "target");
-  check(input.shape() == target.shape(), "{}: target shape {} must equal input shape {}", op,
-        shape_str(target.shape()), shape_str(input.shape()));
+  CONVGRAD_CHECK(input.shape() == target.shape(), "{}: target shape {} must equal input shape {}", op,
+                 shape_str(target.shape()), shape_str(input.shape()));
   int64_t n = input.numel();
   std::vector<float> x = input.to_vector<float>(), t = target.to_vector<float>();
   std::vector<float> p(x.size(), 1.f);
@@ -230,13 +244,17 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
     const Shape &ps = pos_weight.shape(), &is = input.shape();
     bool ok = ps.size() <= is.size();
     for (size_t d = 0; ok && d < ps.size(); ++d) ok = ps[d] == 1 || ps[d] == is[is.size() - ps.size() + d];
-    check(ok, "{}: pos_weight shape {} does not broadcast to input shape {} (it usually has shape [C] for the "
-          "last dim)", op, shape_str(ps), shape_str(is));
+    CONVGRAD_CHECK(
+        ok,
+        "{}: pos_weight shape {} does not broadcast to input shape {} (it usually has shape [C] for the "
+        "last dim)",
+        op, shape_str(ps), shape_str(is));
     // Expand with zero strides over the broadcast dims, then read row-major.
     Tensor pw = contiguous_data(pos_weight);
     Shape strides(input.shape().size(), 0);
     size_t lead = input.shape().size() - pw.shape().size();
-    for (size_t d = 0; d < pw.shape().size(); ++d) strides[lead + d] = pw.shape()[d] == 1 ? 0 : pw.strides()[d];
+    for (size_t d = 0; d < pw.shape().size(); ++d)
+      strides[lead + d] = pw.shape()[d] == 1 ? 0 : pw.strides()[d];
     p = as_strided(pw, input.shape(), strides, pw.offset()).to_vector<float>();
   }
   std::vector<float> losses(x.size());
@@ -247,25 +265,28 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
   Tensor out = reduce(losses, input.shape(), reduction, static_cast<double>(n));
   bool want_target = target.requires_grad();
   Shape shape = input.shape();
-  return make_result(out, {input, target}, op, [x, t, p, shape, n, reduction, want_target, xs = save(input),
-                                                 ts = save(target)](const Tensor& g) {
-    if (GradMode::is_enabled()) {  // create_graph
-      const float scale = reduction == Reduction::Mean && n > 0 ? 1.f / static_cast<float>(n) : 1.f;
-      return bce_with_logits_grads_with_graph(xs.unpack(), ts.unpack(), from_vector(p, shape), want_target,
-                                              reduction == Reduction::None ? g : g * scale);
-    }
-    std::vector<float> up = upstream(g, n, reduction), gi(x.size()), gt;
-    float scale = reduction == Reduction::Mean ? 1.f / static_cast<float>(n) : 1.f;
-    for (size_t i = 0; i < x.size(); ++i) {
-      float lw = 1.f + (p[i] - 1.f) * t[i];
-      gi[i] = (lw * stable_sigmoid(x[i]) - p[i] * t[i]) * up[i] * scale;
-    }
-    if (want_target) {
-      gt.resize(x.size());
-      for (size_t i = 0; i < x.size(); ++i) gt[i] = ((p[i] - 1.f) * softplus_neg(x[i]) - x[i]) * up[i] * scale;
-    }
-    return std::vector<Tensor>{from_vector(gi, shape), want_target ? from_vector(gt, shape) : Tensor()};
-  }, DoubleBackward::Supported);
+  return make_result(
+      out, {input, target}, op,
+      [x, t, p, shape, n, reduction, want_target, xs = save(input), ts = save(target)](const Tensor& g) {
+        if (GradMode::is_enabled()) {  // create_graph
+          const float scale = reduction == Reduction::Mean && n > 0 ? 1.f / static_cast<float>(n) : 1.f;
+          return bce_with_logits_grads_with_graph(xs.unpack(), ts.unpack(), from_vector(p, shape),
+                                                  want_target, reduction == Reduction::None ? g : g * scale);
+        }
+        std::vector<float> up = upstream(g, n, reduction), gi(x.size()), gt;
+        float scale = reduction == Reduction::Mean ? 1.f / static_cast<float>(n) : 1.f;
+        for (size_t i = 0; i < x.size(); ++i) {
+          float lw = 1.f + (p[i] - 1.f) * t[i];
+          gi[i] = (lw * stable_sigmoid(x[i]) - p[i] * t[i]) * up[i] * scale;
+        }
+        if (want_target) {
+          gt.resize(x.size());
+          for (size_t i = 0; i < x.size(); ++i)
+            gt[i] = ((p[i] - 1.f) * softplus_neg(x[i]) - x[i]) * up[i] * scale;
+        }
+        return std::vector<Tensor>{from_vector(gi, shape), want_target ? from_vector(gt, shape) : Tensor()};
+      },
+      DoubleBackward::Supported);
 }
 
 }  // namespace convgrad

@@ -25,13 +25,22 @@ enum class Reduction {
 class CrossEntropyOptions {
  public:
   /// How per-sample losses are combined (default Mean).
-  CrossEntropyOptions& reduction(Reduction r) { reduction_ = r; return *this; }
+  CrossEntropyOptions& reduction(Reduction r) {
+    reduction_ = r;
+    return *this;
+  }
   Reduction reduction() const { return reduction_; }
   /// Targets equal to this contribute no loss and no gradient (default -100, like PyTorch).
-  CrossEntropyOptions& ignore_index(int64_t i) { ignore_index_ = i; return *this; }
+  CrossEntropyOptions& ignore_index(int64_t i) {
+    ignore_index_ = i;
+    return *this;
+  }
   int64_t ignore_index() const { return ignore_index_; }
   /// Per-class weights: a float32 tensor of shape (C); undefined = all ones. Not differentiated.
-  CrossEntropyOptions& weight(Tensor w) { weight_ = std::move(w); return *this; }
+  CrossEntropyOptions& weight(Tensor w) {
+    weight_ = std::move(w);
+    return *this;
+  }
   const Tensor& weight() const { return weight_; }
 
  private:
@@ -42,8 +51,8 @@ class CrossEntropyOptions {
 
 /// Cross entropy of float32 logits (N, C) or (N, C, d1, ...) against int64 class indices (N) or
 /// (N, d1, ...), like F.cross_entropy: log-softmax over dim 1 and the negative log-likelihood in one fused,
-/// numerically stable op (finite loss and gradient for logits of +-1e4). Reduction None gives shape (N, d1, ...).
-/// A target outside [0, C) other than ignore_index throws naming the value and its position.
+/// numerically stable op (finite loss and gradient for logits of +-1e4). Reduction None gives shape (N, d1,
+/// ...). A target outside [0, C) other than ignore_index throws naming the value and its position.
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options = {});
 
 /// Squared error (input - target)^2 of two float32 tensors of one shape, like F.mse_loss.
@@ -54,7 +63,8 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction =
 /// l = -[p * t * log(sigmoid(x)) + (1 - t) * log(1 - sigmoid(x))] with p = pos_weight (undefined = 1),
 /// which broadcasts against input (e.g. shape (C) for the last dim). Differentiable in input and target.
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
-                                        Reduction reduction = Reduction::Mean, const Tensor& pos_weight = Tensor());
+                                        Reduction reduction = Reduction::Mean,
+                                        const Tensor& pos_weight = Tensor());
 
 /// Absolute error |input - target| of two float32 tensors of one shape, like F.l1_loss. The
 /// gradient is sign(input - target) (0 where they are equal); differentiable in both arguments.

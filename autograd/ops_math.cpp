@@ -1,12 +1,13 @@
 // Differentiable broadcasting arithmetic, where, comparisons and conversions. Each op runs its kernel
 // and records, right beside it, the closure that maps the output gradient to the inputs' gradients.
 // A broadcast input gets the gradient summed back down to its own shape (sum_to).
+#include "autograd/ops_math.h"
+
 #include <cmath>
 
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "autograd/ops_shape.h"
-#include "autograd/ops_math.h"
 #include "core/factory.h"
 #include "core/kernels/elementwise.h"
 
@@ -28,7 +29,8 @@ Tensor add(const Tensor& a, const Tensor& b) {
   return make_result(
       out, {a, b}, "add",
       [sa = a.shape(), sb = b.shape(), n = needs(a, b)](const Tensor& g) {
-        return grads(n, [&] { return sum_to(g, sa); }, [&] { return sum_to(g, sb); });
+        return grads(
+            n, [&] { return sum_to(g, sa); }, [&] { return sum_to(g, sb); });
       },
       DoubleBackward::Supported);
 }
@@ -38,7 +40,8 @@ Tensor sub(const Tensor& a, const Tensor& b) {
   return make_result(
       out, {a, b}, "sub",
       [sa = a.shape(), sb = b.shape(), n = needs(a, b)](const Tensor& g) {
-        return grads(n, [&] { return sum_to(g, sa); }, [&] { return sum_to(neg(g), sb); });
+        return grads(
+            n, [&] { return sum_to(g, sa); }, [&] { return sum_to(neg(g), sb); });
       },
       DoubleBackward::Supported);
 }
@@ -51,8 +54,9 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   return make_result(
       out, {a, b}, "mul",
       [sa = a.shape(), sb = b.shape(), as = save(a, n[1]), bs = save(b, n[0]), n](const Tensor& g) {
-        return grads(n, [&] { return sum_to(mul(g, bs.unpack()), sa); },
-                     [&] { return sum_to(mul(g, as.unpack()), sb); });
+        return grads(
+            n, [&] { return sum_to(mul(g, bs.unpack()), sa); },
+            [&] { return sum_to(mul(g, as.unpack()), sb); });
       },
       DoubleBackward::Supported);
 }
@@ -68,10 +72,11 @@ Tensor div(const Tensor& a, const Tensor& b) {
        n](const Tensor& g) {
         const Tensor& bv = bs.unpack();
         Tensor q = div(g, bv);
-        return grads(n, [&] { return sum_to(q, sa); },
-                     [&] {
-                       return sum_to(neg(mul(q, GradMode::is_enabled() ? div(as.unpack(), bv) : os.unpack())), sb);
-                     });
+        return grads(
+            n, [&] { return sum_to(q, sa); },
+            [&] {
+              return sum_to(neg(mul(q, GradMode::is_enabled() ? div(as.unpack(), bv) : os.unpack())), sb);
+            });
       },
       DoubleBackward::Supported);
 }
@@ -79,7 +84,8 @@ Tensor div(const Tensor& a, const Tensor& b) {
 Tensor neg(const Tensor& a) {
   Tensor out = negated(a);
   return make_result(
-      out, {a}, "neg", [](const Tensor& g) { return std::vector<Tensor>{neg(g)}; }, DoubleBackward::Supported);
+      out, {a}, "neg", [](const Tensor& g) { return std::vector<Tensor>{neg(g)}; },
+      DoubleBackward::Supported);
 }
 
 // maximum/minimum: the gradient goes to the winning input, split in half on ties (as PyTorch).
@@ -95,7 +101,8 @@ static Tensor extremum(const Tensor& a, const Tensor& b, bool is_max) {
             return sum_to(mul(g, k::extremum_backward(ones(g.shape()), av, bv, is_max, first)), shape);
           return k::sum_to(k::extremum_backward(g, av, bv, is_max, first), shape);
         };
-        return grads(n, [&] { return part(true, av.shape()); }, [&] { return part(false, bv.shape()); });
+        return grads(
+            n, [&] { return part(true, av.shape()); }, [&] { return part(false, bv.shape()); });
       },
       DoubleBackward::Supported);
 }
@@ -126,8 +133,9 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
       [cs = save(cond.detach()), sa = a.shape(), sb = b.shape(), n = needs(a, b)](const Tensor& g) {
         const Tensor& cd = cs.unpack();
         Tensor zero = k::scalar(0.f);
-        std::vector<Tensor> ab = grads(n, [&] { return sum_to(where(cd, g, zero), sa); },
-                                       [&] { return sum_to(where(cd, zero, g), sb); });
+        std::vector<Tensor> ab = grads(
+            n, [&] { return sum_to(where(cd, g, zero), sa); },
+            [&] { return sum_to(where(cd, zero, g), sb); });
         return std::vector<Tensor>{Tensor(), ab[0], ab[1]};
       },
       DoubleBackward::Supported);
@@ -142,14 +150,14 @@ Tensor gt(const Tensor& a, const Tensor& b) { return k::binary(k::BinaryOp::Gt, 
 Tensor ge(const Tensor& a, const Tensor& b) { return k::binary(k::BinaryOp::Ge, a, b); }
 
 Tensor to_dtype(const Tensor& x, DType dtype) {
-  check(x.defined(), "to_dtype: the tensor is undefined");
+  CONVGRAD_CHECK(x.defined(), "to_dtype: the tensor is undefined");
   // Like tensor.to(dtype): the same tensor when nothing changes; a cast cuts the gradient path.
   if (x.dtype() == dtype) return x;
   return k::cast(x, dtype);
 }
 
 Tensor clone(const Tensor& x) {
-  check(x.defined(), "clone: the tensor is undefined");
+  CONVGRAD_CHECK(x.defined(), "clone: the tensor is undefined");
   Tensor out = k::copy(x);
   return make_result(
       out, {x}, "clone", [](const Tensor& g) { return std::vector<Tensor>{g}; }, DoubleBackward::Supported);
@@ -171,12 +179,12 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
 }
 
 bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {
-  check(a.defined() && b.defined(), "allclose: an operand is an undefined tensor");
+  CONVGRAD_CHECK(a.defined() && b.defined(), "allclose: an operand is an undefined tensor");
   if (a.shape() != b.shape()) return false;
   std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();
   for (size_t i = 0; i < va.size(); ++i) {
     double x = va[i], y = vb[i];
-    if (x == y) continue;  // equal infinities are close
+    if (x == y) continue;                                               // equal infinities are close
     if (!(std::abs(x - y) <= atol + rtol * std::abs(y))) return false;  // NaN fails here
   }
   return true;

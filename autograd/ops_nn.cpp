@@ -13,11 +13,11 @@
 #include "autograd/ops_reduce.h"
 #include "autograd/ops_shape.h"
 #include "core/factory.h"
-#include "core/operand_check.h"
 #include "core/kernels/elementwise.h"
 #include "core/kernels/norm.h"
 #include "core/kernels/pool.h"
 #include "core/kernels/upsample.h"
+#include "core/operand_check.h"
 #include "core/threading.h"
 
 namespace convgrad {
@@ -28,18 +28,18 @@ namespace {
 void check_channel_vector(const char* name, const Tensor& t, int64_t channels, const Shape& x_shape) {
   if (!t.defined()) return;
   check_operand(t, "batch_norm", name);
-  check(t.dim() == 1 && t.size(0) == channels,
-        "batch_norm: {} has shape {} but the input {} has {} channels (dim 1); expected shape [{}]", name,
-        shape_str(t.shape()), shape_str(x_shape), channels, channels);
+  CONVGRAD_CHECK(t.dim() == 1 && t.size(0) == channels,
+                 "batch_norm: {} has shape {} but the input {} has {} channels (dim 1); expected shape [{}]",
+                 name, shape_str(t.shape()), shape_str(x_shape), channels, channels);
 }
 
 // batch_norm's gradients as differentiable ops on x and weight, for create_graph. In training the statistics
 // are recomputed from x (they depend on it); in eval mode `mean` and `invstd` are constants.
-//   xhat = (x - mean) invstd;  dx = w invstd (g - mean(g) - xhat mean(g xhat)) in training, g w invstd in eval;
-//   dw = sum(g xhat);  db = sum(g)   (means and sums over every dim but the channel dim 1)
+//   xhat = (x - mean) invstd;  dx = w invstd (g - mean(g) - xhat mean(g xhat)) in training, g w invstd in
+//   eval; dw = sum(g xhat);  db = sum(g)   (means and sums over every dim but the channel dim 1)
 std::vector<Tensor> batch_norm_grads_with_graph(const Tensor& g, const Tensor& x, const Tensor& weight,
-                                                const Tensor& mean, const Tensor& invstd, bool training, float eps,
-                                                Needs<3> need) {
+                                                const Tensor& mean, const Tensor& invstd, bool training,
+                                                float eps, Needs<3> need) {
   std::vector<int64_t> dims{0};
   for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
   Shape channel_shape(static_cast<size_t>(x.dim()), 1);
@@ -57,8 +57,9 @@ std::vector<Tensor> batch_norm_grads_with_graph(const Tensor& g, const Tensor& x
   Tensor scale = weight.defined() ? reshape(weight, channel_shape) * inv : inv;
   std::vector<Tensor> grads(3);
   if (need[0])
-    grads[0] = training ? scale * (g - convgrad::mean(g, dims, true) - xhat * convgrad::mean(g * xhat, dims, true))
-                        : g * scale;
+    grads[0] = training
+                   ? scale * (g - convgrad::mean(g, dims, true) - xhat * convgrad::mean(g * xhat, dims, true))
+                   : g * scale;
   if (need[1]) grads[1] = sum(g * xhat, dims);
   if (need[2]) grads[2] = sum(g, dims);
   return grads;
@@ -69,46 +70,47 @@ std::vector<Tensor> batch_norm_grads_with_graph(const Tensor& g, const Tensor& x
 Tensor avg_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding) {
   check_operand(x, "avg_pool2d", "input");
   const auto geom = kernels::pool2d_geometry("avg_pool2d", x.shape(), kernel, stride, padding);
-  auto pair = std::make_shared<const detail::LinearPair>(
-      detail::LinearPair{[geom](const Tensor& t) { return kernels::avg_pool2d_forward(t, geom); },
-                         [geom, shape = x.shape()](const Tensor& g) { return kernels::avg_pool2d_backward(g, shape, geom); }});
+  auto pair = std::make_shared<const detail::LinearPair>(detail::LinearPair{
+      [geom](const Tensor& t) { return kernels::avg_pool2d_forward(t, geom); },
+      [geom, shape = x.shape()](const Tensor& g) { return kernels::avg_pool2d_backward(g, shape, geom); }});
   return detail::linear_result(pair->map(x), x, "avg_pool2d", pair);
 }
 
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
                   const Tensor& weight, const Tensor& bias, bool training, float momentum, float eps) {
   check_operand(x, "batch_norm", "input");
-  check(x.dim() >= 2, "batch_norm: expected an input of shape (N, C) or (N, C, H, W), got shape {}",
-        shape_str(x.shape()));
-  check(std::isfinite(eps) && eps >= 0.f, "batch_norm: eps must be a finite number >= 0, got {}", eps);
+  CONVGRAD_CHECK(x.dim() >= 2, "batch_norm: expected an input of shape (N, C) or (N, C, H, W), got shape {}",
+                 shape_str(x.shape()));
+  CONVGRAD_CHECK(std::isfinite(eps) && eps >= 0.f, "batch_norm: eps must be a finite number >= 0, got {}",
+                 eps);
   // NaN fails this test too: a NaN momentum would poison the running statistics for good.
-  check(momentum >= 0.f && momentum <= 1.f, "batch_norm: momentum must be a number in [0, 1], got {}",
-        momentum);
+  CONVGRAD_CHECK(momentum >= 0.f && momentum <= 1.f,
+                 "batch_norm: momentum must be a number in [0, 1], got {}", momentum);
   const int64_t channels = x.size(1);
   check_channel_vector("running_mean", running_mean, channels, x.shape());
   check_channel_vector("running_var", running_var, channels, x.shape());
   check_channel_vector("weight", weight, channels, x.shape());
   check_channel_vector("bias", bias, channels, x.shape());
-  check(running_mean.defined() == running_var.defined(),
-        "batch_norm: pass both running_mean and running_var or neither (got only {})",
-        running_mean.defined() ? "running_mean" : "running_var");
+  CONVGRAD_CHECK(running_mean.defined() == running_var.defined(),
+                 "batch_norm: pass both running_mean and running_var or neither (got only {})",
+                 running_mean.defined() ? "running_mean" : "running_var");
 
   Tensor mean, invstd;
   if (training) {
     const int64_t per_channel = x.numel() / std::max<int64_t>(channels, 1);
-    check(per_channel > 1 || x.numel() == 0,
-          "batch_norm: training needs more than one value per channel to estimate a variance, got "
-          "input shape {}; use a larger batch or eval mode",
-          shape_str(x.shape()));
+    CONVGRAD_CHECK(per_channel > 1 || x.numel() == 0,
+                   "batch_norm: training needs more than one value per channel to estimate a variance, got "
+                   "input shape {}; use a larger batch or eval mode",
+                   shape_str(x.shape()));
     const kernels::ChannelStats stats = kernels::batch_norm_stats(x);
     mean = stats.mean;
     invstd = kernels::batch_norm_invstd(stats.var, eps);
     // The running statistics are buffers, not graph inputs: updated in place, outside autograd.
     kernels::batch_norm_update_running(running_mean, running_var, stats, momentum);
   } else {
-    check(running_mean.defined(),
-          "batch_norm: eval mode (training=false) normalises with running_mean and running_var, but "
-          "they are undefined; pass them or use training=true for batch statistics");
+    CONVGRAD_CHECK(running_mean.defined(),
+                   "batch_norm: eval mode (training=false) normalises with running_mean and running_var, but "
+                   "they are undefined; pass them or use training=true for batch statistics");
     mean = clone_data(running_mean);  // a snapshot: later training steps must not change this backward
     invstd = kernels::batch_norm_invstd(running_var, eps);
   }
@@ -120,7 +122,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
       y, {x, weight, bias}, "batch_norm",
       [saved_x, saved_w, mean, invstd, training, n, eps](const Tensor& g) {
         if (GradMode::is_enabled())  // create_graph
-          return batch_norm_grads_with_graph(g, saved_x.unpack(), saved_w.unpack(), mean, invstd, training, eps, n);
+          return batch_norm_grads_with_graph(g, saved_x.unpack(), saved_w.unpack(), mean, invstd, training,
+                                             eps, n);
         kernels::BatchNormGrads r = kernels::batch_norm_backward(
             g, saved_x.unpack(), mean, invstd, saved_w.unpack(), training, n[0], n[1], n[2]);
         return std::vector<Tensor>{r.x, r.weight, r.bias};
@@ -130,8 +133,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
 
 Tensor dropout(const Tensor& x, float p, bool training, Generator& gen) {
   check_operand(x, "dropout", "input");
-  check(p >= 0.f && p < 1.f,
-        "dropout: probability p must be in [0, 1), got {} (p = 1 would zero everything)", p);
+  CONVGRAD_CHECK(p >= 0.f && p < 1.f,
+                 "dropout: probability p must be in [0, 1), got {} (p = 1 would zero everything)", p);
   if (!training || p == 0.f) return x;
   // The mask holds 0 for dropped elements and 1 / (1 - p) for kept ones; backward reuses it.
   Tensor mask = empty(x.shape());
@@ -152,12 +155,12 @@ Tensor dropout(const Tensor& x, float p, bool training, Generator& gen) {
 
 Tensor upsample_bilinear2d(const Tensor& x, Pair size) {
   check_operand(x, "upsample_bilinear2d", "input");
-  check(x.dim() == 4, "upsample_bilinear2d: expected a (N, C, H, W) input, got shape {}",
-        shape_str(x.shape()));
-  check(size[0] > 0 && size[1] > 0, "upsample_bilinear2d: output size must be positive, got [{}, {}]",
-        size[0], size[1]);
-  check(x.size(2) > 0 && x.size(3) > 0,
-        "upsample_bilinear2d: input planes must be non-empty, got shape {}", shape_str(x.shape()));
+  CONVGRAD_CHECK(x.dim() == 4, "upsample_bilinear2d: expected a (N, C, H, W) input, got shape {}",
+                 shape_str(x.shape()));
+  CONVGRAD_CHECK(size[0] > 0 && size[1] > 0,
+                 "upsample_bilinear2d: output size must be positive, got [{}, {}]", size[0], size[1]);
+  CONVGRAD_CHECK(x.size(2) > 0 && x.size(3) > 0,
+                 "upsample_bilinear2d: input planes must be non-empty, got shape {}", shape_str(x.shape()));
   auto pair = std::make_shared<const detail::LinearPair>(detail::LinearPair{
       [size](const Tensor& t) { return kernels::upsample_bilinear2d_forward(t, size[0], size[1]); },
       [shape = x.shape()](const Tensor& g) { return kernels::upsample_bilinear2d_backward(g, shape); }});

@@ -22,51 +22,57 @@ std::string pads_str(const std::vector<int64_t>& pad) { return fmt::format("({})
 void check_non_constant_rank(const Tensor& x, const PadFuncOptions& o, size_t k) {
   const char* mode = kernels::pad_mode_name(o.mode());
   const int64_t r = x.dim();
-  check(o.value() == 0.0,
-        "pad: padding mode \"{}\" doesn't take a value (got {}); use PadMode::Constant to fill", mode,
-        o.value());
-  check(k >= 1 && k <= 3 && (r == static_cast<int64_t>(k) + 1 || r == static_cast<int64_t>(k) + 2),
-        "pad: mode \"{}\" pads 1, 2 or 3 trailing dimensions of a 2-D to 5-D input with one or two leading "
-        "dimensions ((N, C, W), (N, C, H, W), ...); got pads {} for input shape {}",
-        mode, pads_str(o.pad()), shape_str(x.shape()));
+  CONVGRAD_CHECK(o.value() == 0.0,
+                 "pad: padding mode \"{}\" doesn't take a value (got {}); use PadMode::Constant to fill",
+                 mode, o.value());
+  CONVGRAD_CHECK(
+      k >= 1 && k <= 3 && (r == static_cast<int64_t>(k) + 1 || r == static_cast<int64_t>(k) + 2),
+      "pad: mode \"{}\" pads 1, 2 or 3 trailing dimensions of a 2-D to 5-D input with one or two leading "
+      "dimensions ((N, C, W), (N, C, H, W), ...); got pads {} for input shape {}",
+      mode, pads_str(o.pad()), shape_str(x.shape()));
   if (o.mode() == PadMode::Circular) {
-    check(r == static_cast<int64_t>(k) + 2,
-          "pad: circular padding needs batch and channel dimensions: {} pads for a {}-D input, expected {}; "
-          "got pads {} for input shape {}",
-          2 * (r - 2), r, 2 * (r - 2), pads_str(o.pad()), shape_str(x.shape()));
+    CONVGRAD_CHECK(
+        r == static_cast<int64_t>(k) + 2,
+        "pad: circular padding needs batch and channel dimensions: {} pads for a {}-D input, expected {}; "
+        "got pads {} for input shape {}",
+        2 * (r - 2), r, 2 * (r - 2), pads_str(o.pad()), shape_str(x.shape()));
     return;
   }
   // Reflect and replicate need non-empty channel and spatial dimensions (the batch may be empty).
   for (int64_t d = r - static_cast<int64_t>(k) - 1; d < r; ++d)
-    check(x.size(d) > 0, "pad: mode \"{}\" needs non-empty dimensions besides the batch, got input shape {}",
-          mode, shape_str(x.shape()));
+    CONVGRAD_CHECK(x.size(d) > 0,
+                   "pad: mode \"{}\" needs non-empty dimensions besides the batch, got input shape {}", mode,
+                   shape_str(x.shape()));
 }
 
 // One padded axis: PyTorch's per-mode size rules; returns the padded size.
 int64_t padded_size(const Tensor& x, const PadFuncOptions& o, int64_t dim, int64_t before, int64_t after) {
   const int64_t size = x.size(dim);
   int64_t out = 0;
-  check(!__builtin_add_overflow(size, before, &out) && !__builtin_add_overflow(out, after, &out),
-        "pad: pads [{}, {}] of dimension {} (size {}) overflow int64 (input shape {})", before, after, dim,
-        size, shape_str(x.shape()));
-  check(out >= 0,
-        "pad: pads [{}, {}] of dimension {} (size {}) of input shape {} give a negative size {}; crop less",
-        before, after, dim, size, shape_str(x.shape()), out);
+  CONVGRAD_CHECK(!__builtin_add_overflow(size, before, &out) && !__builtin_add_overflow(out, after, &out),
+                 "pad: pads [{}, {}] of dimension {} (size {}) overflow int64 (input shape {})", before,
+                 after, dim, size, shape_str(x.shape()));
+  CONVGRAD_CHECK(
+      out >= 0,
+      "pad: pads [{}, {}] of dimension {} (size {}) of input shape {} give a negative size {}; crop less",
+      before, after, dim, size, shape_str(x.shape()), out);
   if (o.mode() == PadMode::Reflect)
-    check(before < size && after < size,
-          "pad: reflect pads must be smaller than the input dimension, got [{}, {}] for dimension {} "
-          "of size {} (input shape {}); use replicate or pad in steps",
-          before, after, dim, size, shape_str(x.shape()));
+    CONVGRAD_CHECK(
+        before < size && after < size,
+        "pad: reflect pads must be smaller than the input dimension, got [{}, {}] for dimension {} "
+        "of size {} (input shape {}); use replicate or pad in steps",
+        before, after, dim, size, shape_str(x.shape()));
   if (o.mode() == PadMode::Circular) {
     // PyTorch wraps what is left after cropping, and at most once. In 128 bits: -before of
     // INT64_MIN must not overflow.
     using Wide = __int128;
     const Wide kept = Wide{size} - std::max<Wide>(-Wide{before}, 0) - std::max<Wide>(-Wide{after}, 0);
-    check(before <= kept && after <= kept,
-          "pad: circular pads [{}, {}] of dimension {} (size {}, {} left after cropping; input shape {}) "
-          "would wrap around more than once; each pad may be at most the cropped size",
-          before, after, dim, size, static_cast<int64_t>(std::max<Wide>(kept, INT64_MIN)),
-          shape_str(x.shape()));
+    CONVGRAD_CHECK(
+        before <= kept && after <= kept,
+        "pad: circular pads [{}, {}] of dimension {} (size {}, {} left after cropping; input shape {}) "
+        "would wrap around more than once; each pad may be at most the cropped size",
+        before, after, dim, size, static_cast<int64_t>(std::max<Wide>(kept, INT64_MIN)),
+        shape_str(x.shape()));
   }
   return out;
 }
@@ -77,12 +83,12 @@ Tensor pad(const Tensor& x, const PadFuncOptions& options) {
   const std::vector<int64_t>& p = options.pad();
   // Constant mode is the layout op of autograd/ops_shape.h (any dtype, crops with negative pads).
   if (options.mode() == PadMode::Constant) return pad(x, p, static_cast<float>(options.value()));
-  check(x.defined(), "pad: input is an undefined tensor");
-  check(x.dtype() == DType::Float32, "pad: mode \"{}\" needs a float32 input, got {} of shape {}",
-        kernels::pad_mode_name(options.mode()), dtype_name(x.dtype()), shape_str(x.shape()));
-  check(p.size() % 2 == 0,
-        "pad: the pad list {} has odd length {}; give (before, after) pairs, last dimension first",
-        pads_str(p), p.size());
+  CONVGRAD_CHECK(x.defined(), "pad: input is an undefined tensor");
+  CONVGRAD_CHECK(x.dtype() == DType::Float32, "pad: mode \"{}\" needs a float32 input, got {} of shape {}",
+                 kernels::pad_mode_name(options.mode()), dtype_name(x.dtype()), shape_str(x.shape()));
+  CONVGRAD_CHECK(p.size() % 2 == 0,
+                 "pad: the pad list {} has odd length {}; give (before, after) pairs, last dimension first",
+                 pads_str(p), p.size());
   const size_t k = p.size() / 2;
   check_non_constant_rank(x, options, k);
   // Sizes first (validated, overflow-checked), then the output, then the index maps: a size too
@@ -96,9 +102,9 @@ Tensor pad(const Tensor& x, const PadFuncOptions& options) {
   Tensor y = uninitialized(out_shape);
   if (y.numel() == 0) {
     // An empty output's gradient is zeros whatever x is: constant, so exact at every order.
-    return make_result(y, {x}, "pad",
-                       [shape = x.shape()](const Tensor&) { return std::vector<Tensor>{zeros(shape)}; },
-                       DoubleBackward::Supported);
+    return make_result(
+        y, {x}, "pad", [shape = x.shape()](const Tensor&) { return std::vector<Tensor>{zeros(shape)}; },
+        DoubleBackward::Supported);
   }
   std::vector<kernels::PadMap> maps(k);
   for (size_t j = 0; j < k; ++j) {

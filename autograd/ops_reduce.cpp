@@ -70,7 +70,8 @@ Tensor extremum_dim(const Tensor& x, int64_t dim, bool keepdim, bool is_max) {
   return make_result(
       r.values, {x}, op,
       [in_shape, keep, idx, d](const Tensor& g) {
-        if (!GradMode::is_enabled()) return Grads{kernels::scatter_along_dim(view_as_shape(g, keep), idx, in_shape, d)};
+        if (!GradMode::is_enabled())
+          return Grads{kernels::scatter_along_dim(view_as_shape(g, keep), idx, in_shape, d)};
         // create_graph: the rule is linear in g, g spread back and masked by the winners' one-hot.
         Tensor one_hot = kernels::scatter_along_dim(ones(keep), idx, in_shape, d);
         return Grads{mul(expand(reshape(g, keep), in_shape), one_hot)};
@@ -81,8 +82,9 @@ Tensor extremum_dim(const Tensor& x, int64_t dim, bool keepdim, bool is_max) {
 // max/min of all elements: the dim version on the flattened tensor, reshaped back.
 Tensor extremum_all(const Tensor& x, bool is_max) {
   const char* op = is_max ? "max" : "min";
-  check(x.numel() > 0, "{}: expected a non-empty tensor, got shape {}; use the dim overload or check the input",
-        op, shape_str(x.shape()));
+  CONVGRAD_CHECK(x.numel() > 0,
+                 "{}: expected a non-empty tensor, got shape {}; use the dim overload or check the input", op,
+                 shape_str(x.shape()));
   Tensor flat = view_as_shape(x, {x.numel()});
   kernels::ValuesIndices r = is_max ? kernels::max_dim(flat, 0, false) : kernels::min_dim(flat, 0, false);
   Shape in_shape = x.shape();
@@ -117,8 +119,12 @@ Tensor max(const Tensor& x, int64_t dim, bool keepdim) { return extremum_dim(x, 
 Tensor min(const Tensor& x) { return extremum_all(x, false); }
 Tensor min(const Tensor& x, int64_t dim, bool keepdim) { return extremum_dim(x, dim, keepdim, false); }
 
-Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) { return kernels::max_dim(x, dim, keepdim).indices; }
-Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) { return kernels::min_dim(x, dim, keepdim).indices; }
+Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
+  return kernels::max_dim(x, dim, keepdim).indices;
+}
+Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) {
+  return kernels::min_dim(x, dim, keepdim).indices;
+}
 
 Tensor logsumexp(const Tensor& x, int64_t dim, bool keepdim) {
   int64_t d = normalize_dim(dim, x.dim(), "logsumexp");
@@ -159,7 +165,8 @@ Tensor log_softmax(const Tensor& x, int64_t dim) {
       y, {x}, "log_softmax",
       [ys, xs, d](const Tensor& g) {
         if (!GradMode::is_enabled()) return Grads{kernels::log_softmax_backward(g, ys.unpack(), d)};
-        return Grads{g - softmax(xs.unpack(), d) * sum(g, {d}, true)};  // create_graph: dx = g - softmax(x) sum(g)
+        return Grads{g - softmax(xs.unpack(), d) *
+                             sum(g, {d}, true)};  // create_graph: dx = g - softmax(x) sum(g)
       },
       DoubleBackward::Supported);
 }
@@ -175,9 +182,7 @@ Tensor swap_last(const Tensor& t) {
 }
 
 // `t` summed over the batch dims broadcasting added to reach it from `shape` (itself when they match).
-Tensor unbroadcast(const Tensor& t, const Shape& shape) {
-  return kernels::sum_to(t, shape);
-}
+Tensor unbroadcast(const Tensor& t, const Shape& shape) { return kernels::sum_to(t, shape); }
 
 // A 1-D operand as the matrix matmul treats it: (1, k) on the left, (k, 1) on the right.
 Tensor as_matrix(const Tensor& t, bool left) {
@@ -210,20 +215,26 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Tensor out = kernels::matmul(a, b);
   SavedTensor as = save(a), bs = save(b);
   const auto [need_a, need_b] = needs(a, b);
-  return make_result(out, {a, b}, "matmul", [as, bs, need_a, need_b](const Tensor& g) {
-    const Tensor &ad = as.unpack(), &bd = bs.unpack();
-    if (GradMode::is_enabled()) return matmul_grads_with_graph(g, ad, bd, need_a, need_b);
-    // Work on the matrix forms: G = (..., m, n); dA = G @ B^T, dB = A^T @ G, summed over broadcast batches.
-    Tensor A = as_matrix(ad, true), B = as_matrix(bd, false);
-    Shape gshape(g.shape().begin(), g.shape().end() - (ad.dim() == 1 ? 0 : 1) - (bd.dim() == 1 ? 0 : 1));
-    gshape.push_back(A.shape()[A.dim() - 2]);
-    gshape.push_back(B.shape()[B.dim() - 1]);
-    Tensor G = view_as_shape(g, gshape);
-    Grads grads(2);
-    if (need_a) grads[0] = view_as_shape(unbroadcast(kernels::matmul(G, swap_last(B)), A.shape()), ad.shape());
-    if (need_b) grads[1] = view_as_shape(unbroadcast(kernels::matmul(swap_last(A), G), B.shape()), bd.shape());
-    return grads;
-  }, DoubleBackward::Supported);
+  return make_result(
+      out, {a, b}, "matmul",
+      [as, bs, need_a, need_b](const Tensor& g) {
+        const Tensor &ad = as.unpack(), &bd = bs.unpack();
+        if (GradMode::is_enabled()) return matmul_grads_with_graph(g, ad, bd, need_a, need_b);
+        // Work on the matrix forms: G = (..., m, n); dA = G @ B^T, dB = A^T @ G, summed over broadcast
+        // batches.
+        Tensor A = as_matrix(ad, true), B = as_matrix(bd, false);
+        Shape gshape(g.shape().begin(), g.shape().end() - (ad.dim() == 1 ? 0 : 1) - (bd.dim() == 1 ? 0 : 1));
+        gshape.push_back(A.shape()[A.dim() - 2]);
+        gshape.push_back(B.shape()[B.dim() - 1]);
+        Tensor G = view_as_shape(g, gshape);
+        Grads grads(2);
+        if (need_a)
+          grads[0] = view_as_shape(unbroadcast(kernels::matmul(G, swap_last(B)), A.shape()), ad.shape());
+        if (need_b)
+          grads[1] = view_as_shape(unbroadcast(kernels::matmul(swap_last(A), G), B.shape()), bd.shape());
+        return grads;
+      },
+      DoubleBackward::Supported);
 }
 
 }  // namespace convgrad

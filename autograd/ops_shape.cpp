@@ -32,25 +32,28 @@ Shape infer_shape(const Shape& from, const Shape& requested, const char* op) {
   int64_t infer = -1, known = 1;
   for (size_t i = 0; i < requested.size(); ++i) {
     if (requested[i] == -1) {
-      check(infer < 0, "{}: only one size may be -1, got shape {}", op, shape_str(requested));
+      CONVGRAD_CHECK(infer < 0, "{}: only one size may be -1, got shape {}", op, shape_str(requested));
       infer = static_cast<int64_t>(i);
     } else {
-      check(requested[i] >= 0, "{}: invalid size {} in shape {} (sizes must be >= 0, or -1 to infer one)", op,
-            requested[i], shape_str(requested));
+      CONVGRAD_CHECK(requested[i] >= 0,
+                     "{}: invalid size {} in shape {} (sizes must be >= 0, or -1 to infer one)", op,
+                     requested[i], shape_str(requested));
       known *= requested[i];
     }
   }
   Shape out = requested;
   if (infer >= 0) {
-    check(known != 0 && numel % known == 0,
-          "{}: cannot reshape a tensor of shape {} ({} elements) into shape {}: the -1 cannot be inferred "
-          "(the other sizes multiply to {})",
-          op, shape_str(from), numel, shape_str(requested), known);
+    CONVGRAD_CHECK(
+        known != 0 && numel % known == 0,
+        "{}: cannot reshape a tensor of shape {} ({} elements) into shape {}: the -1 cannot be inferred "
+        "(the other sizes multiply to {})",
+        op, shape_str(from), numel, shape_str(requested), known);
     out[infer] = numel / known;
     known *= out[infer];
   }
-  check(known == numel, "{}: cannot reshape a tensor of shape {} ({} elements) into shape {} ({} elements)", op,
-        shape_str(from), numel, shape_str(requested), known);
+  CONVGRAD_CHECK(known == numel,
+                 "{}: cannot reshape a tensor of shape {} ({} elements) into shape {} ({} elements)", op,
+                 shape_str(from), numel, shape_str(requested), known);
   return out;
 }
 
@@ -101,29 +104,32 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
   Tensor out = x.is_contiguous() ? as_strided(x, target, contiguous_strides(target), x.offset())
                                  : reshape_data(x, target);
   return make_result(
-      out, {x}, "reshape", [in_shape](const Tensor& g) { return Grads{reshape(g, in_shape)}; }, DoubleBackward::Supported);
+      out, {x}, "reshape", [in_shape](const Tensor& g) { return Grads{reshape(g, in_shape)}; },
+      DoubleBackward::Supported);
 }
 
 Tensor view(const Tensor& x, const Shape& shape) { return reshape(x, shape); }
 
 Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
   const int64_t nd = x.dim();
-  check(static_cast<int64_t>(dims.size()) == nd, "permute: got {} dims {} for a tensor of shape {} ({} dims)",
-        dims.size(), shape_str(dims), shape_str(x.shape()), nd);
+  CONVGRAD_CHECK(static_cast<int64_t>(dims.size()) == nd,
+                 "permute: got {} dims {} for a tensor of shape {} ({} dims)", dims.size(), shape_str(dims),
+                 shape_str(x.shape()), nd);
   std::vector<int64_t> perm(dims.size()), inverse(dims.size(), -1);
   Shape shape(nd), strides(nd);
   for (int64_t i = 0; i < nd; ++i) {
     perm[i] = normalize_dim(dims[i], nd, "permute");
-    check(inverse[perm[i]] < 0, "permute: dim {} appears more than once in {}; each dim must appear once",
-          perm[i], shape_str(dims));
+    CONVGRAD_CHECK(inverse[perm[i]] < 0,
+                   "permute: dim {} appears more than once in {}; each dim must appear once", perm[i],
+                   shape_str(dims));
     inverse[perm[i]] = i;
     shape[i] = x.shape()[perm[i]];
     strides[i] = x.strides()[perm[i]];
   }
-  return make_view(x, shape, strides, x.offset(), "permute",
-                   [inverse](const Tensor& g) {
-                     return Grads{contiguous(permute(g, inverse))};
-                   }, DoubleBackward::Supported);
+  return make_view(
+      x, shape, strides, x.offset(), "permute",
+      [inverse](const Tensor& g) { return Grads{contiguous(permute(g, inverse))}; },
+      DoubleBackward::Supported);
 }
 
 Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
@@ -134,22 +140,24 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
     std::swap(shape[d0], shape[d1]);
     std::swap(strides[d0], strides[d1]);
   }
-  return make_view(x, shape, strides, x.offset(), "transpose",
-                   [d0, d1](const Tensor& g) {
-                     return Grads{contiguous(transpose(g, d0, d1))};
-                   }, DoubleBackward::Supported);
+  return make_view(
+      x, shape, strides, x.offset(), "transpose",
+      [d0, d1](const Tensor& g) { return Grads{contiguous(transpose(g, d0, d1))}; },
+      DoubleBackward::Supported);
 }
 
 Tensor contiguous(const Tensor& x) {
   if (x.is_contiguous()) return x;
   return make_result(
-      kernels::contiguous_copy(x), {x}, "contiguous", [](const Tensor& g) { return Grads{g}; }, DoubleBackward::Supported);
+      kernels::contiguous_copy(x), {x}, "contiguous", [](const Tensor& g) { return Grads{g}; },
+      DoubleBackward::Supported);
 }
 
 Tensor flatten(const Tensor& x, int64_t start_dim, int64_t end_dim) {
   if (x.dim() == 0) return reshape(x, {1});
   int64_t s = normalize_dim(start_dim, x.dim(), "flatten"), e = normalize_dim(end_dim, x.dim(), "flatten");
-  check(s <= e, "flatten: start_dim {} comes after end_dim {} (input shape {})", s, e, shape_str(x.shape()));
+  CONVGRAD_CHECK(s <= e, "flatten: start_dim {} comes after end_dim {} (input shape {})", s, e,
+                 shape_str(x.shape()));
   Shape shape(x.shape().begin(), x.shape().begin() + s);
   int64_t merged = 1;
   for (int64_t d = s; d <= e; ++d) merged *= x.shape()[d];
@@ -165,8 +173,9 @@ Tensor unsqueeze(const Tensor& x, int64_t dim) {
   shape.insert(shape.begin() + d, 1);
   strides.insert(strides.begin() + d, stride);
   Shape in_shape = x.shape();
-  return make_view(x, shape, strides, x.offset(), "unsqueeze",
-                   [in_shape](const Tensor& g) { return Grads{reshape(g, in_shape)}; }, DoubleBackward::Supported);
+  return make_view(
+      x, shape, strides, x.offset(), "unsqueeze",
+      [in_shape](const Tensor& g) { return Grads{reshape(g, in_shape)}; }, DoubleBackward::Supported);
 }
 
 Tensor squeeze(const Tensor& x, int64_t dim) {
@@ -178,14 +187,16 @@ Tensor squeeze(const Tensor& x, int64_t dim) {
     strides.erase(strides.begin() + d);
   }
   Shape in_shape = x.shape();
-  return make_view(x, shape, strides, x.offset(), "squeeze",
-                   [in_shape](const Tensor& g) { return Grads{reshape(g, in_shape)}; }, DoubleBackward::Supported);
+  return make_view(
+      x, shape, strides, x.offset(), "squeeze",
+      [in_shape](const Tensor& g) { return Grads{reshape(g, in_shape)}; }, DoubleBackward::Supported);
 }
 
 Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t step) {
-  check(x.dim() > 0, "slice: cannot slice a 0-d tensor (shape [])");
+  CONVGRAD_CHECK(x.dim() > 0, "slice: cannot slice a 0-d tensor (shape [])");
   int64_t d = normalize_dim(dim, x.dim(), "slice");
-  check(step > 0, "slice: step must be positive, got {} (dim {} of shape {})", step, d, shape_str(x.shape()));
+  CONVGRAD_CHECK(step > 0, "slice: step must be positive, got {} (dim {} of shape {})", step, d,
+                 shape_str(x.shape()));
   SliceRange r = clamp_slice(x.shape()[d], start, end, step);
   Shape in_shape = x.shape();
   // A view, linear in x: recorded with its adjoint (writing into zeros), so it differentiates to any order.
@@ -197,11 +208,12 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t s
 }
 
 Tensor select(const Tensor& x, int64_t dim, int64_t index) {
-  check(x.dim() > 0, "select: cannot index a 0-d tensor (shape [])");
+  CONVGRAD_CHECK(x.dim() > 0, "select: cannot index a 0-d tensor (shape [])");
   int64_t d = normalize_dim(dim, x.dim(), "select");
   int64_t n = x.shape()[d];
-  check(index >= -n && index < n, "select: index {} is out of range for dim {} of size {} (shape {})", index, d, n,
-        shape_str(x.shape()));
+  CONVGRAD_CHECK(index >= -n && index < n,
+                 "select: index {} is out of range for dim {} of size {} (shape {})", index, d, n,
+                 shape_str(x.shape()));
   int64_t i = index < 0 ? index + n : index;
   Shape in_shape = x.shape();
   auto region = [d, i](const Tensor& z) { return select_view(z, d, i); };
@@ -213,14 +225,17 @@ Tensor select(const Tensor& x, int64_t dim, int64_t index) {
 
 Tensor expand(const Tensor& x, const Shape& shape) {
   const int64_t nd = x.dim(), n = static_cast<int64_t>(shape.size());
-  check(n >= nd, "expand: the target shape {} has fewer dims than the input shape {}", shape_str(shape),
-        shape_str(x.shape()));
+  CONVGRAD_CHECK(n >= nd, "expand: the target shape {} has fewer dims than the input shape {}",
+                 shape_str(shape), shape_str(x.shape()));
   Shape out_shape(n), strides(n);
   for (int64_t i = 0; i < n; ++i) {
     int64_t j = i - (n - nd), want = shape[i];
     if (j < 0) {
-      check(want >= 0, "expand: size {} for new leading dim {} is invalid (target {}); -1 only keeps an existing "
-            "dim", want, i, shape_str(shape));
+      CONVGRAD_CHECK(
+          want >= 0,
+          "expand: size {} for new leading dim {} is invalid (target {}); -1 only keeps an existing "
+          "dim",
+          want, i, shape_str(shape));
       out_shape[i] = want;
       strides[i] = 0;
       continue;
@@ -230,11 +245,12 @@ Tensor expand(const Tensor& x, const Shape& shape) {
       out_shape[i] = have;
       strides[i] = x.strides()[j];
     } else {
-      check(have == 1,
-            "expand: cannot expand dim {} of size {} to size {} (input shape {}, target {}); only size-1 dims "
-            "can be expanded",
-            j, have, want, shape_str(x.shape()), shape_str(shape));
-      check(want >= 0, "expand: invalid size {} in target shape {}", want, shape_str(shape));
+      CONVGRAD_CHECK(
+          have == 1,
+          "expand: cannot expand dim {} of size {} to size {} (input shape {}, target {}); only size-1 dims "
+          "can be expanded",
+          j, have, want, shape_str(x.shape()), shape_str(shape));
+      CONVGRAD_CHECK(want >= 0, "expand: invalid size {} in target shape {}", want, shape_str(shape));
       out_shape[i] = want;
       strides[i] = 0;
     }
@@ -246,13 +262,15 @@ Tensor expand(const Tensor& x, const Shape& shape) {
     fail("expand: {} (input shape {})", e.what(), shape_str(x.shape()));
   }
   Shape in_shape = x.shape();
-  return make_view(x, out_shape, strides, x.offset(), "expand",
-                   [in_shape](const Tensor& g) { return Grads{sum_to(g, in_shape)}; }, DoubleBackward::Supported);
+  return make_view(
+      x, out_shape, strides, x.offset(), "expand",
+      [in_shape](const Tensor& g) { return Grads{sum_to(g, in_shape)}; }, DoubleBackward::Supported);
 }
 
 Tensor concat(const std::vector<Tensor>& tensors, int64_t dim) {
-  check(!tensors.empty(), "concat: expected at least one tensor, got an empty list");
-  check(tensors[0].dim() > 0, "concat: zero-dimensional tensors cannot be joined; unsqueeze them or use stack");
+  CONVGRAD_CHECK(!tensors.empty(), "concat: expected at least one tensor, got an empty list");
+  CONVGRAD_CHECK(tensors[0].dim() > 0,
+                 "concat: zero-dimensional tensors cannot be joined; unsqueeze them or use stack");
   int64_t d = normalize_dim(dim, tensors[0].dim(), "concat");
   Tensor out = kernels::concat(tensors, d);
   std::vector<int64_t> sizes;
@@ -264,8 +282,9 @@ Tensor concat(const std::vector<Tensor>& tensors, int64_t dim) {
         int64_t at = 0;
         for (int64_t n : sizes) {
           // Under create_graph each part is the differentiable slice.
-          grads.push_back(GradMode::is_enabled() ? contiguous(slice(g, d, at, at + n))
-                                                 : kernels::contiguous_copy(kernels::narrow_view(g, d, at, n)));
+          grads.push_back(GradMode::is_enabled()
+                              ? contiguous(slice(g, d, at, at + n))
+                              : kernels::contiguous_copy(kernels::narrow_view(g, d, at, n)));
           at += n;
         }
         return grads;
@@ -274,13 +293,15 @@ Tensor concat(const std::vector<Tensor>& tensors, int64_t dim) {
 }
 
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
-  check(!tensors.empty(), "stack: expected at least one tensor, got an empty list");
+  CONVGRAD_CHECK(!tensors.empty(), "stack: expected at least one tensor, got an empty list");
   const Shape& first = tensors[0].shape();
   int64_t d = normalize_dim(dim, static_cast<int64_t>(first.size()) + 1, "stack");
   std::vector<Tensor> parts;
   for (size_t i = 0; i < tensors.size(); ++i) {
-    check(tensors[i].shape() == first, "stack: tensor {} has shape {}, tensor 0 has shape {}; stack needs equal "
-          "shapes", i, shape_str(tensors[i].shape()), shape_str(first));
+    CONVGRAD_CHECK(tensors[i].shape() == first,
+                   "stack: tensor {} has shape {}, tensor 0 has shape {}; stack needs equal "
+                   "shapes",
+                   i, shape_str(tensors[i].shape()), shape_str(first));
     parts.push_back(unsqueeze(tensors[i], d));
   }
   return concat(parts, d);

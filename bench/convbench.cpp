@@ -50,7 +50,7 @@ struct BenchShape {
 
 std::vector<BenchShape> read_shapes(const std::string& path) {
   std::ifstream in(path);
-  check(bool(in), "convbench: cannot open the shapes file '{}' (pass --shapes FILE)", path);
+  CONVGRAD_CHECK(bool(in), "convbench: cannot open the shapes file '{}' (pass --shapes FILE)", path);
   std::vector<BenchShape> out;
   for (std::string line; std::getline(in, line);) {
     if (line.empty() || line[0] == '#') continue;
@@ -107,7 +107,8 @@ std::string json_escape(std::string s) {
 
 void bench_shape(const BenchShape& b, const std::string& backend, double budget, bool bf16) {
   const bool t = b.kind == "convT";
-  check(t || b.kind == "conv", "convbench: shape '{}' has kind '{}', expected conv or convT", b.name, b.kind);
+  CONVGRAD_CHECK(t || b.kind == "conv", "convbench: shape '{}' has kind '{}', expected conv or convT", b.name,
+                 b.kind);
   Generator gen(0);
   // bfloat16: the values the backward kernels read are bfloat16 values (as autocast rounds them).
   auto operand = [&](const Shape& shape) {

@@ -12,6 +12,7 @@
 //   OMP_NUM_THREADS=2 build/bin/loaderbench [--threads 2] [--workers 2] [--batch 16] [--steps 10]
 //                                          [--warmup 2] [--rounds 4] [--images 64] [--size 128] [--crop 48]
 //                                          [--cache 1]
+#include <convgrad/convgrad.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,8 +23,6 @@
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <convgrad/convgrad.h>
 
 using namespace convgrad;
 namespace cd = convgrad::data;
@@ -48,23 +47,33 @@ Options parse(int argc, char** argv) {
       std::exit(2);
     }
     const long long v = std::atoll(argv[++i]);
-    if (a == "--threads") o.threads = static_cast<int>(v);
-    else if (a == "--workers") o.workers = v;
-    else if (a == "--batch") o.batch = v;
-    else if (a == "--steps") o.steps = v;
-    else if (a == "--warmup") o.warmup = v;
-    else if (a == "--rounds") o.rounds = v;
-    else if (a == "--images") o.images = v;
-    else if (a == "--size") o.size = v;
-    else if (a == "--crop") o.crop = v;
-    else if (a == "--cache") o.cache = v != 0;
+    if (a == "--threads")
+      o.threads = static_cast<int>(v);
+    else if (a == "--workers")
+      o.workers = v;
+    else if (a == "--batch")
+      o.batch = v;
+    else if (a == "--steps")
+      o.steps = v;
+    else if (a == "--warmup")
+      o.warmup = v;
+    else if (a == "--rounds")
+      o.rounds = v;
+    else if (a == "--images")
+      o.images = v;
+    else if (a == "--size")
+      o.size = v;
+    else if (a == "--crop")
+      o.crop = v;
+    else if (a == "--cache")
+      o.cache = v != 0;
     else {
       std::fprintf(stderr, "loaderbench: unknown option %s\n", a.c_str());
       std::exit(2);
     }
   }
-  if (o.threads < 1 || o.workers < 1 || o.batch < 1 || o.steps < 1 || o.rounds < 1 || o.warmup < 0 || o.crop < 2 ||
-      o.crop % 2 || o.size < o.crop) {
+  if (o.threads < 1 || o.workers < 1 || o.batch < 1 || o.steps < 1 || o.rounds < 1 || o.warmup < 0 ||
+      o.crop < 2 || o.crop % 2 || o.size < o.crop) {
     std::fprintf(stderr, "loaderbench: invalid option value\n");
     std::exit(2);
   }
@@ -76,8 +85,8 @@ void write_images(const fs::path& dir, const Options& o) {
   Generator gen(0);
   for (int64_t i = 0; i < o.images; ++i) {
     Tensor ramp = mul(reshape(arange(static_cast<double>(o.size)), {1, 1, o.size}), full({1}, 1.0 / o.size));
-    Tensor img = add(add(mul(expand(ramp, {3, o.size, o.size}), rand({3, 1, 1}, gen)), mul(rand({3, o.size, o.size}, gen),
-                                                                                       full({1}, 0.2))),
+    Tensor img = add(add(mul(expand(ramp, {3, o.size, o.size}), rand({3, 1, 1}, gen)),
+                         mul(rand({3, o.size, o.size}, gen), full({1}, 0.2))),
                      rand({3, 1, 1}, gen));
     write_png((dir / fmt::format("img{:04d}.png", i)).string(), img);
   }
@@ -89,11 +98,10 @@ struct Model {
   std::shared_ptr<Sequential> net;
   std::unique_ptr<Adam> opt;
   explicit Model(Generator& gen) {
-    net = std::make_shared<Sequential>(std::make_shared<Conv2d>(Conv2dOptions(3, 32, 5).padding(2), gen),
-                                       std::make_shared<ReLU>(),
-                                       std::make_shared<Conv2d>(Conv2dOptions(32, 32, 3).padding(1), gen),
-                                       std::make_shared<ReLU>(),
-                                       std::make_shared<ConvTranspose2d>(ConvTranspose2dOptions(32, 3, 4).stride(2).padding(1), gen));
+    net = std::make_shared<Sequential>(
+        std::make_shared<Conv2d>(Conv2dOptions(3, 32, 5).padding(2), gen), std::make_shared<ReLU>(),
+        std::make_shared<Conv2d>(Conv2dOptions(32, 32, 3).padding(1), gen), std::make_shared<ReLU>(),
+        std::make_shared<ConvTranspose2d>(ConvTranspose2dOptions(32, 3, 4).stride(2).padding(1), gen));
     opt = std::make_unique<Adam>(net->parameters(), AdamOptions(1e-3));
   }
   void step(const cd::Batch& b) {

@@ -70,11 +70,19 @@ int main(int argc, char** argv) {
     Tensor gy_pool = ones({32, 64, 8, 8}), gy_full = ones({32, 64, 16, 16}), gy_up = ones({32, 64, 32, 32});
     const std::vector<Case> cases = {
         {"cross_entropy [32, 4, 64, 64]", 200, [&] { cross_entropy(logits, labels).backward(); }},
-        {"max_pool2d [32, 64, 16, 16]", 500, [&] { max_pool2d(x, {2, 2}).backward(gy_pool); }},
-        {"avg_pool2d [32, 64, 16, 16]", 500, [&] { avg_pool2d(x, {2, 2}).backward(gy_pool); }},
+        {"max_pool2d [32, 64, 16, 16]", 500,
+         [&] {
+           max_pool2d(x, {2, 2}).backward(gy_pool);
+         }},
+        {"avg_pool2d [32, 64, 16, 16]", 500,
+         [&] {
+           avg_pool2d(x, {2, 2}).backward(gy_pool);
+         }},
         {"batch_norm [32, 64, 16, 16]", 500, [&] { batch_norm(x, rm, rv, w, b, true).backward(gy_full); }},
         {"upsample_bilinear2d x2 [32, 64, 16, 16]", 500,
-         [&] { upsample_bilinear2d(x, {32, 32}).backward(gy_up); }},
+         [&] {
+           upsample_bilinear2d(x, {32, 32}).backward(gy_up);
+         }},
         {"dropout [32, 64, 16, 16]", 500, [&] { dropout(x, 0.5f, true, gen).backward(gy_full); }},
     };
     int over = 0;
@@ -83,8 +91,8 @@ int main(int argc, char** argv) {
       const double ms = median_ms(c.run, repeats);
       const bool ok = ms <= c.budget_ms;
       over += !ok;
-      std::printf("{\"op\": \"%s\", \"threads\": %d, \"ms\": %.3f, \"budget_ms\": %.0f, \"ok\": %s}\n", c.name.c_str(),
-                  threads, ms, c.budget_ms, ok ? "true" : "false");
+      std::printf("{\"op\": \"%s\", \"threads\": %d, \"ms\": %.3f, \"budget_ms\": %.0f, \"ok\": %s}\n",
+                  c.name.c_str(), threads, ms, c.budget_ms, ok ? "true" : "false");
     }
     return over ? 1 : 0;
   } catch (const Error& e) {

@@ -39,12 +39,10 @@ int main(int argc, char** argv) {
     InterpolateMode mode;
     bool antialias;
   };
-  const Case cases[] = {{"nearest", InterpolateMode::Nearest, false},
-                        {"bilinear", InterpolateMode::Bilinear, false},
-                        {"bicubic", InterpolateMode::Bicubic, false},
-                        {"area", InterpolateMode::Area, false},
-                        {"bilinear_aa", InterpolateMode::Bilinear, true},
-                        {"bicubic_aa", InterpolateMode::Bicubic, true}};
+  const Case cases[] = {
+      {"nearest", InterpolateMode::Nearest, false},     {"bilinear", InterpolateMode::Bilinear, false},
+      {"bicubic", InterpolateMode::Bicubic, false},     {"area", InterpolateMode::Area, false},
+      {"bilinear_aa", InterpolateMode::Bilinear, true}, {"bicubic_aa", InterpolateMode::Bicubic, true}};
   for (const Case& c : cases)
     for (double factor : {2.0, 0.5}) {
       std::vector<double> fwd, bwd;
@@ -52,16 +50,18 @@ int main(int argc, char** argv) {
         Tensor x = image.detach();
         x.set_requires_grad();
         auto t0 = std::chrono::steady_clock::now();
-        Tensor y = interpolate(x, InterpolateOptions().scale_factor(factor).mode(c.mode).antialias(c.antialias));
+        Tensor y =
+            interpolate(x, InterpolateOptions().scale_factor(factor).mode(c.mode).antialias(c.antialias));
         fwd.push_back(ms_since(t0));
         Tensor g = ones(y.shape());
         t0 = std::chrono::steady_clock::now();
         y.backward(g);
         bwd.push_back(ms_since(t0));
       }
-      std::printf("{\"mode\": \"%s\", \"scale\": %g, \"input\": [1, 3, 512, 512], \"forward_ms\": %.3f, "
-                  "\"backward_ms\": %.3f}\n",
-                  c.name, factor, median(fwd), median(bwd));
+      std::printf(
+          "{\"mode\": \"%s\", \"scale\": %g, \"input\": [1, 3, 512, 512], \"forward_ms\": %.3f, "
+          "\"backward_ms\": %.3f}\n",
+          c.name, factor, median(fwd), median(bwd));
     }
   return 0;
 }

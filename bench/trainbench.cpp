@@ -221,8 +221,9 @@ int main(int argc, char** argv) {
         "%.1f, "
         "\"final_loss\": %.4f%s%s}\n",
         current_backend().c_str(), o.skips ? "-skips" : "", o.opt.c_str(), get_num_threads(),
-        (long long)o.batch, (long long)o.steps, o.bf16 ? "bf16" : "fp32", med, median(cpu_ms), o.batch / med * 1e3,
-        peak_rss_mb(), loss_value, phases.c_str(), o.busy_core ? ", \"busy_core\": true" : "");
+        (long long)o.batch, (long long)o.steps, o.bf16 ? "bf16" : "fp32", med, median(cpu_ms),
+        o.batch / med * 1e3, peak_rss_mb(), loss_value, phases.c_str(),
+        o.busy_core ? ", \"busy_core\": true" : "");
   } catch (const Error& e) {
     std::fprintf(stderr, "trainbench: %s\n", e.what());
     return 1;

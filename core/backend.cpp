@@ -72,9 +72,9 @@ const std::string& selected_locked(State& s) {
   if (s.selected.empty()) {
     const char* env = std::getenv("CONVGRAD_BACKEND");
     std::string want = env && *env ? env : s.entries.front().name;
-    if (!(find_locked(s, want) != nullptr))
-      fail("CONVGRAD_BACKEND={} is not an available convolution backend; available: {}", want,
-           names_locked(s));
+    CONVGRAD_CHECK(find_locked(s, want) != nullptr,
+                   "CONVGRAD_BACKEND={} is not an available convolution backend; available: {}", want,
+                   names_locked(s));
     s.selected = want;
   }
   return s.selected;
@@ -82,8 +82,8 @@ const std::string& selected_locked(State& s) {
 
 Backend& instance_locked(State& s, const std::string& name) {
   Entry* e = find_locked(s, name);
-  if (!(e != nullptr))
-    fail("convolution backend '{}' is not available; available: {}", name, names_locked(s));
+  CONVGRAD_CHECK(e != nullptr, "convolution backend '{}' is not available; available: {}", name,
+                 names_locked(s));
   if (!e->instance) e->instance = e->make();
   return *e->instance;
 }
@@ -134,12 +134,12 @@ void compare(const Tensor& got, const Tensor& want, const char* op, const char* 
   }
   double tol = 1e-4 * max_ref + 1e-6;
   CONVGRAD_CHECK(
-        max_diff <= tol,
-        "CONVGRAD_CHECK: {} {} differs between backends {} and {}: max |diff| {:.3g} at element {} ({} vs "
-        "{}), "
-        "tolerance {:.3g}; src {}, weights {}, dst {}, {}",
-        op, what, a.name(), b.name(), max_diff, worst, g[worst], w[worst], tol, shape_str(s.src),
-        shape_str(s.wei), shape_str(s.dst), params_str(s.params));
+      max_diff <= tol,
+      "CONVGRAD_CHECK: {} {} differs between backends {} and {}: max |diff| {:.3g} at element {} ({} vs "
+      "{}), "
+      "tolerance {:.3g}; src {}, weights {}, dst {}, {}",
+      op, what, a.name(), b.name(), max_diff, worst, g[worst], w[worst], tol, shape_str(s.src),
+      shape_str(s.wei), shape_str(s.dst), params_str(s.params));
 }
 
 // The partner's output: every element is overwritten by its kernel.
@@ -158,8 +158,9 @@ std::vector<std::string> available_backends() {
 void set_backend(const std::string& name) {
   State& s = state();
   std::lock_guard<std::mutex> lock(s.mutex);
-  if (!(find_locked(s, name) != nullptr))
-    fail("set_backend: '{}' is not an available convolution backend; available: {}", name, names_locked(s));
+  CONVGRAD_CHECK(find_locked(s, name) != nullptr,
+                 "set_backend: '{}' is not an available convolution backend; available: {}", name,
+                 names_locked(s));
   s.selected = name;
 }
 
@@ -176,7 +177,7 @@ Backend& get_backend(const std::string& name) {
 }
 
 void register_backend(const std::string& name, BackendFactory factory) {
-  if (!(!name.empty() && factory != nullptr)) fail("register_backend: expected a name and a factory");
+  CONVGRAD_CHECK(!name.empty() && factory != nullptr, "register_backend: expected a name and a factory");
   State& s = state();
   std::lock_guard<std::mutex> lock(s.mutex);
   if (Entry* e = find_locked(s, name)) {
@@ -212,13 +213,14 @@ void verbose_log(const std::string& line) {
     std::fprintf(stderr, "%s\n", line.c_str());
 }
 
-void check_conv_call(const char* op, const Tensor& src, const Tensor& wei, const Tensor& dst, const Tensor& vec,
-                     bool vec_on_src, const ConvParams& p) {
+void check_conv_call(const char* op, const Tensor& src, const Tensor& wei, const Tensor& dst,
+                     const Tensor& vec, bool vec_on_src, const ConvParams& p) {
   check_operand(src, op, "src", Layout::Contiguous);
   check_operand(wei, op, "weights", Layout::Contiguous);
   check_operand(dst, op, "dst", Layout::Contiguous);
   check_conv_shapes(src.shape(), wei.shape(), dst.shape(), p, op);
-  check_vector(vec, vec_on_src ? src.size(1) : wei.size(0), op, vec_on_src ? "bias (per input channel)" : "bias");
+  check_vector(vec, vec_on_src ? src.size(1) : wei.size(0), op,
+               vec_on_src ? "bias (per input channel)" : "bias");
 }
 
 void Backend::conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,

@@ -92,8 +92,8 @@ class Backend {
   /// The name set_backend() and CONVGRAD_BACKEND use ("reference", "onednn").
   virtual const char* name() const = 0;
   /// y (N, O, OH, OW) = x (N, C, H, W) convolved with w (O, C/g, kh, kw), plus bias (O) when defined.
-  void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p,
-                    const ConvCaches& caches = {});
+  void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,
+                    const ConvParams& p, const ConvCaches& caches = {});
   /// dx (N, C, H, W) = gradient of the convolution wrt its input, given dy (N, O, OH, OW), plus bias (C)
   /// per channel when defined (that is a transposed convolution's forward).
   void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx,
@@ -145,8 +145,8 @@ void verbose_log(const std::string& line);
 /// conv view (check_conv_shapes), `vec` (bias or db, may be undefined) of length src C when
 /// `vec_on_src` else O. Throws naming `op`; formats and allocates nothing when the call is valid.
 /// Backend's public calls run it before the kernel.
-void check_conv_call(const char* op, const Tensor& src, const Tensor& wei, const Tensor& dst, const Tensor& vec,
-                     bool vec_on_src, const ConvParams& p);
+void check_conv_call(const char* op, const Tensor& src, const Tensor& wei, const Tensor& dst,
+                     const Tensor& vec, bool vec_on_src, const ConvParams& p);
 
 // The three kernels on the selected backend, with shape validation and the dual-run check.
 // Autograd ops call these; shapes must be consistent (check_conv_shapes) or they throw. `caches`
@@ -156,10 +156,10 @@ void check_conv_call(const char* op, const Tensor& src, const Tensor& wei, const
 void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p,
                   const ConvCaches& caches = {});
 /// conv_backward_data on the selected backend.
-void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx, const ConvParams& p,
-                        const ConvCaches& caches = {});
+void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx,
+                        const ConvParams& p, const ConvCaches& caches = {});
 /// conv_backward_weights on the selected backend (db may be undefined).
-void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db, const ConvParams& p,
-                           const ConvCaches& caches = {});
+void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
+                           const ConvParams& p, const ConvCaches& caches = {});
 
 }  // namespace convgrad

@@ -24,7 +24,7 @@ struct ConvParams {
   Pair dilation{1, 1};   ///< (height, width), >= 1; 1 = dense kernel
   Pair pad_begin{0, 0};  ///< (top, left)
   Pair pad_end{0, 0};    ///< (bottom, right)
-  int64_t groups = 1;                      ///< channel groups; C and O divide by it
+  int64_t groups = 1;    ///< channel groups; C and O divide by it
   /// The precision the products are computed in. BFloat16 (autocast, autograd/autocast.h): the caller
   /// has rounded the inputs (src, weights, dst when it is read) to bfloat16 values held in float32, and
   /// a backend may convert them to bfloat16 exactly and accumulate in float32; outputs stay float32.
@@ -45,7 +45,8 @@ struct ConvShapes {
 };
 
 /// Output size of a convolution along one dimension: floor((in + pb + pe - d(k-1) - 1) / s) + 1.
-int64_t conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t dilation, int64_t pad_begin, int64_t pad_end);
+int64_t conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t dilation, int64_t pad_begin,
+                      int64_t pad_end);
 
 /// Output size of a transposed convolution: (in - 1) s - 2p + d(k-1) + output_padding + 1.
 int64_t conv_transpose_out_size(int64_t in, int64_t k, int64_t stride, int64_t dilation, int64_t padding,
@@ -54,7 +55,8 @@ int64_t conv_transpose_out_size(int64_t in, int64_t k, int64_t stride, int64_t d
 /// Checks that src, weights and dst describe a consistent convolution with `p` (ranks, channels,
 /// groups, dst size from the formula); throws naming `op` otherwise. Allocates and formats nothing
 /// when the shapes are consistent, so every kernel call can afford it. Backends may rely on it.
-void check_conv_shapes(const Shape& src, const Shape& wei, const Shape& dst, const ConvParams& p, const char* op);
+void check_conv_shapes(const Shape& src, const Shape& wei, const Shape& dst, const ConvParams& p,
+                       const char* op);
 
 /// Validates conv2d's input (3-D or 4-D), weight and bias shapes (pass an empty `bias` shape with
 /// has_bias false when there is none) and returns the conv view, batched (a 3-D input gets N = 1).
@@ -64,7 +66,7 @@ ConvShapes conv2d_geometry(const Shape& input, const Shape& weight, const Shape&
 
 /// Validates conv_transpose2d's shapes and arguments and returns the conv view (src = the output,
 /// dst = the input), batched. output_size, when given, derives output_padding (error when unreachable).
-ConvShapes conv_transpose2d_geometry(const Shape& input, const Shape& weight, const Shape& bias, bool has_bias,
-                                     const ConvTranspose2dFuncOptions& options);
+ConvShapes conv_transpose2d_geometry(const Shape& input, const Shape& weight, const Shape& bias,
+                                     bool has_bias, const ConvTranspose2dFuncOptions& options);
 
 }  // namespace convgrad

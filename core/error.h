@@ -21,12 +21,6 @@ template <class... Args>
   throw Error(fmt::format(format, std::forward<Args>(args)...));
 }
 
-/// Throws convgrad::Error with the formatted message unless `condition` holds.
-template <class... Args>
-void check(bool condition, fmt::format_string<Args...> format, Args&&... args) {
-  if (!condition) fail(format, std::forward<Args>(args)...);
-}
-
 }  // namespace convgrad
 
 /// CONVGRAD_CHECK(condition, format, args...): throws convgrad::Error unless `condition` holds. The

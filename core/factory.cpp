@@ -52,11 +52,13 @@ Tensor ones_like(const Tensor& like) { return ones(like.shape(), like.dtype()); 
 Tensor arange(double end, DType dtype) { return arange(0.0, end, 1.0, dtype); }
 
 Tensor arange(double start, double end, double step, DType dtype) {
-  check(step != 0.0, "arange: step must be non-zero");
+  CONVGRAD_CHECK(step != 0.0, "arange: step must be non-zero");
   double count = std::ceil((end - start) / step);
   // Checked in double before the conversion to int64, which would be undefined for NaN or > 2^63.
-  check(!std::isnan(count) && count < 0x1p62, "arange: start {}, end {}, step {} gives {} elements; expected a "
-        "finite count below 2^62", start, end, step, count);
+  CONVGRAD_CHECK(!std::isnan(count) && count < 0x1p62,
+                 "arange: start {}, end {}, step {} gives {} elements; expected a "
+                 "finite count below 2^62",
+                 start, end, step, count);
   int64_t n = count > 0 ? static_cast<int64_t>(count) : 0;
   Tensor t = uninitialized({n}, dtype);
   for (int64_t i = 0; i < n; ++i) {
@@ -74,15 +76,20 @@ Tensor arange(double start, double end, double step, DType dtype) {
 template <class T>
 static Tensor from_values(const std::vector<T>& values, const Shape& shape) {
   int64_t n = shape_numel(shape);
-  check(n == static_cast<int64_t>(values.size()), "from_vector: {} values do not fill shape {} ({} elements)",
-        values.size(), shape_str(shape), n);
+  CONVGRAD_CHECK(n == static_cast<int64_t>(values.size()),
+                 "from_vector: {} values do not fill shape {} ({} elements)", values.size(), shape_str(shape),
+                 n);
   Tensor t = uninitialized(shape, dtype_of<T>());
   if (n) std::memcpy(t.data<T>(), values.data(), values.size() * sizeof(T));
   return t;
 }
 
-Tensor from_vector(const std::vector<float>& values, const Shape& shape) { return from_values(values, shape); }
-Tensor from_vector(const std::vector<int64_t>& values, const Shape& shape) { return from_values(values, shape); }
+Tensor from_vector(const std::vector<float>& values, const Shape& shape) {
+  return from_values(values, shape);
+}
+Tensor from_vector(const std::vector<int64_t>& values, const Shape& shape) {
+  return from_values(values, shape);
+}
 
 Tensor tensor(std::initializer_list<float> values) {
   return from_vector(std::vector<float>(values), {static_cast<int64_t>(values.size())});
@@ -92,7 +99,7 @@ Tensor tensor(std::initializer_list<std::initializer_list<float>> rows) {
   std::vector<float> flat;
   size_t cols = rows.size() ? rows.begin()->size() : 0;
   for (const auto& r : rows) {
-    check(r.size() == cols, "tensor: rows have different lengths ({} and {})", cols, r.size());
+    CONVGRAD_CHECK(r.size() == cols, "tensor: rows have different lengths ({} and {})", cols, r.size());
     flat.insert(flat.end(), r.begin(), r.end());
   }
   return from_vector(flat, {static_cast<int64_t>(rows.size()), static_cast<int64_t>(cols)});
@@ -104,8 +111,8 @@ Tensor clone_data(const Tensor& t) {
   if (nbytes == 0) return out;
   // Contiguous sources copy in one block; strided views go through the element walk.
   if (t.is_contiguous()) {
-    std::memcpy(out.storage()->data(), static_cast<const char*>(t.storage()->data()) + t.offset() * dtype_size(t.dtype()),
-                nbytes);
+    std::memcpy(out.storage()->data(),
+                static_cast<const char*>(t.storage()->data()) + t.offset() * dtype_size(t.dtype()), nbytes);
   } else if (t.dtype() == DType::Float32) {
     auto v = t.to_vector<float>();
     std::memcpy(out.data<float>(), v.data(), nbytes);

@@ -47,22 +47,23 @@ Tensor npy_image(std::string_view bytes, const std::string& what, int64_t max_pi
   Tensor t = parse_npy(bytes, what);
   const Shape& s = t.shape();
   if (descr == "|u1") {
-    check(s.size() == 2 || (s.size() == 3 && (s[2] == 1 || s[2] == 3 || s[2] == 4)),
-          "{}: a uint8 .npy image must have shape (H, W) or (H, W, C) with C in {{1, 3, 4}}, got {}", what,
-          shape_str(s));
+    CONVGRAD_CHECK(s.size() == 2 || (s.size() == 3 && (s[2] == 1 || s[2] == 3 || s[2] == 4)),
+                   "{}: a uint8 .npy image must have shape (H, W) or (H, W, C) with C in {{1, 3, 4}}, got {}",
+                   what, shape_str(s));
     int64_t h = s[0], w = s[1], c = s.size() == 3 ? s[2] : 1;
-    check(h >= 1 && w >= 1, "{}: the image is empty (shape {})", what, shape_str(s));
+    CONVGRAD_CHECK(h >= 1 && w >= 1, "{}: the image is empty (shape {})", what, shape_str(s));
     if (h * w > max_pixels) detail::fail_too_many_pixels(what, w, h, max_pixels);
     std::vector<uint8_t> samples(static_cast<size_t>(t.numel()));
     const int64_t* src = t.data<int64_t>();
     for (size_t i = 0; i < samples.size(); ++i) samples[i] = static_cast<uint8_t>(src[i]);
     return detail::planar_from_interleaved(samples.data(), h, w, c, 255.0f);
   }
-  check(descr == "<f4", "{}: a .npy image must be uint8 (H, W[, C]) or float32 (C, H, W), got dtype '{}'",
-        what, descr);
-  check(s.size() == 3 && s[0] >= 1 && s[0] <= 4 && s[1] >= 1 && s[2] >= 1,
-        "{}: a float32 .npy image must have shape (C, H, W) with C in {{1, 2, 3, 4}}, got {}", what,
-        shape_str(s));
+  CONVGRAD_CHECK(descr == "<f4",
+                 "{}: a .npy image must be uint8 (H, W[, C]) or float32 (C, H, W), got dtype '{}'", what,
+                 descr);
+  CONVGRAD_CHECK(s.size() == 3 && s[0] >= 1 && s[0] <= 4 && s[1] >= 1 && s[2] >= 1,
+                 "{}: a float32 .npy image must have shape (C, H, W) with C in {{1, 2, 3, 4}}, got {}", what,
+                 shape_str(s));
   if (s[1] * s[2] > max_pixels) detail::fail_too_many_pixels(what, s[2], s[1], max_pixels);
   return t;
 }
@@ -93,8 +94,9 @@ Tensor convert(const Tensor& image, ImageMode mode) {
 
 Tensor decode_image(std::string_view bytes, const std::string& name, ImageReadOptions options) {
   std::string what = fmt::format("read_image: '{}'", name);
-  check(options.max_pixels() >= 1, "read_image: max_pixels must be positive, got {}", options.max_pixels());
-  check(!bytes.empty(), "{}: the file is empty", what);
+  CONVGRAD_CHECK(options.max_pixels() >= 1, "read_image: max_pixels must be positive, got {}",
+                 options.max_pixels());
+  CONVGRAD_CHECK(!bytes.empty(), "{}: the file is empty", what);
   auto starts_with = [&](std::string_view magic) { return bytes.substr(0, magic.size()) == magic; };
   Tensor image;
   if (starts_with("\x89PNG\r\n\x1a\n")) {
@@ -121,15 +123,17 @@ Tensor read_image(const std::string& path, ImageReadOptions options) {
 }
 
 std::vector<uint8_t> encode_png(const Tensor& image) {
-  check(image.defined(), "encode_png: the image tensor is undefined");
-  check(image.dtype() == DType::Float32,
-        "encode_png: expected a float32 image, got an int64 tensor of shape {}", shape_str(image.shape()));
+  CONVGRAD_CHECK(image.defined(), "encode_png: the image tensor is undefined");
+  CONVGRAD_CHECK(image.dtype() == DType::Float32,
+                 "encode_png: expected a float32 image, got an int64 tensor of shape {}",
+                 shape_str(image.shape()));
   const Shape& s = image.shape();
-  check(s.size() == 2 || (s.size() == 3 && s[0] >= 1 && s[0] <= 4),
-        "encode_png: expected an image of shape (C, H, W) with C in {{1, 2, 3, 4}} or (H, W), got {}",
-        shape_str(s));
+  CONVGRAD_CHECK(
+      s.size() == 2 || (s.size() == 3 && s[0] >= 1 && s[0] <= 4),
+      "encode_png: expected an image of shape (C, H, W) with C in {{1, 2, 3, 4}} or (H, W), got {}",
+      shape_str(s));
   int64_t c = s.size() == 3 ? s[0] : 1, h = s[s.size() - 2], w = s[s.size() - 1];
-  check(h >= 1 && w >= 1, "encode_png: cannot encode an empty image of shape {}", shape_str(s));
+  CONVGRAD_CHECK(h >= 1 && w >= 1, "encode_png: cannot encode an empty image of shape {}", shape_str(s));
   std::vector<float> v = image.to_vector<float>();
   std::vector<uint8_t> pixels(v.size());
   int64_t plane = h * w;

@@ -29,11 +29,17 @@ inline constexpr int64_t kMaxImagePixels = int64_t{1} << 28;
 class ImageReadOptions {
  public:
   /// The channels to return (default Unchanged).
-  ImageReadOptions& mode(ImageMode value) { mode_ = value; return *this; }
+  ImageReadOptions& mode(ImageMode value) {
+    mode_ = value;
+    return *this;
+  }
   ImageMode mode() const { return mode_; }
   /// Images with more than this many pixels (width * height) are refused before decoding (a guard
   /// against decompression bombs: a few hundred bytes can declare a gigapixel image).
-  ImageReadOptions& max_pixels(int64_t value) { max_pixels_ = value; return *this; }
+  ImageReadOptions& max_pixels(int64_t value) {
+    max_pixels_ = value;
+    return *this;
+  }
   int64_t max_pixels() const { return max_pixels_; }
 
  private:

@@ -110,12 +110,13 @@ Tensor decode_jpeg(std::string_view bytes, const std::string& what, int64_t max_
                   static_cast<unsigned long>(bytes.size()));
   if (!ok) fail("{}: invalid JPEG: {}", what, s.message);
   if (s.too_big) fail_too_many_pixels(what, d.cinfo.image_width, d.cinfo.image_height, max_pixels);
-  check(!s.cmyk,
-        "{}: CMYK / YCCK JPEG files are not supported; convert the file to RGB first "
-        "(e.g. `convert in.jpg -colorspace sRGB out.png`)",
-        what);
+  CONVGRAD_CHECK(!s.cmyk,
+                 "{}: CMYK / YCCK JPEG files are not supported; convert the file to RGB first "
+                 "(e.g. `convert in.jpg -colorspace sRGB out.png`)",
+                 what);
   int64_t width = d.cinfo.output_width, height = d.cinfo.output_height, channels = d.cinfo.output_components;
-  check(channels == 1 || channels == 3, "{}: unexpected JPEG output of {} components", what, channels);
+  CONVGRAD_CHECK(channels == 1 || channels == 3, "{}: unexpected JPEG output of {} components", what,
+                 channels);
   size_t stride = static_cast<size_t>(width * channels);
   std::vector<unsigned char> pixels(stride * static_cast<size_t>(height));
   if (!read_rows(&d.cinfo, &s, pixels.data(), stride)) fail("{}: invalid JPEG: {}", what, s.message);

@@ -47,18 +47,20 @@ Planes prepare(const Tensor& t, const char* op, int64_t border, bool y_channel, 
 // Both images prepared after checking shapes, dtype and options.
 std::pair<Planes, Planes> both(const Tensor& a, const Tensor& b, const char* op, int64_t border,
                                bool y_channel, double range) {
-  check(a.defined() && b.defined(), "{}: an image tensor is undefined", op);
-  check(a.dtype() == DType::Float32 && b.dtype() == DType::Float32, "{}: expected float32 images", op);
-  check(a.shape() == b.shape(), "{}: the images must have the same shape, got {} and {}", op,
-        shape_str(a.shape()), shape_str(b.shape()));
-  check(a.dim() >= 2 && a.dim() <= 4,
-        "{}: expected images (H, W), (C, H, W) or a batch (N, C, H, W), got shape {}", op,
-        shape_str(a.shape()));
-  check(std::isfinite(range) && range > 0, "{}: data_range must be positive, got {}", op, range);
-  check(!y_channel || (a.dim() >= 3 && a.size(-3) == 3),
-        "{}: y_channel needs RGB images (3 channels), got shape {}", op, shape_str(a.shape()));
-  check(border >= 0 && 2 * border < a.size(-2) && 2 * border < a.size(-1),
-        "{}: a border of {} pixels leaves nothing of an image of shape {}", op, border, shape_str(a.shape()));
+  CONVGRAD_CHECK(a.defined() && b.defined(), "{}: an image tensor is undefined", op);
+  CONVGRAD_CHECK(a.dtype() == DType::Float32 && b.dtype() == DType::Float32, "{}: expected float32 images",
+                 op);
+  CONVGRAD_CHECK(a.shape() == b.shape(), "{}: the images must have the same shape, got {} and {}", op,
+                 shape_str(a.shape()), shape_str(b.shape()));
+  CONVGRAD_CHECK(a.dim() >= 2 && a.dim() <= 4,
+                 "{}: expected images (H, W), (C, H, W) or a batch (N, C, H, W), got shape {}", op,
+                 shape_str(a.shape()));
+  CONVGRAD_CHECK(std::isfinite(range) && range > 0, "{}: data_range must be positive, got {}", op, range);
+  CONVGRAD_CHECK(!y_channel || (a.dim() >= 3 && a.size(-3) == 3),
+                 "{}: y_channel needs RGB images (3 channels), got shape {}", op, shape_str(a.shape()));
+  CONVGRAD_CHECK(border >= 0 && 2 * border < a.size(-2) && 2 * border < a.size(-1),
+                 "{}: a border of {} pixels leaves nothing of an image of shape {}", op, border,
+                 shape_str(a.shape()));
   return {prepare(a, op, border, y_channel, range), prepare(b, op, border, y_channel, range)};
 }
 
@@ -128,14 +130,14 @@ double psnr(const Tensor& a, const Tensor& b, PsnrOptions options) {
 }
 
 double ssim(const Tensor& a, const Tensor& b, SsimOptions options) {
-  check(options.sigma() > 0 && options.sigma() <= 100, "ssim: sigma must be in (0, 100], got {}",
-        options.sigma());
-  check(options.k1() >= 0 && options.k2() >= 0, "ssim: K1 and K2 must be non-negative, got {} and {}",
-        options.k1(), options.k2());
+  CONVGRAD_CHECK(options.sigma() > 0 && options.sigma() <= 100, "ssim: sigma must be in (0, 100], got {}",
+                 options.sigma());
+  CONVGRAD_CHECK(options.k1() >= 0 && options.k2() >= 0,
+                 "ssim: K1 and K2 must be non-negative, got {} and {}", options.k1(), options.k2());
   auto [pa, pb] = both(a, b, "ssim", options.border(), options.y_channel(), options.data_range());
   std::vector<double> g = gaussian(options.sigma());
   int64_t k = static_cast<int64_t>(g.size());
-  check(
+  CONVGRAD_CHECK(
       pa.h >= k && pa.w >= k,
       "ssim: the {}x{} Gaussian window (sigma {}) does not fit an image of {}x{} after a border crop of {}; "
       "use a smaller sigma or border",

@@ -19,10 +19,10 @@ constexpr Matrix kYCbCr = {{{65.481, 128.553, 24.966}, {-37.797, -74.203, 112.0}
 constexpr std::array<double, 3> kYCbCrOffset = {16.0, 128.0, 128.0};
 
 void check_rgb(const Tensor& t, const char* op) {
-  check(t.defined(), "{}: the image tensor is undefined", op);
-  check(t.dtype() == DType::Float32 && (t.dim() == 3 || t.dim() == 4) && t.size(-3) == 3,
-        "{}: expected a float32 image (3, H, W) or batch (N, 3, H, W), got {} of shape {}", op,
-        t.dtype() == DType::Float32 ? "float32" : "int64", shape_str(t.shape()));
+  CONVGRAD_CHECK(t.defined(), "{}: the image tensor is undefined", op);
+  CONVGRAD_CHECK(t.dtype() == DType::Float32 && (t.dim() == 3 || t.dim() == 4) && t.size(-3) == 3,
+                 "{}: expected a float32 image (3, H, W) or batch (N, 3, H, W), got {} of shape {}", op,
+                 t.dtype() == DType::Float32 ? "float32" : "int64", shape_str(t.shape()));
 }
 
 // out[k] = offset[k] + sum_j m[k][j] * in[j] for k < rows, per pixel; the channel dim becomes `rows`.

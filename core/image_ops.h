@@ -29,13 +29,22 @@ Tensor rgb_to_grayscale(const Tensor& rgb);
 class PsnrOptions {
  public:
   /// The value of white (1 for [0, 1] images, 255 for [0, 255] ones); default 1.
-  PsnrOptions& data_range(double value) { data_range_ = value; return *this; }
+  PsnrOptions& data_range(double value) {
+    data_range_ = value;
+    return *this;
+  }
   double data_range() const { return data_range_; }
   /// Pixels cropped from each side of H and W before measuring (super-resolution papers crop `scale`).
-  PsnrOptions& border(int64_t value) { border_ = value; return *this; }
+  PsnrOptions& border(int64_t value) {
+    border_ = value;
+    return *this;
+  }
   int64_t border() const { return border_; }
   /// Measure the Y channel of rgb_to_y (inputs scaled by 1 / data_range first) instead of all channels.
-  PsnrOptions& y_channel(bool value) { y_channel_ = value; return *this; }
+  PsnrOptions& y_channel(bool value) {
+    y_channel_ = value;
+    return *this;
+  }
   bool y_channel() const { return y_channel_; }
 
  private:
@@ -53,21 +62,39 @@ double psnr(const Tensor& a, const Tensor& b, PsnrOptions options = {});
 class SsimOptions {
  public:
   /// The value of white; sets the stabilising constants C1 = (K1 L)^2, C2 = (K2 L)^2. Default 1.
-  SsimOptions& data_range(double value) { data_range_ = value; return *this; }
+  SsimOptions& data_range(double value) {
+    data_range_ = value;
+    return *this;
+  }
   double data_range() const { return data_range_; }
   /// Pixels cropped from each side of H and W before measuring.
-  SsimOptions& border(int64_t value) { border_ = value; return *this; }
+  SsimOptions& border(int64_t value) {
+    border_ = value;
+    return *this;
+  }
   int64_t border() const { return border_; }
   /// Measure the Y channel of rgb_to_y instead of averaging over the channels.
-  SsimOptions& y_channel(bool value) { y_channel_ = value; return *this; }
+  SsimOptions& y_channel(bool value) {
+    y_channel_ = value;
+    return *this;
+  }
   bool y_channel() const { return y_channel_; }
   /// Standard deviation of the Gaussian window (default 1.5; the window is 2 * round(3.5 sigma) + 1 wide).
-  SsimOptions& sigma(double value) { sigma_ = value; return *this; }
+  SsimOptions& sigma(double value) {
+    sigma_ = value;
+    return *this;
+  }
   double sigma() const { return sigma_; }
   /// The constants K1 (default 0.01) and K2 (default 0.03).
-  SsimOptions& k1(double value) { k1_ = value; return *this; }
+  SsimOptions& k1(double value) {
+    k1_ = value;
+    return *this;
+  }
   double k1() const { return k1_; }
-  SsimOptions& k2(double value) { k2_ = value; return *this; }
+  SsimOptions& k2(double value) {
+    k2_ = value;
+    return *this;
+  }
   double k2() const { return k2_; }
 
  private:

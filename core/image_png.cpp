@@ -92,17 +92,17 @@ Tensor decode_png(std::string_view bytes, const std::string& what, int64_t max_p
   s.size = bytes.size();
   ReadStructs r;
   r.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &s, on_error, on_warning);
-  check(r.png != nullptr, "{}: libpng could not allocate its reader", what);
+  CONVGRAD_CHECK(r.png != nullptr, "{}: libpng could not allocate its reader", what);
   r.info = png_create_info_struct(r.png);
-  check(r.info != nullptr, "{}: libpng could not allocate its reader", what);
+  CONVGRAD_CHECK(r.info != nullptr, "{}: libpng could not allocate its reader", what);
   if (!read_header(r.png, r.info, &s)) fail("{}: invalid PNG: {}", what, s.message);
   int64_t width = s.width, height = s.height;
   if (width * height > max_pixels) fail_too_many_pixels(what, width, height, max_pixels);
   int bytes_per_sample = s.bit_depth == 16 ? 2 : 1;
-  check((s.bit_depth == 8 || s.bit_depth == 16) && s.channels >= 1 && s.channels <= 4 &&
-            s.rowbytes == static_cast<size_t>(width * s.channels * bytes_per_sample),
-        "{}: unexpected PNG layout after expansion ({} channels of {} bits, {} bytes per row)", what,
-        s.channels, s.bit_depth, s.rowbytes);
+  CONVGRAD_CHECK((s.bit_depth == 8 || s.bit_depth == 16) && s.channels >= 1 && s.channels <= 4 &&
+                     s.rowbytes == static_cast<size_t>(width * s.channels * bytes_per_sample),
+                 "{}: unexpected PNG layout after expansion ({} channels of {} bits, {} bytes per row)", what,
+                 s.channels, s.bit_depth, s.rowbytes);
   std::vector<unsigned char> pixels(s.rowbytes * static_cast<size_t>(height));
   std::vector<png_bytep> rows(static_cast<size_t>(height));
   for (int64_t y = 0; y < height; ++y) rows[y] = pixels.data() + static_cast<size_t>(y) * s.rowbytes;
@@ -163,17 +163,18 @@ struct WriteStructs {
 std::vector<uint8_t> encode_png_8bit(const uint8_t* pixels, int64_t height, int64_t width, int64_t channels,
                                      const std::string& what) {
   // PNG stores sizes as 31-bit integers.
-  check(height >= 1 && width >= 1 && height <= 0x7fffffff && width <= 0x7fffffff,
-        "{}: a PNG is between 1 and 2^31-1 pixels on each side, got {}x{} (HxW)", what, height, width);
+  CONVGRAD_CHECK(height >= 1 && width >= 1 && height <= 0x7fffffff && width <= 0x7fffffff,
+                 "{}: a PNG is between 1 and 2^31-1 pixels on each side, got {}x{} (HxW)", what, height,
+                 width);
   static constexpr int kColour[] = {PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB,
                                     PNG_COLOR_TYPE_RGB_ALPHA};
   std::vector<uint8_t> out;
   PngWrite s{&out, {}};
   WriteStructs w;
   w.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &s, on_write_error, on_warning);
-  check(w.png != nullptr, "{}: libpng could not allocate its writer", what);
+  CONVGRAD_CHECK(w.png != nullptr, "{}: libpng could not allocate its writer", what);
   w.info = png_create_info_struct(w.png);
-  check(w.info != nullptr, "{}: libpng could not allocate its writer", what);
+  CONVGRAD_CHECK(w.info != nullptr, "{}: libpng could not allocate its writer", what);
   std::vector<png_bytep> rows(static_cast<size_t>(height));
   size_t stride = static_cast<size_t>(width * channels);
   for (int64_t y = 0; y < height; ++y)

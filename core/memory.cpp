@@ -62,8 +62,10 @@ int64_t default_limit() {
     char* end = nullptr;
     errno = 0;
     long long mb = std::strtoll(env, &end, 10);
-    check(errno == 0 && *end == '\0' && mb >= 0 && mb < (1LL << 40),
-          "CONVGRAD_ALLOCATOR_CACHE_MB='{}': expected a whole number of megabytes (0 turns the cache off)", env);
+    CONVGRAD_CHECK(
+        errno == 0 && *end == '\0' && mb >= 0 && mb < (1LL << 40),
+        "CONVGRAD_ALLOCATOR_CACHE_MB='{}': expected a whole number of megabytes (0 turns the cache off)",
+        env);
     return static_cast<int64_t>(mb) << 20;
   }
   if (sanitized) return 0;
@@ -141,7 +143,8 @@ namespace detail {
 
 void* allocate_block(size_t nbytes) {
   // Beyond this the rounding to a size class would overflow; no system has that much memory anyway.
-  check(nbytes <= SIZE_MAX / 4, "Storage: {} bytes requested; that is more than can be addressed", nbytes);
+  CONVGRAD_CHECK(nbytes <= SIZE_MAX / 4, "Storage: {} bytes requested; that is more than can be addressed",
+                 nbytes);
   const size_t size = allocator_block_size(nbytes);
   Allocator& a = allocator();
   {
@@ -226,7 +229,8 @@ void reset_peak_memory_stats() {
 }
 
 void set_allocator_cache_limit(int64_t bytes) {
-  check(bytes >= 0, "set_allocator_cache_limit: {} bytes; expected >= 0 (0 turns the cache off)", bytes);
+  CONVGRAD_CHECK(bytes >= 0, "set_allocator_cache_limit: {} bytes; expected >= 0 (0 turns the cache off)",
+                 bytes);
   Allocator& a = allocator();
   std::vector<std::pair<void*, size_t>> to_free;
   {

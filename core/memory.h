@@ -16,7 +16,8 @@ struct MemoryStats {
   int64_t cache_limit_bytes = 0;  ///< the bound on `cached_bytes`; 0 when caching is off
   int64_t cache_hits = 0;         ///< allocations served from the cache
   int64_t cache_misses = 0;       ///< allocations that asked the system (malloc) for memory
-  int64_t evictions = 0;          ///< cached blocks returned to the system to stay under the limit or by empty_cache()
+  int64_t evictions =
+      0;  ///< cached blocks returned to the system to stay under the limit or by empty_cache()
 };
 
 /// A snapshot of the allocator's counters (thread-safe).

@@ -75,12 +75,13 @@ struct Cursor {
       int64_t v = 0;
       while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
         int digit = s[i++] - '0';
-        check(v <= (std::numeric_limits<int64_t>::max() - digit) / 10, "{}: .npy shape size overflows int64", what);
+        CONVGRAD_CHECK(v <= (std::numeric_limits<int64_t>::max() - digit) / 10,
+                       "{}: .npy shape size overflows int64", what);
         v = v * 10 + digit;
       }
       if (i < s.size() && s[i] == 'L') ++i;  // Python 2 longs
       shape.push_back(v);
-      check(shape.size() <= kMaxDims, "{}: .npy shape has more than {} dimensions", what, kMaxDims);
+      CONVGRAD_CHECK(shape.size() <= kMaxDims, "{}: .npy shape has more than {} dimensions", what, kMaxDims);
       if (!accept(',')) {
         expect(')', "',' or ')' in the shape");
         break;
@@ -102,8 +103,10 @@ FileType file_type(const std::string& descr, const std::string& what) {
   if (!descr.empty() && descr[0] == '>')
     fail("{}: big-endian data ('{}') is not supported; convert with arr.astype('<{}')", what, descr,
          descr.substr(1));
-  fail("{}: unsupported dtype '{}' (expected '<f4', '<f8', '<i4', '<i8' or '|u1'); convert with "
-       "arr.astype(np.float32) or arr.astype(np.int64)", what, descr);
+  fail(
+      "{}: unsupported dtype '{}' (expected '<f4', '<f8', '<i4', '<i8' or '|u1'); convert with "
+      "arr.astype(np.float32) or arr.astype(np.int64)",
+      what, descr);
 }
 
 size_t file_type_size(FileType t) {
@@ -112,25 +115,29 @@ size_t file_type_size(FileType t) {
 
 uint32_t read_le(std::string_view b, size_t pos, size_t n) {
   uint32_t v = 0;
-  for (size_t k = 0; k < n; ++k) v |= static_cast<uint32_t>(static_cast<unsigned char>(b[pos + k])) << (8 * k);
+  for (size_t k = 0; k < n; ++k)
+    v |= static_cast<uint32_t>(static_cast<unsigned char>(b[pos + k])) << (8 * k);
   return v;
 }
 
 Header parse_header(std::string_view bytes, const std::string& what) {
-  check(bytes.size() >= 10, "{}: not a .npy file: {} bytes is shorter than the smallest header", what, bytes.size());
-  check(bytes.substr(0, kMagicLen) == std::string_view(kMagic, kMagicLen),
-        "{}: not a .npy file (missing the \\x93NUMPY magic string){}", what,
-        bytes.substr(0, 2) == "PK" ? "; it looks like a ZIP/.npz file, use load_npz" : "");
+  CONVGRAD_CHECK(bytes.size() >= 10, "{}: not a .npy file: {} bytes is shorter than the smallest header",
+                 what, bytes.size());
+  CONVGRAD_CHECK(bytes.substr(0, kMagicLen) == std::string_view(kMagic, kMagicLen),
+                 "{}: not a .npy file (missing the \\x93NUMPY magic string){}", what,
+                 bytes.substr(0, 2) == "PK" ? "; it looks like a ZIP/.npz file, use load_npz" : "");
   int major = static_cast<unsigned char>(bytes[6]), minor = static_cast<unsigned char>(bytes[7]);
-  check(major >= 1 && major <= 3 && minor == 0, "{}: unsupported .npy format version {}.{} (expected 1.0, 2.0 or 3.0)",
-        what, major, minor);
+  CONVGRAD_CHECK(major >= 1 && major <= 3 && minor == 0,
+                 "{}: unsupported .npy format version {}.{} (expected 1.0, 2.0 or 3.0)", what, major, minor);
   size_t len_bytes = major == 1 ? 2 : 4, prefix = 8 + len_bytes;
-  check(bytes.size() >= prefix, "{}: truncated .npy header", what);
+  CONVGRAD_CHECK(bytes.size() >= prefix, "{}: truncated .npy header", what);
   size_t header_len = read_le(bytes, 8, len_bytes);
-  check(header_len <= kMaxHeaderLen, "{}: .npy header length {} exceeds the {} byte limit (corrupted file?)", what,
-        header_len, kMaxHeaderLen);
-  check(bytes.size() - prefix >= header_len, "{}: truncated .npy file: header declares {} bytes but only {} remain",
-        what, header_len, bytes.size() - prefix);
+  CONVGRAD_CHECK(header_len <= kMaxHeaderLen,
+                 "{}: .npy header length {} exceeds the {} byte limit (corrupted file?)", what, header_len,
+                 kMaxHeaderLen);
+  CONVGRAD_CHECK(bytes.size() - prefix >= header_len,
+                 "{}: truncated .npy file: header declares {} bytes but only {} remain", what, header_len,
+                 bytes.size() - prefix);
 
   Cursor c{bytes.substr(prefix, header_len), 0, what};
   Header h{};
@@ -160,15 +167,17 @@ Header parse_header(std::string_view bytes, const std::string& what) {
     }
   }
   c.skip_ws();
-  check(c.i == c.s.size(), "{}: malformed .npy header: trailing characters after the dict", what);
-  check(has_descr && has_order && has_shape, "{}: .npy header lacks one of descr, fortran_order, shape", what);
+  CONVGRAD_CHECK(c.i == c.s.size(), "{}: malformed .npy header: trailing characters after the dict", what);
+  CONVGRAD_CHECK(has_descr && has_order && has_shape,
+                 "{}: .npy header lacks one of descr, fortran_order, shape", what);
   h.type = file_type(h.descr, what);
   // A Fortran-ordered array of at most one non-trivial dim has the same bytes as C order.
   int nontrivial = 0;
   for (int64_t s : h.shape) nontrivial += s > 1;
-  check(!fortran || nontrivial <= 1,
-        "{}: Fortran-ordered arrays are not supported (shape {}); save np.ascontiguousarray(arr) instead", what,
-        shape_str(h.shape));
+  CONVGRAD_CHECK(
+      !fortran || nontrivial <= 1,
+      "{}: Fortran-ordered arrays are not supported (shape {}); save np.ascontiguousarray(arr) instead", what,
+      shape_str(h.shape));
   h.data_offset = prefix + header_len;
   return h;
 }
@@ -178,7 +187,8 @@ int64_t checked_numel(const Shape& shape, const std::string& what) {
   int64_t n = 1;
   for (int64_t s : shape) {
     if (s != 0 && n > std::numeric_limits<int64_t>::max() / s)
-      fail("{}: .npy shape {} has an element count that overflows int64 (corrupted file?)", what, shape_str(shape));
+      fail("{}: .npy shape {} has an element count that overflows int64 (corrupted file?)", what,
+           shape_str(shape));
     n *= s;
   }
   return n;
@@ -200,20 +210,25 @@ Tensor parse_npy(std::string_view bytes, const std::string& what) {
   int64_t numel = checked_numel(h.shape, what);
   size_t esize = file_type_size(h.type), avail = bytes.size() - h.data_offset;
   // Compare without multiplying, so a huge declared shape cannot overflow the check.
-  check(static_cast<uint64_t>(numel) <= avail / esize,
-        "{}: truncated .npy file: shape {} of '{}' needs {} elements but only {} bytes of data remain", what,
-        shape_str(h.shape), h.descr, numel, avail);
+  CONVGRAD_CHECK(
+      static_cast<uint64_t>(numel) <= avail / esize,
+      "{}: truncated .npy file: shape {} of '{}' needs {} elements but only {} bytes of data remain", what,
+      shape_str(h.shape), h.descr, numel, avail);
   size_t need = static_cast<size_t>(numel) * esize;
-  check(avail == need, "{}: corrupted .npy file: {} bytes follow the data of shape {} ('{}')", what, avail - need,
-        shape_str(h.shape), h.descr);
+  CONVGRAD_CHECK(avail == need, "{}: corrupted .npy file: {} bytes follow the data of shape {} ('{}')", what,
+                 avail - need, shape_str(h.shape), h.descr);
   const char* src = bytes.data() + h.data_offset;
   bool is_float = h.type == FileType::F32 || h.type == FileType::F64;
   // Every element is written below (the size was checked above).
   Tensor out = uninitialized(h.shape, is_float ? DType::Float32 : DType::Int64);
   if (numel == 0) return out;
   switch (h.type) {
-    case FileType::F32: std::memcpy(out.data<float>(), src, need); break;
-    case FileType::I64: std::memcpy(out.data<int64_t>(), src, need); break;
+    case FileType::F32:
+      std::memcpy(out.data<float>(), src, need);
+      break;
+    case FileType::I64:
+      std::memcpy(out.data<int64_t>(), src, need);
+      break;
     case FileType::F64: {
       float* dst = out.data<float>();
       for (int64_t i = 0; i < numel; ++i) {
@@ -248,7 +263,7 @@ Tensor parse_npy(std::string_view bytes, const std::string& what) {
 }
 
 std::string npy_bytes(const Tensor& t) {
-  check(t.defined(), "npy_bytes: the tensor is undefined");
+  CONVGRAD_CHECK(t.defined(), "npy_bytes: the tensor is undefined");
   // NumPy has no bfloat16: its values go out as float32, which holds each of them exactly (see
   // docs/mixed-precision.md#saving-and-loading); t.to(DType::BFloat16) after loading restores them.
   if (t.dtype() == DType::BFloat16) return npy_bytes(t.to(DType::Float32));
@@ -286,13 +301,15 @@ Tensor load_npy(const std::string& path) {
 }
 
 void save_npy(const std::string& path, const Tensor& t) {
-  check(t.defined(), "save_npy: the tensor to write to '{}' is undefined", path);
+  CONVGRAD_CHECK(t.defined(), "save_npy: the tensor to write to '{}' is undefined", path);
   detail::write_file_atomic(path, npy_bytes(t), "save_npy");
 }
 
 namespace detail {
 
-std::string npy_descr(std::string_view bytes, const std::string& what) { return parse_header(bytes, what).descr; }
+std::string npy_descr(std::string_view bytes, const std::string& what) {
+  return parse_header(bytes, what).descr;
+}
 
 }  // namespace detail
 

@@ -56,7 +56,7 @@ class Formatter {
     // Integers switch to scientific only for a wide range or huge values; fractions also for tiny ones.
     sci_mode_ = hi / lo > 1000.0 || hi > 1.0e8 || (!int_mode_ && lo < 1.0e-4);
     for (double v : finite) {
-      int w = sci_mode_    ? static_cast<int>(py_format(v, 'e', kPrecision).size())
+      int w = sci_mode_   ? static_cast<int>(py_format(v, 'e', kPrecision).size())
               : int_mode_ ? static_cast<int>(py_format(v, 'f', 0).size()) + 1
                           : static_cast<int>(py_format(v, 'f', kPrecision).size());
       max_width_ = std::max(max_width_, w);
@@ -249,9 +249,10 @@ std::string to_string(const Tensor& t) {
     return format_tensor(t);
   } catch (const std::bad_alloc&) {
     // Only a view whose every dim is too short to summarise (at most 6) can print this many values.
-    fail("to_string: not enough memory to print a tensor of shape {} ({} elements, none summarised); print a "
-         "slice of it",
-         shape_str(t.shape()), t.numel());
+    fail(
+        "to_string: not enough memory to print a tensor of shape {} ({} elements, none summarised); print a "
+        "slice of it",
+        shape_str(t.shape()), t.numel());
   }
 }
 

@@ -53,7 +53,7 @@ float Generator::normal(float mean, float stddev) {
 }
 
 int64_t Generator::randint(int64_t lo, int64_t hi) {
-  check(hi > lo, "randint: empty range [{}, {})", lo, hi);
+  CONVGRAD_CHECK(hi > lo, "randint: empty range [{}, {})", lo, hi);
   uint64_t span = static_cast<uint64_t>(hi - lo);
   std::lock_guard<std::mutex> lock(mutex_);
   return lo + static_cast<int64_t>(engine_() % span);
@@ -61,7 +61,7 @@ int64_t Generator::randint(int64_t lo, int64_t hi) {
 
 void Generator::fill_randint(int64_t* out, int64_t n, int64_t lo, int64_t hi) {
   if (n == 0) return;
-  check(hi > lo, "randint: empty range [{}, {})", lo, hi);
+  CONVGRAD_CHECK(hi > lo, "randint: empty range [{}, {})", lo, hi);
   uint64_t span = static_cast<uint64_t>(hi - lo);
   std::lock_guard<std::mutex> lock(mutex_);
   for (int64_t i = 0; i < n; ++i) out[i] = lo + static_cast<int64_t>(engine_() % span);

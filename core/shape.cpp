@@ -13,8 +13,7 @@ int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
   bool empty = false;
   for (int64_t s : shape) {
-    // `if` rather than check(): the message (and its shape_str) is built only on failure.
-    if (s < 0) fail("shape {}: sizes must be non-negative", shape_str(shape));
+    CONVGRAD_CHECK(s >= 0, "shape {}: sizes must be non-negative", shape_str(shape));
     if (s == 0) {
       empty = true;
       continue;
@@ -32,7 +31,7 @@ Shape contiguous_strides(const Shape& shape) {
     if (__builtin_mul_overflow(strides[i + 1], std::max<int64_t>(shape[i + 1], 1), &strides[i])) {
       // Only a zero-size shape gets here (shape_numel rejects the others). No element of it is ever
       // addressed, so the strides from here outwards are 0 rather than a wrapped-around value.
-      check(shape_numel(shape) == 0, "shape {}: strides overflow int64", shape_str(shape));
+      CONVGRAD_CHECK(shape_numel(shape) == 0, "shape {}: strides overflow int64", shape_str(shape));
       strides[i] = 0;
     }
   return strides;
@@ -44,8 +43,9 @@ std::string pair_str(const Pair& pair) { return fmt::format("[{}, {}]", pair[0],
 
 int64_t normalize_dim(int64_t dim, int64_t ndim, const char* op) {
   int64_t lo = ndim == 0 ? -1 : -ndim, hi = ndim == 0 ? 0 : ndim - 1;
-  check(dim >= lo && dim <= hi, "{}: dim {} is out of range for a tensor of {} dims (expected {}..{})",
-        op, dim, ndim, lo, hi);
+  CONVGRAD_CHECK(dim >= lo && dim <= hi,
+                 "{}: dim {} is out of range for a tensor of {} dims (expected {}..{})", op, dim, ndim, lo,
+                 hi);
   return dim < 0 ? dim + std::max<int64_t>(ndim, 1) : dim;
 }
 
@@ -56,9 +56,10 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
     int64_t sa = i < n - a.size() ? 1 : a[i - (n - a.size())];
     int64_t sb = i < n - b.size() ? 1 : b[i - (n - b.size())];
     if (sa != sb && sa != 1 && sb != 1)
-      fail("{}: shapes {} and {} cannot be broadcast (dim {} has sizes {} and {}; each pair must be "
-           "equal or one of them 1)",
-           op, shape_str(a), shape_str(b), i, sa, sb);
+      fail(
+          "{}: shapes {} and {} cannot be broadcast (dim {} has sizes {} and {}; each pair must be "
+          "equal or one of them 1)",
+          op, shape_str(a), shape_str(b), i, sa, sb);
     out[i] = sa == 1 ? sb : sa;
   }
   return out;

@@ -23,10 +23,20 @@ constexpr const char* dtype_name(DType t) {
 }
 
 /// C++ type -> DType, for the typed accessors.
-template <class T> constexpr DType dtype_of();
-template <> constexpr DType dtype_of<float>() { return DType::Float32; }
-template <> constexpr DType dtype_of<int64_t>() { return DType::Int64; }
-template <> constexpr DType dtype_of<BFloat16>() { return DType::BFloat16; }
+template <class T>
+constexpr DType dtype_of();
+template <>
+constexpr DType dtype_of<float>() {
+  return DType::Float32;
+}
+template <>
+constexpr DType dtype_of<int64_t>() {
+  return DType::Int64;
+}
+template <>
+constexpr DType dtype_of<BFloat16>() {
+  return DType::BFloat16;
+}
 
 /// How the bytes of a new Storage start out.
 enum class StorageInit {

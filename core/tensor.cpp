@@ -70,7 +70,8 @@ template BFloat16* Tensor::data<BFloat16>() const;
 
 template <class T>
 T Tensor::item() const {
-  check(numel() == 1, "Tensor::item: expected a tensor with one element, got shape {}", shape_str(shape()));
+  CONVGRAD_CHECK(numel() == 1, "Tensor::item: expected a tensor with one element, got shape {}",
+                 shape_str(shape()));
   auto& t = checked();
   const char* base = static_cast<const char*>(t.storage->data()) + t.offset * dtype_size(t.dtype);
   return load_as<T>(base, t.dtype);
@@ -82,12 +83,12 @@ template int64_t Tensor::item<int64_t>() const;
 template <class T>
 T Tensor::at(std::initializer_list<int64_t> index) const {
   auto& t = checked();
-  check(static_cast<int64_t>(index.size()) == dim(), "Tensor::at: {} indices for a tensor of shape {}",
-        index.size(), shape_str(t.shape));
+  CONVGRAD_CHECK(static_cast<int64_t>(index.size()) == dim(),
+                 "Tensor::at: {} indices for a tensor of shape {}", index.size(), shape_str(t.shape));
   int64_t pos = t.offset, d = 0;
   for (int64_t i : index) {
     int64_t n = t.shape[d];
-    check(i >= -n && i < n, "Tensor::at: index {} is out of range for dim {} of size {}", i, d, n);
+    CONVGRAD_CHECK(i >= -n && i < n, "Tensor::at: index {} is out of range for dim {} of size {}", i, d, n);
     pos += (i < 0 ? i + n : i) * t.strides[d];
     ++d;
   }
@@ -113,7 +114,8 @@ std::vector<T> Tensor::to_vector() const {
     else if (t.dtype == DType::Int64)
       for (int64_t k = 0; k < n; ++k) out[k] = static_cast<T>(reinterpret_cast<const int64_t*>(p)[k]);
     else
-      for (int64_t k = 0; k < n; ++k) out[k] = static_cast<T>(to_float(reinterpret_cast<const BFloat16*>(p)[k]));
+      for (int64_t k = 0; k < n; ++k)
+        out[k] = static_cast<T>(to_float(reinterpret_cast<const BFloat16*>(p)[k]));
     return out;
   }
   // Walk the index odometer-style so any strided view is copied in row-major order.
@@ -137,10 +139,10 @@ bool Tensor::requires_grad() const { return checked().autograd.requires_grad; }
 
 Tensor& Tensor::set_requires_grad(bool value) {
   auto& t = checked();
-  check(!value || t.dtype == DType::Float32, "set_requires_grad: only float32 tensors can require grad, got {}",
-        dtype_name(t.dtype));
-  check(value || t.autograd.grad_fn == nullptr,
-        "set_requires_grad(false): tensor is the result of an op; use detach() instead");
+  CONVGRAD_CHECK(!value || t.dtype == DType::Float32,
+                 "set_requires_grad: only float32 tensors can require grad, got {}", dtype_name(t.dtype));
+  CONVGRAD_CHECK(value || t.autograd.grad_fn == nullptr,
+                 "set_requires_grad(false): tensor is the result of an op; use detach() instead");
   t.autograd.requires_grad = value;
   return *this;
 }
@@ -153,8 +155,8 @@ Tensor Tensor::grad() const {
 void Tensor::set_grad(const Tensor& grad) const {
   auto& t = checked();
   if (grad.defined())
-    check(grad.shape() == t.shape, "set_grad: gradient shape {} does not match tensor shape {}",
-          shape_str(grad.shape()), shape_str(t.shape));
+    CONVGRAD_CHECK(grad.shape() == t.shape, "set_grad: gradient shape {} does not match tensor shape {}",
+                   shape_str(grad.shape()), shape_str(t.shape));
   t.autograd.grad = grad.impl_ptr();
 }
 
@@ -189,8 +191,8 @@ Tensor Tensor::to(DType dtype) const {
 }
 
 Tensor as_strided(const Tensor& base, Shape shape, Shape strides, int64_t offset) {
-  check(shape.size() == strides.size(), "as_strided: shape {} and strides {} differ in rank",
-        shape_str(shape), shape_str(strides));
+  CONVGRAD_CHECK(shape.size() == strides.size(), "as_strided: shape {} and strides {} differ in rank",
+                 shape_str(shape), shape_str(strides));
   const std::shared_ptr<Storage>& storage = base.storage();
   const int64_t numel = shape_numel(shape);
   // The last element addressed must lie inside the storage; an empty view addresses nothing.
@@ -202,15 +204,17 @@ Tensor as_strided(const Tensor& base, Shape shape, Shape strides, int64_t offset
       fail("as_strided: negative strides are not supported, got strides {} (shape {})", shape_str(strides),
            shape_str(shape));
     int64_t span = 0;
-    if (numel > 0) overflow = overflow || __builtin_mul_overflow(shape[d] - 1, strides[d], &span) ||
-                              __builtin_add_overflow(last, span, &last);
+    if (numel > 0)
+      overflow = overflow || __builtin_mul_overflow(shape[d] - 1, strides[d], &span) ||
+                 __builtin_add_overflow(last, span, &last);
   }
   if (offset < 0) fail("as_strided: storage offset {} is negative (shape {})", offset, shape_str(shape));
   if (numel > 0 && (overflow || last >= capacity))
-    fail("as_strided: shape {}, strides {} and storage offset {} address element {} of a storage of {} "
-         "{} elements; the view must lie inside its storage",
-         shape_str(shape), shape_str(strides), offset,
-         overflow ? std::string("past int64") : std::to_string(last), capacity, dtype_name(base.dtype()));
+    fail(
+        "as_strided: shape {}, strides {} and storage offset {} address element {} of a storage of {} "
+        "{} elements; the view must lie inside its storage",
+        shape_str(shape), shape_str(strides), offset,
+        overflow ? std::string("past int64") : std::to_string(last), capacity, dtype_name(base.dtype()));
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = storage;
   impl->offset = offset;

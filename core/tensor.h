@@ -126,7 +126,8 @@ Tensor as_strided(const Tensor& base, Shape shape, Shape strides, int64_t offset
 
 namespace detail {
 /// Signature of the reverse pass autograd/ registers; Tensor::backward() calls it.
-using BackwardHook = void (*)(const Tensor& root, const Tensor& gradient, bool retain_graph, bool create_graph);
+using BackwardHook = void (*)(const Tensor& root, const Tensor& gradient, bool retain_graph,
+                              bool create_graph);
 /// Registers the reverse pass (called once by autograd/).
 void set_backward_hook(BackwardHook hook);
 }  // namespace detail

@@ -74,7 +74,7 @@ thread_local int t_applied = 0;  // what this thread last gave omp_set_num_threa
 }  // namespace
 
 void set_num_threads(int n) {
-  check(n >= 1, "set_num_threads: expected a positive thread count, got {}", n);
+  CONVGRAD_CHECK(n >= 1, "set_num_threads: expected a positive thread count, got {}", n);
   Setting& s = setting();
   s.automatic.store(false, std::memory_order_relaxed);
   s.n.store(n, std::memory_order_relaxed);
@@ -111,7 +111,7 @@ int get_num_threads() {
 }
 
 NumThreadsGuard::NumThreadsGuard(int n) : saved_(t_guard) {
-  check(n >= 1, "NumThreadsGuard: expected a positive thread count, got {}", n);
+  CONVGRAD_CHECK(n >= 1, "NumThreadsGuard: expected a positive thread count, got {}", n);
   t_guard = n;
   get_num_threads();
 }

@@ -10,11 +10,13 @@ Tensor ReLU::forward(const Tensor& x) { return relu(x); }
 
 Tensor LeakyReLU::forward(const Tensor& x) { return leaky_relu(x, options_.negative_slope()); }
 
-std::string LeakyReLU::extra_repr() const { return fmt::format("negative_slope={}", options_.negative_slope()); }
+std::string LeakyReLU::extra_repr() const {
+  return fmt::format("negative_slope={}", options_.negative_slope());
+}
 
 PReLU::PReLU(const PReLUOptions& options) : options_(options) {
-  check(options.num_parameters() > 0, "PReLU: num_parameters must be positive, got {}",
-        options.num_parameters());
+  CONVGRAD_CHECK(options.num_parameters() > 0, "PReLU: num_parameters must be positive, got {}",
+                 options.num_parameters());
   weight = register_parameter("weight", full({options.num_parameters()}, options.init()));
 }
 

@@ -8,10 +8,10 @@ namespace convgrad {
 
 BatchNorm2d::BatchNorm2d(const BatchNorm2dOptions& options) : options_(options) {
   const int64_t c = options.num_features();
-  check(c > 0, "BatchNorm2d: num_features must be positive, got {}", c);
-  check(options.eps() > 0.f, "BatchNorm2d: eps must be positive, got {}", options.eps());
-  check(!options.momentum() || (*options.momentum() >= 0.f && *options.momentum() <= 1.f),
-        "BatchNorm2d: momentum must be in [0, 1], got {}", options.momentum().value_or(0.f));
+  CONVGRAD_CHECK(c > 0, "BatchNorm2d: num_features must be positive, got {}", c);
+  CONVGRAD_CHECK(options.eps() > 0.f, "BatchNorm2d: eps must be positive, got {}", options.eps());
+  CONVGRAD_CHECK(!options.momentum() || (*options.momentum() >= 0.f && *options.momentum() <= 1.f),
+                 "BatchNorm2d: momentum must be in [0, 1], got {}", options.momentum().value_or(0.f));
   if (options.affine()) {
     weight = register_parameter("weight", ones({c}));
     bias = register_parameter("bias", zeros({c}));
@@ -38,17 +38,22 @@ void BatchNorm2d::reset_parameters() {
 }
 
 Tensor BatchNorm2d::forward(const Tensor& x) {
-  check(x.dim() == 4 && x.size(1) == options_.num_features(),
-        "BatchNorm2d: expected input of shape (N, {}, H, W), got {}", options_.num_features(), shape_str(x.shape()));
+  CONVGRAD_CHECK(x.dim() == 4 && x.size(1) == options_.num_features(),
+                 "BatchNorm2d: expected input of shape (N, {}, H, W), got {}", options_.num_features(),
+                 shape_str(x.shape()));
   if (!options_.track_running_stats())
     return batch_norm(x, Tensor(), Tensor(), weight, bias, /*training=*/true, 0.f, options_.eps());
   float momentum = options_.momentum().value_or(0.f);
-  if (!is_training()) return batch_norm(x, running_mean, running_var, weight, bias, false, momentum, options_.eps());
+  if (!is_training())
+    return batch_norm(x, running_mean, running_var, weight, bias, false, momentum, options_.eps());
   // An empty batch gives an empty output and leaves the running statistics and the counter alone.
-  if (x.numel() == 0) return batch_norm(x, running_mean, running_var, weight, bias, true, momentum, options_.eps());
-  check(x.numel() / x.size(1) > 1,
-        "BatchNorm2d: training needs more than one value per channel, got input {}; use a larger batch or "
-        "call eval()", shape_str(x.shape()));
+  if (x.numel() == 0)
+    return batch_norm(x, running_mean, running_var, weight, bias, true, momentum, options_.eps());
+  CONVGRAD_CHECK(
+      x.numel() / x.size(1) > 1,
+      "BatchNorm2d: training needs more than one value per channel, got input {}; use a larger batch or "
+      "call eval()",
+      shape_str(x.shape()));
   int64_t& tracked = num_batches_tracked.data<int64_t>()[0];
   // momentum = None in PyTorch: a cumulative moving average, i.e. weight 1/n for the n-th batch.
   if (!options_.momentum()) momentum = 1.f / static_cast<float>(tracked + 1);

@@ -22,7 +22,8 @@ class BatchNorm2dOptions {
   CONVGRAD_ARG(std::optional<float>, momentum) = 0.1f;
   /// Learned per-channel weight (init 1) and bias (init 0) (default true).
   CONVGRAD_ARG(bool, affine) = true;
-  /// Keep running_mean/running_var and use them in eval mode (default true); otherwise always use batch stats.
+  /// Keep running_mean/running_var and use them in eval mode (default true); otherwise always use batch
+  /// stats.
   CONVGRAD_ARG(bool, track_running_stats) = true;
 };
 

@@ -15,9 +15,11 @@ bool has_prefix(const std::string& s, const std::string& prefix) { return s.rfin
 NamedTensors module_entries(const Module& module, const std::string& path) {
   NamedTensors entries = module.state_dict();
   for (const auto& [name, t] : entries)
-    check(!has_prefix(name, kOptimizerPrefix),
-          "save '{}': the module has an entry '{}' that starts with the reserved prefix '{}' (used for optimizer "
-          "state); rename that submodule", path, name, kOptimizerPrefix);
+    CONVGRAD_CHECK(
+        !has_prefix(name, kOptimizerPrefix),
+        "save '{}': the module has an entry '{}' that starts with the reserved prefix '{}' (used for optimizer "
+        "state); rename that submodule",
+        path, name, kOptimizerPrefix);
   return entries;
 }
 
@@ -46,8 +48,10 @@ void check_module(const Module& module, const std::map<std::string, Tensor>& sta
   if (problems.empty()) return;
   std::string lines;
   for (const auto& p : problems) lines += "\n  " + p;
-  fail("load '{}': the checkpoint does not match the {} ({} problem(s), nothing was loaded):{}\n(build the model "
-       "with the same layers and options as the one that was saved)", path, module.name(), problems.size(), lines);
+  fail(
+      "load '{}': the checkpoint does not match the {} ({} problem(s), nothing was loaded):{}\n(build the model "
+      "with the same layers and options as the one that was saved)",
+      path, module.name(), problems.size(), lines);
 }
 
 }  // namespace
@@ -59,7 +63,6 @@ void save(const Module& module, const Optimizer& optimizer, const std::string& p
   for (const auto& [name, t] : optimizer.state_dict()) entries.emplace_back(kOptimizerPrefix + name, t);
   save_npz(path, entries);
 }
-
 
 void load(Module& module, const std::string& path) {
   std::map<std::string, Tensor> module_state, optim_state;

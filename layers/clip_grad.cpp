@@ -34,15 +34,17 @@ double accumulate(const Tensor& g, double p) {
 
 double clip_grad_norm_(const std::vector<Tensor>& parameters, double max_norm, double norm_type,
                        bool error_if_nonfinite) {
-  check(norm_type > 0.0, "clip_grad_norm_: norm_type must be positive (or INFINITY), got {}", norm_type);
-  check(!std::isnan(max_norm), "clip_grad_norm_: max_norm is NaN");
+  CONVGRAD_CHECK(norm_type > 0.0, "clip_grad_norm_: norm_type must be positive (or INFINITY), got {}",
+                 norm_type);
+  CONVGRAD_CHECK(!std::isnan(max_norm), "clip_grad_norm_: max_norm is NaN");
   std::vector<Tensor> grads;
   for (const Tensor& p : parameters) {
-    check(p.defined(), "clip_grad_norm_: a parameter is an undefined tensor");
+    CONVGRAD_CHECK(p.defined(), "clip_grad_norm_: a parameter is an undefined tensor");
     Tensor g = p.grad();
     if (!g.defined()) continue;
-    check(g.dtype() == DType::Float32, "clip_grad_norm_: gradients must be float32, got {} of shape {}",
-          dtype_name(g.dtype()), shape_str(g.shape()));
+    CONVGRAD_CHECK(g.dtype() == DType::Float32,
+                   "clip_grad_norm_: gradients must be float32, got {} of shape {}", dtype_name(g.dtype()),
+                   shape_str(g.shape()));
     grads.push_back(g);
   }
   if (grads.empty()) return 0.0;
@@ -53,13 +55,15 @@ double clip_grad_norm_(const std::vector<Tensor>& parameters, double max_norm, d
     acc = inf ? ((a > acc || std::isnan(a)) ? a : acc) : acc + a;
   }
   // PyTorch computes the total in float32; so does the coefficient below.
-  const float total = static_cast<float>(inf ? acc : norm_type == 2.0 ? std::sqrt(acc)
-                                                     : norm_type == 1.0 ? acc
-                                                                        : std::pow(acc, 1.0 / norm_type));
-  check(!error_if_nonfinite || std::isfinite(total),
-        "clip_grad_norm_: the total norm of order {} of the gradients is non-finite ({}), so it cannot be "
-        "clipped; pass error_if_nonfinite = false to scale the gradients by it anyway",
-        norm_type, total);
+  const float total = static_cast<float>(inf                ? acc
+                                         : norm_type == 2.0 ? std::sqrt(acc)
+                                         : norm_type == 1.0 ? acc
+                                                            : std::pow(acc, 1.0 / norm_type));
+  CONVGRAD_CHECK(
+      !error_if_nonfinite || std::isfinite(total),
+      "clip_grad_norm_: the total norm of order {} of the gradients is non-finite ({}), so it cannot be "
+      "clipped; pass error_if_nonfinite = false to scale the gradients by it anyway",
+      norm_type, total);
   const float coef = std::min(static_cast<float>(max_norm) / (total + 1e-6f), 1.f);
   for (Tensor& g : grads) {
     if (g.is_contiguous()) {

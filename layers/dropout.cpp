@@ -5,7 +5,8 @@
 namespace convgrad {
 
 Dropout::Dropout(const DropoutOptions& options) : options_(options) {
-  check(options.p() >= 0.f && options.p() <= 1.f, "Dropout: p must be in [0, 1], got {}", options.p());
+  CONVGRAD_CHECK(options.p() >= 0.f && options.p() <= 1.f, "Dropout: p must be in [0, 1], got {}",
+                 options.p());
 }
 
 Tensor Dropout::forward(const Tensor& x) {

@@ -24,9 +24,11 @@ double calculate_gain(Nonlinearity nonlinearity, double param = 0.01);
 std::pair<int64_t, int64_t> calculate_fan_in_and_fan_out(const Tensor& weight);
 
 /// Fills with U(lo, hi).
-const Tensor& uniform_(const Tensor& t, double lo = 0.0, double hi = 1.0, Generator& gen = default_generator());
+const Tensor& uniform_(const Tensor& t, double lo = 0.0, double hi = 1.0,
+                       Generator& gen = default_generator());
 /// Fills with N(mean, std^2).
-const Tensor& normal_(const Tensor& t, double mean = 0.0, double std = 1.0, Generator& gen = default_generator());
+const Tensor& normal_(const Tensor& t, double mean = 0.0, double std = 1.0,
+                      Generator& gen = default_generator());
 /// Fills with `value`.
 const Tensor& constant_(const Tensor& t, double value);
 /// Fills with 0.

@@ -1,9 +1,8 @@
 #include "layers/linear.h"
 
-#include "autograd/autocast.h"
-
 #include <cmath>
 
+#include "autograd/autocast.h"
 #include "autograd/ops.h"
 #include "core/factory.h"
 #include "layers/init.h"
@@ -11,9 +10,9 @@
 namespace convgrad {
 
 Linear::Linear(const LinearOptions& options, Generator& gen) : options_(options) {
-  check(options.in_features() > 0 && options.out_features() > 0,
-        "Linear: in_features ({}) and out_features ({}) must be positive", options.in_features(),
-        options.out_features());
+  CONVGRAD_CHECK(options.in_features() > 0 && options.out_features() > 0,
+                 "Linear: in_features ({}) and out_features ({}) must be positive", options.in_features(),
+                 options.out_features());
   weight = register_parameter("weight", empty({options.out_features(), options.in_features()}));
   if (options.bias()) bias = register_parameter("bias", empty({options.out_features()}));
   reset_parameters(gen);
@@ -28,9 +27,11 @@ void Linear::reset_parameters(Generator& gen) {
 }
 
 Tensor Linear::forward(const Tensor& x) {
-  check(x.dim() >= 1 && x.size(-1) == options_.in_features(),
-        "Linear: expected input of shape (..., {}), got {}; the last dimension must equal in_features "
-        "(flatten conv features first, e.g. with Flatten)", options_.in_features(), shape_str(x.shape()));
+  CONVGRAD_CHECK(
+      x.dim() >= 1 && x.size(-1) == options_.in_features(),
+      "Linear: expected input of shape (..., {}), got {}; the last dimension must equal in_features "
+      "(flatten conv features first, e.g. with Flatten)",
+      options_.in_features(), shape_str(x.shape()));
   // Fold leading dims into one so the product is a single 2-D matmul, then restore them.
   Shape out_shape = x.shape();
   out_shape.back() = options_.out_features();
@@ -42,8 +43,8 @@ Tensor Linear::forward(const Tensor& x) {
 }
 
 std::string Linear::extra_repr() const {
-  return fmt::format("in_features={}, out_features={}, bias={}", options_.in_features(), options_.out_features(),
-                     options_.bias() ? "True" : "False");
+  return fmt::format("in_features={}, out_features={}, bias={}", options_.in_features(),
+                     options_.out_features(), options_.bias() ? "True" : "False");
 }
 
 }  // namespace convgrad

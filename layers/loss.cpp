@@ -9,7 +9,9 @@ Tensor L1Loss::forward(const Tensor& input, const Tensor& target) {
   return l1_loss(input, target, options_.reduction());
 }
 
-std::string L1Loss::extra_repr() const { return fmt::format("reduction='{}'", reduction_name(options_.reduction())); }
+std::string L1Loss::extra_repr() const {
+  return fmt::format("reduction='{}'", reduction_name(options_.reduction()));
+}
 
 Tensor SmoothL1Loss::forward(const Tensor& input, const Tensor& target) {
   return smooth_l1_loss(input, target, options_.reduction(), options_.beta());

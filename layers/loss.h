@@ -12,7 +12,10 @@ namespace convgrad {
 /// Options of L1Loss: L1LossOptions().reduction(Reduction::Sum).
 class L1LossOptions {
  public:
-  L1LossOptions& reduction(Reduction r) { reduction_ = r; return *this; }
+  L1LossOptions& reduction(Reduction r) {
+    reduction_ = r;
+    return *this;
+  }
   Reduction reduction() const { return reduction_; }
 
  private:
@@ -36,10 +39,16 @@ class L1Loss : public Module {
 /// Options of SmoothL1Loss: SmoothL1LossOptions().beta(0.5).reduction(Reduction::Sum).
 class SmoothL1LossOptions {
  public:
-  SmoothL1LossOptions& reduction(Reduction r) { reduction_ = r; return *this; }
+  SmoothL1LossOptions& reduction(Reduction r) {
+    reduction_ = r;
+    return *this;
+  }
   Reduction reduction() const { return reduction_; }
   /// Where the quadratic part ends (default 1; 0 gives the L1 loss).
-  SmoothL1LossOptions& beta(double b) { beta_ = b; return *this; }
+  SmoothL1LossOptions& beta(double b) {
+    beta_ = b;
+    return *this;
+  }
   double beta() const { return beta_; }
 
  private:

@@ -23,7 +23,8 @@ void LRScheduler::apply() {
 }
 
 void LRScheduler::step() {
-  check(last_epoch_ < kMaxEpoch, "LRScheduler::step: last_epoch {} is at the limit 2^53", last_epoch_);
+  CONVGRAD_CHECK(last_epoch_ < kMaxEpoch, "LRScheduler::step: last_epoch {} is at the limit 2^53",
+                 last_epoch_);
   // The lr is set before the epoch advances: a schedule whose next lr is invalid changes nothing.
   const double lr = lr_at(last_epoch_ + 1);
   optimizer_.set_lr(lr);
@@ -37,21 +38,24 @@ std::vector<std::pair<std::string, Tensor>> LRScheduler::state_dict() const {
 
 void LRScheduler::load_state_dict(const std::map<std::string, Tensor>& state) {
   auto it = state.find("last_epoch");
-  check(it != state.end(), "LRScheduler::load_state_dict: 'last_epoch' is missing ({} keys given)", state.size());
-  check(it->second.dtype() == DType::Int64 && it->second.numel() == 1,
-        "LRScheduler::load_state_dict: 'last_epoch' must be one int64, got {} of shape {}",
-        dtype_name(it->second.dtype()), shape_str(it->second.shape()));
+  CONVGRAD_CHECK(it != state.end(), "LRScheduler::load_state_dict: 'last_epoch' is missing ({} keys given)",
+                 state.size());
+  CONVGRAD_CHECK(it->second.dtype() == DType::Int64 && it->second.numel() == 1,
+                 "LRScheduler::load_state_dict: 'last_epoch' must be one int64, got {} of shape {}",
+                 dtype_name(it->second.dtype()), shape_str(it->second.shape()));
   int64_t epoch = it->second.item<int64_t>();
-  check(epoch >= 0 && epoch <= kMaxEpoch,
-        "LRScheduler::load_state_dict: last_epoch {} is out of range (expected 0..2^53)", epoch);
-  check(state.size() == 1, "LRScheduler::load_state_dict: unexpected keys besides 'last_epoch' ({} keys given)",
-        state.size());
+  CONVGRAD_CHECK(epoch >= 0 && epoch <= kMaxEpoch,
+                 "LRScheduler::load_state_dict: last_epoch {} is out of range (expected 0..2^53)", epoch);
+  CONVGRAD_CHECK(state.size() == 1,
+                 "LRScheduler::load_state_dict: unexpected keys besides 'last_epoch' ({} keys given)",
+                 state.size());
   // Everything is checked before anything changes: the lr for that epoch must be one the optimizer takes.
   const double lr = lr_at(epoch);
-  check(std::isfinite(lr) && lr >= 0,
-        "LRScheduler::load_state_dict: last_epoch {} gives the learning rate {}, which the optimizer cannot "
-        "take; nothing was loaded",
-        epoch, lr);
+  CONVGRAD_CHECK(
+      std::isfinite(lr) && lr >= 0,
+      "LRScheduler::load_state_dict: last_epoch {} gives the learning rate {}, which the optimizer cannot "
+      "take; nothing was loaded",
+      epoch, lr);
   optimizer_.set_lr(lr);
   last_epoch_ = epoch;
   last_lr_ = lr;
@@ -59,8 +63,8 @@ void LRScheduler::load_state_dict(const std::map<std::string, Tensor>& state) {
 
 StepLR::StepLR(Optimizer& optimizer, int64_t step_size, double gamma)
     : LRScheduler(optimizer), step_size_(step_size), gamma_(gamma) {
-  check(step_size > 0, "StepLR: step_size must be positive, got {}", step_size);
-  check(std::isfinite(gamma) && gamma >= 0, "StepLR: gamma must be finite and >= 0, got {}", gamma);
+  CONVGRAD_CHECK(step_size > 0, "StepLR: step_size must be positive, got {}", step_size);
+  CONVGRAD_CHECK(std::isfinite(gamma) && gamma >= 0, "StepLR: gamma must be finite and >= 0, got {}", gamma);
   apply();
 }
 
@@ -70,9 +74,9 @@ double StepLR::lr_at(int64_t epoch) const {
 
 CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, int64_t T_max, double eta_min)
     : LRScheduler(optimizer), t_max_(T_max), eta_min_(eta_min) {
-  check(T_max > 0, "CosineAnnealingLR: T_max must be positive, got {}", T_max);
-  check(std::isfinite(eta_min) && eta_min >= 0, "CosineAnnealingLR: eta_min must be finite and >= 0, got {}",
-        eta_min);
+  CONVGRAD_CHECK(T_max > 0, "CosineAnnealingLR: T_max must be positive, got {}", T_max);
+  CONVGRAD_CHECK(std::isfinite(eta_min) && eta_min >= 0,
+                 "CosineAnnealingLR: eta_min must be finite and >= 0, got {}", eta_min);
   apply();
 }
 

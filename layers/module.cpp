@@ -63,9 +63,9 @@ std::vector<std::pair<std::string, T>> first_of_each(std::vector<std::pair<std::
 }  // namespace
 
 void detail::copy_values(const Tensor& dst, const Tensor& src, const char* writer) {
-  check(dst.shape() == src.shape() && dst.dtype() == src.dtype(),
-        "copy_values: destination {} {} and source {} {} differ", shape_str(dst.shape()), dtype_name(dst.dtype()),
-        shape_str(src.shape()), dtype_name(src.dtype()));
+  CONVGRAD_CHECK(dst.shape() == src.shape() && dst.dtype() == src.dtype(),
+                 "copy_values: destination {} {} and source {} {} differ", shape_str(dst.shape()),
+                 dtype_name(dst.dtype()), shape_str(src.shape()), dtype_name(src.dtype()));
   dst.bump_version(writer);  // an in-place write: a tensor saved for backward may no longer be used
   if (dst.dtype() == DType::Float32)
     copy_typed<float>(dst, src);
@@ -74,30 +74,37 @@ void detail::copy_values(const Tensor& dst, const Tensor& src, const char* write
 }
 
 Tensor Module::forward(const Tensor& x) {
-  fail("{}::forward: this module has no forward(x) (input shape {}); override `Tensor forward(const Tensor&)` "
-       "or call its submodules directly", name(), shape_str(x.shape()));
+  fail(
+      "{}::forward: this module has no forward(x) (input shape {}); override `Tensor forward(const Tensor&)` "
+      "or call its submodules directly",
+      name(), shape_str(x.shape()));
 }
 
 void Module::check_new_name(const std::string& name, const char* what) const {
-  check(!name.empty() && name.find('.') == std::string::npos,
-        "{}::{}: invalid name '{}': names must be non-empty and contain no '.' (dots separate submodules)",
-        this->name(), what, name);
+  CONVGRAD_CHECK(
+      !name.empty() && name.find('.') == std::string::npos,
+      "{}::{}: invalid name '{}': names must be non-empty and contain no '.' (dots separate submodules)",
+      this->name(), what, name);
   auto taken = [&](const auto& list) {
     for (const auto& [n, _] : list)
       if (n == name) return true;
     return false;
   };
-  check(!taken(parameters_) && !taken(buffers_) && !taken(children_),
-        "{}::{}: the name '{}' is already registered on this module; pick another name", this->name(), what, name);
+  CONVGRAD_CHECK(!taken(parameters_) && !taken(buffers_) && !taken(children_),
+                 "{}::{}: the name '{}' is already registered on this module; pick another name",
+                 this->name(), what, name);
 }
 
 Tensor Module::register_parameter(const std::string& name, Tensor tensor, bool requires_grad) {
   check_new_name(name, "register_parameter");
-  check(tensor.defined(), "{}::register_parameter: '{}' is an undefined tensor", this->name(), name);
-  check(tensor.dtype() == DType::Float32, "{}::register_parameter: '{}' must be float32, got {} (shape {})",
-        this->name(), name, dtype_name(tensor.dtype()), shape_str(tensor.shape()));
-  check(tensor.is_leaf(), "{}::register_parameter: '{}' (shape {}) is the result of an op, not a leaf; "
-        "register t.detach() or a fresh tensor", this->name(), name, shape_str(tensor.shape()));
+  CONVGRAD_CHECK(tensor.defined(), "{}::register_parameter: '{}' is an undefined tensor", this->name(), name);
+  CONVGRAD_CHECK(tensor.dtype() == DType::Float32,
+                 "{}::register_parameter: '{}' must be float32, got {} (shape {})", this->name(), name,
+                 dtype_name(tensor.dtype()), shape_str(tensor.shape()));
+  CONVGRAD_CHECK(tensor.is_leaf(),
+                 "{}::register_parameter: '{}' (shape {}) is the result of an op, not a leaf; "
+                 "register t.detach() or a fresh tensor",
+                 this->name(), name, shape_str(tensor.shape()));
   tensor.set_requires_grad(requires_grad);
   parameters_.emplace_back(name, tensor);
   return tensor;
@@ -105,15 +112,16 @@ Tensor Module::register_parameter(const std::string& name, Tensor tensor, bool r
 
 Tensor Module::register_buffer(const std::string& name, Tensor tensor) {
   check_new_name(name, "register_buffer");
-  check(tensor.defined(), "{}::register_buffer: '{}' is an undefined tensor", this->name(), name);
+  CONVGRAD_CHECK(tensor.defined(), "{}::register_buffer: '{}' is an undefined tensor", this->name(), name);
   buffers_.emplace_back(name, tensor);
   return tensor;
 }
 
 void Module::add_child(const std::string& name, std::shared_ptr<Module> module) {
   check_new_name(name, "register_module");
-  check(module != nullptr, "{}::register_module: '{}' is a null module pointer", this->name(), name);
-  check(module.get() != this, "{}::register_module: a module cannot be its own child ('{}')", this->name(), name);
+  CONVGRAD_CHECK(module != nullptr, "{}::register_module: '{}' is a null module pointer", this->name(), name);
+  CONVGRAD_CHECK(module.get() != this, "{}::register_module: a module cannot be its own child ('{}')",
+                 this->name(), name);
   // A module that already contains this one would make a cycle, and every walk over the tree (parameters(),
   // train(), state_dict(), printing) would never end: refuse it here, naming the path back.
   std::vector<std::pair<const Module*, std::string>> stack{{module.get(), name}};
@@ -123,10 +131,11 @@ void Module::add_child(const std::string& name, std::shared_ptr<Module> module) 
     stack.pop_back();
     for (const auto& [n, child] : m->children_) {
       const std::string child_path = path + "." + n;
-      check(child.get() != this,
-            "{}::register_module: adding '{}' ({}) would make a cycle: this module is already inside it, so "
-            "'{}' would lead back to this module; a module cannot contain itself (use a new module)",
-            this->name(), name, module->name(), child_path);
+      CONVGRAD_CHECK(
+          child.get() != this,
+          "{}::register_module: adding '{}' ({}) would make a cycle: this module is already inside it, so "
+          "'{}' would lead back to this module; a module cannot contain itself (use a new module)",
+          this->name(), name, module->name(), child_path);
       if (visited.insert(child.get()).second) stack.emplace_back(child.get(), child_path);
     }
   }
@@ -182,7 +191,9 @@ std::vector<Tensor> Module::buffers(bool recurse) const {
   return out;
 }
 
-std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_children() const { return children_; }
+std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_children() const {
+  return children_;
+}
 
 std::vector<std::shared_ptr<Module>> Module::children() const {
   std::vector<std::shared_ptr<Module>> out;
@@ -205,14 +216,16 @@ NamedTensors Module::state_dict() const {
   return out;
 }
 
-std::vector<std::string> Module::check_state_dict(const std::map<std::string, Tensor>& state, bool strict) const {
+std::vector<std::string> Module::check_state_dict(const std::map<std::string, Tensor>& state,
+                                                  bool strict) const {
   std::vector<std::string> problems;
   std::set<std::string> known;
   for (const auto& [n, t] : state_dict()) {
     known.insert(n);
     auto it = state.find(n);
     if (it == state.end()) {
-      if (strict) problems.push_back(fmt::format("missing '{}' (expected shape {})", n, shape_str(t.shape())));
+      if (strict)
+        problems.push_back(fmt::format("missing '{}' (expected shape {})", n, shape_str(t.shape())));
     } else if (!it->second.defined()) {
       problems.push_back(fmt::format("'{}' is an undefined tensor", n));
     } else if (it->second.shape() != t.shape()) {
@@ -226,7 +239,8 @@ std::vector<std::string> Module::check_state_dict(const std::map<std::string, Te
   if (strict)
     for (const auto& [n, t] : state)
       if (!known.count(n))
-        problems.push_back(fmt::format("unexpected '{}' (shape {})", n, t.defined() ? shape_str(t.shape()) : "?"));
+        problems.push_back(
+            fmt::format("unexpected '{}' (shape {})", n, t.defined() ? shape_str(t.shape()) : "?"));
   return problems;
 }
 
@@ -235,9 +249,10 @@ void Module::load_state_dict(const std::map<std::string, Tensor>& state, bool st
   if (!problems.empty()) {
     std::string lines;
     for (const auto& p : problems) lines += "\n  " + p;
-    fail("{}::load_state_dict: {} problem(s), nothing was loaded:{}\n(names are dotted paths as printed by "
-         "named_parameters()/named_buffers(); build the module with the same options as the saved one)",
-         name(), problems.size(), lines);
+    fail(
+        "{}::load_state_dict: {} problem(s), nothing was loaded:{}\n(names are dotted paths as printed by "
+        "named_parameters()/named_buffers(); build the module with the same options as the saved one)",
+        name(), problems.size(), lines);
   }
   for (const auto& [n, t] : state_dict()) {
     auto it = state.find(n);

@@ -5,9 +5,9 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <type_traits>
 #include <ostream>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -105,8 +105,8 @@ class Module {
   /// Constructs a submodule from `args` and registers it:
   /// `conv = register_module<Conv2d>("conv", Conv2dOptions(3, 8, 3));`
   template <class M, class... Args>
-    requires std::is_constructible_v<M, Args...>
-  std::shared_ptr<M> register_module(const std::string& name, Args&&... args) {
+  requires std::is_constructible_v<M, Args...> std::shared_ptr<M> register_module(const std::string& name,
+                                                                                  Args&&... args) {
     return register_module(name, std::make_shared<M>(std::forward<Args>(args)...));
   }
 

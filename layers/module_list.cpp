@@ -13,8 +13,8 @@ void ModuleList::extend(const std::vector<std::shared_ptr<Module>>& modules) {
 }
 
 std::shared_ptr<Module> ModuleList::operator[](size_t i) const {
-  check(i < modules_.size(), "ModuleList[{}]: index out of range for a ModuleList of {} modules", i,
-        modules_.size());
+  CONVGRAD_CHECK(i < modules_.size(), "ModuleList[{}]: index out of range for a ModuleList of {} modules", i,
+                 modules_.size());
   return modules_[i];
 }
 

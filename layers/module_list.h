@@ -53,8 +53,8 @@ class ModuleList : public Module {
   template <class M>
   std::shared_ptr<M> at(size_t i) const {
     auto typed = std::dynamic_pointer_cast<M>((*this)[i]);
-    check(typed != nullptr, "ModuleList::at: module {} is a {}, not the requested type", i,
-          (*this)[i]->name());
+    CONVGRAD_CHECK(typed != nullptr, "ModuleList::at: module {} is a {}, not the requested type", i,
+                   (*this)[i]->name());
     return typed;
   }
   /// Iteration over the modules in order.

@@ -10,26 +10,31 @@
 namespace convgrad {
 
 Optimizer::Optimizer(std::vector<Tensor> params, double lr) : params_(std::move(params)) {
-  check(!params_.empty(), "Optimizer: the parameter list is empty; pass model.parameters()");
+  CONVGRAD_CHECK(!params_.empty(), "Optimizer: the parameter list is empty; pass model.parameters()");
   std::set<const TensorImpl*> seen;
   for (size_t i = 0; i < params_.size(); ++i) {
     const Tensor& p = params_[i];
-    check(p.defined(), "Optimizer: parameter {} is undefined", i);
-    check(p.dtype() == DType::Float32, "Optimizer: parameter {} (shape {}) is {}, expected float32", i,
-          shape_str(p.shape()), dtype_name(p.dtype()));
-    check(p.is_leaf(), "Optimizer: parameter {} (shape {}) is the result of an op; only leaves can be optimized "
-          "(pass the tensor you created, or x.detach())", i, shape_str(p.shape()));
-    check(p.is_contiguous(), "Optimizer: parameter {} (shape {}) is a non-contiguous view; optimizers update "
-          "contiguous tensors in place", i, shape_str(p.shape()));
-    check(seen.insert(p.impl()).second, "Optimizer: parameter {} (shape {}) appears twice in the list", i,
-          shape_str(p.shape()));
+    CONVGRAD_CHECK(p.defined(), "Optimizer: parameter {} is undefined", i);
+    CONVGRAD_CHECK(p.dtype() == DType::Float32, "Optimizer: parameter {} (shape {}) is {}, expected float32",
+                   i, shape_str(p.shape()), dtype_name(p.dtype()));
+    CONVGRAD_CHECK(p.is_leaf(),
+                   "Optimizer: parameter {} (shape {}) is the result of an op; only leaves can be optimized "
+                   "(pass the tensor you created, or x.detach())",
+                   i, shape_str(p.shape()));
+    CONVGRAD_CHECK(p.is_contiguous(),
+                   "Optimizer: parameter {} (shape {}) is a non-contiguous view; optimizers update "
+                   "contiguous tensors in place",
+                   i, shape_str(p.shape()));
+    CONVGRAD_CHECK(seen.insert(p.impl()).second,
+                   "Optimizer: parameter {} (shape {}) appears twice in the list", i, shape_str(p.shape()));
   }
   state_.resize(params_.size());
   set_lr(lr);
 }
 
 void Optimizer::set_lr(double lr) {
-  check(std::isfinite(lr) && lr >= 0, "Optimizer: invalid learning rate {} (expected a finite value >= 0)", lr);
+  CONVGRAD_CHECK(std::isfinite(lr) && lr >= 0,
+                 "Optimizer: invalid learning rate {} (expected a finite value >= 0)", lr);
   lr_ = lr;
 }
 
@@ -47,16 +52,18 @@ std::vector<size_t> Optimizer::params_with_grad(const char* op) const {
   std::vector<size_t> idx;
   for (size_t i = 0; i < params_.size(); ++i)
     if (params_[i].grad().defined()) idx.push_back(i);
-  check(!idx.empty(), "{}: none of the {} parameters has a gradient; call loss.backward() before step() (and "
-        "zero_grad() before the next backward)", op, params_.size());
+  CONVGRAD_CHECK(!idx.empty(),
+                 "{}: none of the {} parameters has a gradient; call loss.backward() before step() (and "
+                 "zero_grad() before the next backward)",
+                 op, params_.size());
   return idx;
 }
 
 Tensor Optimizer::grad_of(size_t i) const {
   Tensor g = params_[i].grad();
-  check(g.dtype() == DType::Float32 && g.shape() == params_[i].shape(),
-        "Optimizer: the gradient of parameter {} has shape {} ({}), expected {} (float32)", i, shape_str(g.shape()),
-        dtype_name(g.dtype()), shape_str(params_[i].shape()));
+  CONVGRAD_CHECK(g.dtype() == DType::Float32 && g.shape() == params_[i].shape(),
+                 "Optimizer: the gradient of parameter {} has shape {} ({}), expected {} (float32)", i,
+                 shape_str(g.shape()), dtype_name(g.dtype()), shape_str(params_[i].shape()));
   return g.is_contiguous() ? g : clone_data(g);
 }
 
@@ -99,8 +106,8 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
   if (step_it == state.end()) {
     problems.push_back("'step' is missing");
   } else if (step_it->second.dtype() != DType::Int64 || step_it->second.numel() != 1) {
-    problems.push_back(fmt::format("'step' must be one int64, got {} of shape {}", dtype_name(step_it->second.dtype()),
-                                   shape_str(step_it->second.shape())));
+    problems.push_back(fmt::format("'step' must be one int64, got {} of shape {}",
+                                   dtype_name(step_it->second.dtype()), shape_str(step_it->second.shape())));
   } else if (steps = step_it->second.item<int64_t>(); steps < 0 || steps > kMaxSteps) {
     problems.push_back(fmt::format("'step' is {}; expected a count of steps in 0..2^53", steps));
   }
@@ -116,7 +123,8 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
                    (index == "0" || index[0] != '0');
     size_t i = numeric ? std::stoul(index) : 0;
     if (!numeric || i >= params_.size()) {
-      problems.push_back(fmt::format("unexpected key '{}' (this optimizer has {} parameters)", key, params_.size()));
+      problems.push_back(
+          fmt::format("unexpected key '{}' (this optimizer has {} parameters)", key, params_.size()));
       continue;
     }
     std::string name = key.substr(dot + 1);
@@ -129,8 +137,9 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
     Shape want = spec->scalar_int64 ? Shape{} : params_[i].shape();
     DType want_type = spec->scalar_int64 ? DType::Int64 : DType::Float32;
     if (t.dtype() != want_type || (spec->scalar_int64 ? t.numel() != 1 : t.shape() != want)) {
-      problems.push_back(fmt::format("'{}' is {} of shape {}, expected {} of shape {}", key, dtype_name(t.dtype()),
-                                     shape_str(t.shape()), dtype_name(want_type), shape_str(want)));
+      problems.push_back(fmt::format("'{}' is {} of shape {}, expected {} of shape {}", key,
+                                     dtype_name(t.dtype()), shape_str(t.shape()), dtype_name(want_type),
+                                     shape_str(want)));
       continue;
     }
     if (spec->scalar_int64) {
@@ -152,10 +161,11 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
     if (fresh[i].empty()) continue;
     for (const auto& s : specs)
       if (!fresh[i].count(s.name))
-        problems.push_back(fmt::format("'param.{}.{}' is missing (the state of parameter {} must hold all "
-                                       "of this optimizer's buffers or none; was it saved with other "
-                                       "options, such as amsgrad?)",
-                                       i, s.name, i));
+        problems.push_back(
+            fmt::format("'param.{}.{}' is missing (the state of parameter {} must hold all "
+                        "of this optimizer's buffers or none; was it saved with other "
+                        "options, such as amsgrad?)",
+                        i, s.name, i));
   }
   if (!problems.empty()) {
     std::string msg =
@@ -170,11 +180,12 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
 SGD::SGD(std::vector<Tensor> params, const SGDOptions& options)
     : Optimizer(std::move(params), options.lr()), options_(options) {
   const auto& o = options_;
-  check(o.momentum() >= 0, "SGD: invalid momentum {} (expected >= 0)", o.momentum());
-  check(o.weight_decay() >= 0, "SGD: invalid weight_decay {} (expected >= 0)", o.weight_decay());
-  check(!o.nesterov() || (o.momentum() > 0 && o.dampening() == 0),
-        "SGD: nesterov momentum requires momentum > 0 and dampening 0 (got momentum {}, dampening {})",
-        o.momentum(), o.dampening());
+  CONVGRAD_CHECK(o.momentum() >= 0, "SGD: invalid momentum {} (expected >= 0)", o.momentum());
+  CONVGRAD_CHECK(o.weight_decay() >= 0, "SGD: invalid weight_decay {} (expected >= 0)", o.weight_decay());
+  CONVGRAD_CHECK(
+      !o.nesterov() || (o.momentum() > 0 && o.dampening() == 0),
+      "SGD: nesterov momentum requires momentum > 0 and dampening 0 (got momentum {}, dampening {})",
+      o.momentum(), o.dampening());
 }
 
 std::vector<Optimizer::StateSpec> SGD::state_specs() const { return {{"momentum_buffer", false}}; }

@@ -21,15 +21,17 @@ AdamOptions as_adam_options(const AdamWOptions& w) {
 }
 }  // namespace
 
-Adam::Adam(std::vector<Tensor> params, const AdamOptions& options) : Adam(std::move(params), options, false, "Adam") {}
+Adam::Adam(std::vector<Tensor> params, const AdamOptions& options)
+    : Adam(std::move(params), options, false, "Adam") {}
 
 Adam::Adam(std::vector<Tensor> params, const AdamOptions& options, bool decoupled, const char* name)
     : Optimizer(std::move(params), options.lr()), options_(options), decoupled_(decoupled), name_(name) {
   const auto& o = options_;
-  check(o.eps() >= 0, "{}: invalid eps {} (expected >= 0)", name_, o.eps());
-  check(o.beta1() >= 0 && o.beta1() < 1 && o.beta2() >= 0 && o.beta2() < 1,
-        "{}: invalid betas [{}, {}] (each expected in [0, 1))", name_, o.beta1(), o.beta2());
-  check(o.weight_decay() >= 0, "{}: invalid weight_decay {} (expected >= 0)", name_, o.weight_decay());
+  CONVGRAD_CHECK(o.eps() >= 0, "{}: invalid eps {} (expected >= 0)", name_, o.eps());
+  CONVGRAD_CHECK(o.beta1() >= 0 && o.beta1() < 1 && o.beta2() >= 0 && o.beta2() < 1,
+                 "{}: invalid betas [{}, {}] (each expected in [0, 1))", name_, o.beta1(), o.beta2());
+  CONVGRAD_CHECK(o.weight_decay() >= 0, "{}: invalid weight_decay {} (expected >= 0)", name_,
+                 o.weight_decay());
 }
 
 AdamW::AdamW(std::vector<Tensor> params, const AdamWOptions& options)
@@ -75,10 +77,17 @@ void Adam::step() {
 
     const double bias_correction1 = 1 - std::pow(beta1, static_cast<double>(step));
     const double bias_correction2 = 1 - std::pow(beta2, static_cast<double>(step));
-    const kernels::AdamScalars c{b1, b2, one_minus_b1, one_minus_b2, wd, eps, decay,
+    const kernels::AdamScalars c{b1,
+                                 b2,
+                                 one_minus_b1,
+                                 one_minus_b2,
+                                 wd,
+                                 eps,
+                                 decay,
                                  static_cast<float>(-(lr_ / bias_correction1)),
                                  static_cast<float>(std::sqrt(bias_correction2))};
-    const kernels::AdamVariant variant{o.maximize(), decoupled_, !decoupled_ && o.weight_decay() != 0, o.amsgrad()};
+    const kernels::AdamVariant variant{o.maximize(), decoupled_, !decoupled_ && o.weight_decay() != 0,
+                                       o.amsgrad()};
     kernels::adam_update(c, variant, p, gp, m, v, vmax, n);
   }
   ++step_count_;

@@ -14,7 +14,8 @@ void Sequential::extend(const std::vector<std::shared_ptr<Module>>& modules) {
 
 std::shared_ptr<Module> Sequential::operator[](size_t i) const {
   auto kids = named_children();
-  check(i < kids.size(), "Sequential[{}]: index out of range for a Sequential of {} modules", i, kids.size());
+  CONVGRAD_CHECK(i < kids.size(), "Sequential[{}]: index out of range for a Sequential of {} modules", i,
+                 kids.size());
   return kids[i].second;
 }
 

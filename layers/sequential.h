@@ -22,8 +22,7 @@ class Sequential : public Module {
   explicit Sequential(const std::vector<std::shared_ptr<Module>>& modules);
   /// A chain of modules of any types, so std::make_shared<Sequential>(conv, relu, ...) works.
   template <class... M>
-    requires(sizeof...(M) > 0)
-  explicit Sequential(std::shared_ptr<M>... modules) {
+  requires(sizeof...(M) > 0) explicit Sequential(std::shared_ptr<M>... modules) {
     (push_back(std::move(modules)), ...);
   }
 
@@ -51,7 +50,8 @@ class Sequential : public Module {
   template <class M>
   std::shared_ptr<M> at(size_t i) const {
     auto typed = std::dynamic_pointer_cast<M>((*this)[i]);
-    check(typed != nullptr, "Sequential::at: module {} is a {}, not the requested type", i, (*this)[i]->name());
+    CONVGRAD_CHECK(typed != nullptr, "Sequential::at: module {} is a {}, not the requested type", i,
+                   (*this)[i]->name());
     return typed;
   }
 

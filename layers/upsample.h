@@ -18,11 +18,19 @@ namespace convgrad {
 class UpsampleOptions {
  public:
   /// A fixed output (H, W); clears scale_factor (set by hand: the two exclude each other).
-  UpsampleOptions& size(Pair hw) { size_ = hw; scale_.reset(); return *this; }
+  UpsampleOptions& size(Pair hw) {
+    size_ = hw;
+    scale_.reset();
+    return *this;
+  }
   const std::optional<Pair>& size() const { return size_; }
   /// Output = floor(input * factor) per dimension.
   UpsampleOptions& scale_factor(double f) { return scale_factor(std::array<double, 2>{f, f}); }
-  UpsampleOptions& scale_factor(std::array<double, 2> f) { scale_ = f; size_.reset(); return *this; }
+  UpsampleOptions& scale_factor(std::array<double, 2> f) {
+    scale_ = f;
+    size_.reset();
+    return *this;
+  }
   const std::optional<std::array<double, 2>>& scale_factor() const { return scale_; }
   /// The interpolation (default Bilinear; nn.Upsample's default is nearest).
   CONVGRAD_ARG(InterpolateMode, mode) = InterpolateMode::Bilinear;

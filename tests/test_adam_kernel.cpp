@@ -33,7 +33,14 @@ State random_state(int64_t n, unsigned seed) {
   return s;
 }
 
-const AdamScalars kScalars{0.9f, 0.999f, 0.1f, 0.001f, 0.05f, 1e-8f, 1 - 0.01f * 0.05f, -0.01f / 0.19f,
+const AdamScalars kScalars{0.9f,
+                           0.999f,
+                           0.1f,
+                           0.001f,
+                           0.05f,
+                           1e-8f,
+                           1 - 0.01f * 0.05f,
+                           -0.01f / 0.19f,
                            std::sqrt(1 - 0.999f * 0.999f)};
 
 AdamVariant variant(int bits) { return {bool(bits & 8), bool(bits & 4), bool(bits & 2), bool(bits & 1)}; }
@@ -66,8 +73,8 @@ TEST_CASE("adam: the SIMD loop matches the plain loop bit for bit, every variant
         for (int step = 0; step < 3; ++step) {
           adam_update_reference(kScalars, variant(bits), a.p.data(), a.g.data(), a.m.data(), a.v.data(),
                                 a.vmax.data(), k0, n);
-          adam_update_simd(kScalars, variant(bits), b.p.data(), b.g.data(), b.m.data(), b.v.data(), b.vmax.data(),
-                           k0, n);
+          adam_update_simd(kScalars, variant(bits), b.p.data(), b.g.data(), b.m.data(), b.v.data(),
+                           b.vmax.data(), k0, n);
         }
         check_same_state(a, b);
       }
@@ -80,8 +87,8 @@ TEST_CASE("adam: the threaded update equals the plain loop over the whole tensor
   for (int bits : {0, 3, 4, 9}) {
     CAPTURE(bits);
     State a = random_state(n, 7u + unsigned(bits)), b = a;
-    adam_update_reference(kScalars, variant(bits), a.p.data(), a.g.data(), a.m.data(), a.v.data(), a.vmax.data(), 0,
-                          n);
+    adam_update_reference(kScalars, variant(bits), a.p.data(), a.g.data(), a.m.data(), a.v.data(),
+                          a.vmax.data(), 0, n);
     adam_update(kScalars, variant(bits), b.p.data(), b.g.data(), b.m.data(), b.v.data(), b.vmax.data(), n);
     check_same_state(a, b);
   }
@@ -104,7 +111,8 @@ TEST_CASE("adam: the plain loop is the Adam update (each variant against a doubl
       const double m = double(c.beta1) * before.m[k] + double(c.one_minus_beta1) * g;
       const double v = double(c.beta2) * before.v[k] + double(c.one_minus_beta2) * g * g;
       const double second = var.amsgrad ? std::max<double>(before.vmax[k], v) : v;
-      const double want = p + double(c.neg_step_size) * m / (std::sqrt(second) / c.bias_correction2_sqrt + c.eps);
+      const double want =
+          p + double(c.neg_step_size) * m / (std::sqrt(second) / c.bias_correction2_sqrt + c.eps);
       CHECK(std::abs(s.p[k] - want) <= 1e-6 * (1 + std::abs(want)));
       CHECK(std::abs(s.m[k] - m) <= 1e-6 * (1e-3 + std::abs(m)));
       CHECK(std::abs(s.v[k] - v) <= 1e-6 * (1e-6 + std::abs(v)));

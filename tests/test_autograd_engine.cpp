@@ -6,8 +6,8 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/gradcheck.h"
-#include "autograd/ops.h"
 #include "autograd/node.h"
+#include "autograd/ops.h"
 #include "core/factory.h"
 #include "core/random.h"
 
@@ -138,7 +138,8 @@ TEST_CASE("a producer whose consumers return no gradient is skipped without stal
   x.set_requires_grad();
   Tensor h = scale(x, 3.f);
   // "stop" passes no gradient to h; "plus" with x directly still reaches x.
-  Tensor stopped = make_result(clone_data(h), {h}, "stop", [](const Tensor&) { return std::vector<Tensor>{Tensor()}; });
+  Tensor stopped =
+      make_result(clone_data(h), {h}, "stop", [](const Tensor&) { return std::vector<Tensor>{Tensor()}; });
   Tensor y = plus(stopped, x);
   y.backward();
   CHECK(x.grad().item() == 1.f);
@@ -161,17 +162,26 @@ TEST_CASE("gradcheck's default tolerances sit above the float32 noise of its cen
   std::vector<Probe> probes = {
       {"conv2d 3x3, 4 -> 6 channels, 7x7",
        [](const std::vector<Tensor>& t) { return conv2d(t[0], t[1], t[2], Conv2dFuncOptions().padding(1)); },
-       {in({2, 4, 7, 7}), in({6, 4, 3, 3}), in({6})}, 1.0},
-      {"conv_transpose2d k4 s2", [](const std::vector<Tensor>& t) {
-         return conv_transpose2d(t[0], t[1], Tensor(), ConvTranspose2dFuncOptions().stride(2).padding(1)); },
-       {in({1, 3, 4, 4}), in({3, 2, 4, 4})}, 0.2},
-      {"matmul 8x16 by 16x8", [](const std::vector<Tensor>& t) { return matmul(t[0], t[1]); },
-       {in({8, 16}), in({16, 8})}, 0.4},
-      {"batch_norm (training)", [](const std::vector<Tensor>& t) {
-         return batch_norm(t[0], Tensor(), Tensor(), t[1], t[2], true); },
-       {in({4, 3, 3, 3}), in({3}), in({3})}, 0.4},
-      {"log_softmax over 10 classes", [](const std::vector<Tensor>& t) { return log_softmax(t[0], 1); },
-       {in({6, 10})}, 0.3},
+       {in({2, 4, 7, 7}), in({6, 4, 3, 3}), in({6})},
+       1.0},
+      {"conv_transpose2d k4 s2",
+       [](const std::vector<Tensor>& t) {
+         return conv_transpose2d(t[0], t[1], Tensor(), ConvTranspose2dFuncOptions().stride(2).padding(1));
+       },
+       {in({1, 3, 4, 4}), in({3, 2, 4, 4})},
+       0.2},
+      {"matmul 8x16 by 16x8",
+       [](const std::vector<Tensor>& t) { return matmul(t[0], t[1]); },
+       {in({8, 16}), in({16, 8})},
+       0.4},
+      {"batch_norm (training)",
+       [](const std::vector<Tensor>& t) { return batch_norm(t[0], Tensor(), Tensor(), t[1], t[2], true); },
+       {in({4, 3, 3, 3}), in({3}), in({3})},
+       0.4},
+      {"log_softmax over 10 classes",
+       [](const std::vector<Tensor>& t) { return log_softmax(t[0], 1); },
+       {in({6, 10})},
+       0.3},
   };
   // The fraction of the default tolerances each probe needs: the smallest of these at which it passes.
   const GradcheckOptions defaults;
@@ -187,16 +197,16 @@ TEST_CASE("gradcheck's default tolerances sit above the float32 noise of its cen
       if (!gradcheck(p.fn, p.inputs, o).ok) break;
       needed = f;
     }
-    MESSAGE(std::string(p.name) << ": max |analytic - numeric| " << gradcheck(p.fn, p.inputs, abs_only).max_error
-                                << "; passes at " << needed << " x the default tolerances");
+    MESSAGE(std::string(p.name) << ": max |analytic - numeric| "
+                                << gradcheck(p.fn, p.inputs, abs_only).max_error << "; passes at " << needed
+                                << " x the default tolerances");
     CHECK(needed <= p.needed);
   }
   // A backward 2% off on a gradient of order 1 exceeds atol + rtol * |numeric|.
   Tensor x = in({16});
   auto off = [](const Tensor& t) {
-    return make_result(scale(t.detach(), 3.f), {t}, "off", [](const Tensor& g) {
-      return std::vector<Tensor>{scale(g, 3.f * 1.02f)};
-    });
+    return make_result(scale(t.detach(), 3.f), {t}, "off",
+                       [](const Tensor& g) { return std::vector<Tensor>{scale(g, 3.f * 1.02f)}; });
   };
   CHECK_FALSE(gradcheck([&](const std::vector<Tensor>& t) { return off(t[0]); }, {x}).ok);
 }

@@ -26,10 +26,10 @@
 #endif
 
 using namespace convgrad;
-using convgrad::testing::Child;
-using convgrad::testing::VerboseCapture;
 using convgrad::testing::check_one_case_passed;
+using convgrad::testing::Child;
 using convgrad::testing::run_child;
+using convgrad::testing::VerboseCapture;
 
 namespace {
 
@@ -47,14 +47,15 @@ class Offset final : public Backend {
  public:
   explicit Offset(float delta) : delta_(delta) {}
   const char* name() const override { return "offset"; }
+
  protected:
   void run_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y, const ConvParams& p,
                    const ConvCaches&) override {
     ref_->conv_forward(x, w, b, y, p);
     y.data<float>()[0] += delta_;
   }
-  void run_backward_data(const Tensor& dy, const Tensor& w, const Tensor& b, const Tensor& dx, const ConvParams& p,
-                         const ConvCaches&) override {
+  void run_backward_data(const Tensor& dy, const Tensor& w, const Tensor& b, const Tensor& dx,
+                         const ConvParams& p, const ConvCaches&) override {
     ref_->conv_backward_data(dy, w, b, dx, p);
   }
   void run_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
@@ -89,9 +90,10 @@ TEST_CASE("environment child: report the start-up settings and run a convolution
 TEST_CASE("CONVGRAD_VERBOSE, CONVGRAD_BATCH_SPLIT and the default backend, read at start-up") {
   for (int split : {0, 1}) {
     CAPTURE(split);
-    Child c = run_child("environment child*", {"CONVGRAD_TEST_ENV_CHILD=" + std::to_string(split),
-                                              "CONVGRAD_VERBOSE=1", "CONVGRAD_BATCH_SPLIT=" + std::to_string(split),
-                                              "OMP_NUM_THREADS=1", "CONVGRAD_POISON=1"});
+    Child c = run_child(
+        "environment child*",
+        {"CONVGRAD_TEST_ENV_CHILD=" + std::to_string(split), "CONVGRAD_VERBOSE=1",
+         "CONVGRAD_BATCH_SPLIT=" + std::to_string(split), "OMP_NUM_THREADS=1", "CONVGRAD_POISON=1"});
     check_one_case_passed(c);
     if (built_with_onednn()) {
       CHECK(c.output.find("convgrad: onednn conv_forward src [2, 64, 28, 28], weights [64, 64, 3, 3]") !=

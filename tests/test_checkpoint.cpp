@@ -1,7 +1,6 @@
 // Checkpoints: save -> load gives identical outputs and identical continued training; mismatched,
 // truncated and corrupted files give clear errors and leave the model untouched; saving is atomic.
 #include <doctest/doctest.h>
-
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,12 +21,16 @@ namespace {
 struct TempDir {
   fs::path path;
   TempDir() {
-    path = fs::temp_directory_path() / ("convgrad_ckpt_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
+    path = fs::temp_directory_path() /
+           ("convgrad_ckpt_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
     fs::create_directories(path);
   }
   ~TempDir() { fs::remove_all(path); }
   std::string file(const std::string& name) const { return (path / name).string(); }
-  static int& counter() { static int c = 0; return c; }
+  static int& counter() {
+    static int c = 0;
+    return c;
+  }
 };
 
 std::shared_ptr<Sequential> make_model(uint64_t seed, int64_t hidden = 4) {
@@ -59,7 +62,8 @@ void train_steps(Module& model, Optimizer& opt, int from, int count) {
 std::map<std::string, std::vector<float>> snapshot(const Module& m) {
   std::map<std::string, std::vector<float>> out;
   for (auto& [n, t] : m.state_dict())
-    out[n] = t.dtype() == DType::Float32 ? t.to_vector() : std::vector<float>{static_cast<float>(t.item<int64_t>())};
+    out[n] = t.dtype() == DType::Float32 ? t.to_vector()
+                                         : std::vector<float>{static_cast<float>(t.item<int64_t>())};
   return out;
 }
 
@@ -102,8 +106,9 @@ TEST_CASE("save -> load gives identical outputs, and the file is one array per d
   auto arrays = load_npz(dir.file("model.npz"));
   std::vector<std::string> keys;
   for (auto& [k, _] : arrays) keys.push_back(k);
-  CHECK(keys == std::vector<std::string>{"0.bias", "0.weight", "1.bias", "1.num_batches_tracked", "1.running_mean",
-                                         "1.running_var", "1.weight", "3.bias", "3.weight"});
+  CHECK(keys == std::vector<std::string>{"0.bias", "0.weight", "1.bias", "1.num_batches_tracked",
+                                         "1.running_mean", "1.running_var", "1.weight", "3.bias",
+                                         "3.weight"});
   CHECK(arrays.at("1.num_batches_tracked").dtype() == DType::Int64);
   CHECK(arrays.at("1.num_batches_tracked").item<int64_t>() == 3);
   CHECK(arrays.at("3.weight").shape() == Shape{4, 2, 4, 4});
@@ -165,7 +170,8 @@ TEST_CASE("mismatched checkpoints list every problem and leave module and optimi
   SGD sgd(b->parameters(), SGDOptions(0.1).momentum(0.9));
   before = snapshot(*b);
   CHECK_THROWS_WITH_AS(load(*b, sgd, dir.file("adam.npz")),
-                       doctest::Contains("optimizer state does not match (the module was not modified)"), Error);
+                       doctest::Contains("optimizer state does not match (the module was not modified)"),
+                       Error);
   CHECK(snapshot(*b) == before);
   CHECK(sgd.step_count() == 0);
   // A module-only file has no optimizer state to restore.
@@ -223,7 +229,8 @@ TEST_CASE("a crash in the middle of a save leaves the previous checkpoint intact
   auto new_model = std::make_shared<Sequential>(std::make_shared<Linear>(LinearOptions(1000, 1000), gen));
   auto t0 = std::chrono::steady_clock::now();
   save(*old_model, path);
-  const double save_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+  const double save_us =
+      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
   const auto old_state = snapshot(*old_model), new_state = snapshot(*new_model);
   // Kill a child that saves the new model in a loop, at various fractions of one save's duration, until
   // some kills have demonstrably interrupted a write (a killed save leaves its temporary file behind).
@@ -251,5 +258,6 @@ TEST_CASE("a crash in the middle of a save leaves the previous checkpoint intact
       }
   }
   CHECK(interrupted >= 1);
-  MESSAGE(interrupted << " of " << attempts << " kills interrupted a save; the checkpoint survived every one");
+  MESSAGE(interrupted << " of " << attempts
+                      << " kills interrupted a save; the checkpoint survived every one");
 }

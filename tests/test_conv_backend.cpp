@@ -28,14 +28,15 @@ namespace {
 class OffByOne final : public Backend {
  public:
   const char* name() const override { return "off_by_one"; }
+
  protected:
   void run_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y, const ConvParams& p,
                    const ConvCaches&) override {
     ref_->conv_forward(x, w, b, y, p);
     for (int64_t i = 0; i < y.numel(); ++i) y.data<float>()[i] += 1.f;
   }
-  void run_backward_data(const Tensor& dy, const Tensor& w, const Tensor& b, const Tensor& dx, const ConvParams& p,
-                         const ConvCaches&) override {
+  void run_backward_data(const Tensor& dy, const Tensor& w, const Tensor& b, const Tensor& dx,
+                         const ConvParams& p, const ConvCaches&) override {
     ref_->conv_backward_data(dy, w, b, dx, p);
   }
   void run_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
@@ -105,8 +106,9 @@ TEST_CASE("the dual-run check throws on a mismatch and passes on agreement") {
     Tensor k = uniform({4, 2, 3, 3}, -1.f, 1.f, gen).set_requires_grad();
     Tensor b = uniform({4}, -1.f, 1.f, gen).set_requires_grad();
     CHECK_NOTHROW(conv2d(a, k, b, Conv2dFuncOptions().stride(2).groups(2)).backward(ones({2, 4, 3, 2})));
-    CHECK_NOTHROW(conv_transpose2d(a, k, b, ConvTranspose2dFuncOptions().stride(2).output_padding(1).groups(2))
-                      .backward(ones({2, 4, 16, 14})));
+    CHECK_NOTHROW(
+        conv_transpose2d(a, k, b, ConvTranspose2dFuncOptions().stride(2).output_padding(1).groups(2))
+            .backward(ones({2, 4, 16, 14})));
   }
   set_check_backends(false);
   set_backend("reference");
@@ -162,7 +164,8 @@ TEST_CASE("onednn verbose: the implementation, the cache and every fallback") {
   Tensor x = ones({1, 3, 8, 8}), w = ones({4, 3, 3, 3});
   conv2d(x, w);
   REQUIRE(cap.lines.size() == 1);
-  CHECK(cap.lines[0].find("convgrad: onednn conv_forward src [1, 3, 8, 8], weights [4, 3, 3, 3], dst [1, 4, 6, 6]") !=
+  CHECK(cap.lines[0].find(
+            "convgrad: onednn conv_forward src [1, 3, 8, 8], weights [4, 3, 3, 3], dst [1, 4, 6, 6]") !=
         std::string::npos);
   CHECK(cap.lines[0].find("(cached)") == std::string::npos);
   size_t plans = onednn::plan_cache_size();
@@ -197,8 +200,8 @@ TEST_CASE("onednn: the benchmark's transposed convolutions never reach a ref: im
     VerboseCapture cap;
     Tensor x = full({s.N, s.Ci, s.H, s.W}, 0.5).set_requires_grad();
     Tensor w = full({s.Ci, s.Co, s.k, s.k}, 0.25).set_requires_grad();
-    Tensor y =
-        conv_transpose2d(x, w, Tensor(), ConvTranspose2dFuncOptions().stride(s.s).padding(s.p).output_padding(s.op));
+    Tensor y = conv_transpose2d(x, w, Tensor(),
+                                ConvTranspose2dFuncOptions().stride(s.s).padding(s.p).output_padding(s.op));
     y.backward(ones(y.shape()));
     INFO((cap.lines.empty() ? std::string("no lines") : cap.lines[0]));
     CHECK(cap.lines.size() == 3);

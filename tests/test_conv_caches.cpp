@@ -21,9 +21,9 @@
 #endif
 
 using namespace convgrad;
-using convgrad::testing::VerboseCapture;
 using convgrad::testing::as_double;
 using convgrad::testing::check_close;
+using convgrad::testing::VerboseCapture;
 
 namespace {
 
@@ -51,7 +51,8 @@ TEST_CASE("operand caches: the three kernels give the same numbers with and with
     INFO(name);
     set_backend(name);
     Generator gen(21);
-    Tensor x = uniform(kSrc, -1.f, 1.f, gen), w = uniform(kWei, -1.f, 1.f, gen), dy = uniform(kDst, -1.f, 1.f, gen);
+    Tensor x = uniform(kSrc, -1.f, 1.f, gen), w = uniform(kWei, -1.f, 1.f, gen),
+           dy = uniform(kDst, -1.f, 1.f, gen);
     Tensor b = uniform({kWei[0]}, -1.f, 1.f, gen);
     Tensor y0 = full(kDst, NAN), dx0 = full(kSrc, NAN), dw0 = full(kWei, NAN), db0 = full({kWei[0]}, NAN);
     conv_forward(x, w, b, y0, pad1());
@@ -76,7 +77,8 @@ TEST_CASE("operand caches: the three kernels give the same numbers with and with
 TEST_CASE("onednn: a cached operand is converted once and read from the cache after") {
   set_backend("onednn");
   Generator gen(22);
-  Tensor x = uniform(kSrc, -1.f, 1.f, gen), w = uniform(kWei, -1.f, 1.f, gen), dy = uniform(kDst, -1.f, 1.f, gen);
+  Tensor x = uniform(kSrc, -1.f, 1.f, gen), w = uniform(kWei, -1.f, 1.f, gen),
+         dy = uniform(kDst, -1.f, 1.f, gen);
   ConvOperandCache xc, dyc;
   const onednn::OperandCacheStats before = onednn::operand_cache_stats();
   conv_forward(x, w, Tensor(), uninitialized(kDst), pad1(), {&xc, nullptr, nullptr});
@@ -101,11 +103,14 @@ TEST_CASE("onednn: a cached operand is converted once and read from the cache af
   conv_backward_weights(x, dy, dw_stale, Tensor(), pad1(), {&xc, nullptr, &dyc});
   conv_backward_weights(x, dy, dw_fresh, Tensor(), pad1());
   check_equal(dw_stale, dw, "dw from the cached (old) x");
-  check_close(dw_fresh, [&] {
-    std::vector<double> v = as_double(dw);
-    for (double& e : v) e *= 2;
-    return v;
-  }(), "dw from the new x");
+  check_close(
+      dw_fresh,
+      [&] {
+        std::vector<double> v = as_double(dw);
+        for (double& e : v) e *= 2;
+        return v;
+      }(),
+      "dw from the new x");
 
   // CONVGRAD_CHECK runs the reference without caches, so a stale cache is caught.
   set_check_backends(true);
@@ -113,7 +118,8 @@ TEST_CASE("onednn: a cached operand is converted once and read from the cache af
     conv_backward_weights(x, dy, uninitialized(kWei), Tensor(), pad1(), {&xc, nullptr, &dyc});
     FAIL("expected CONVGRAD_CHECK to catch the stale cache");
   } catch (const Error& e) {
-    CHECK(std::string(e.what()).find("CONVGRAD_CHECK: conv_backward_weights dw differs") != std::string::npos);
+    CHECK(std::string(e.what()).find("CONVGRAD_CHECK: conv_backward_weights dw differs") !=
+          std::string::npos);
   }
   // clear() forgets the copies: the check passes again.
   xc.clear();
@@ -135,7 +141,8 @@ TEST_CASE("onednn: an autograd node converts x and dy once; results match the un
   const onednn::OperandCacheStats after = onednn::operand_cache_stats();
   CHECK(after.copies_reused - before.copies_reused >= 2);  // x and dy in backward-weights
 
-  Tensor y0 = uninitialized(kDst), dx0 = uninitialized(kSrc), dw0 = uninitialized(kWei), db0 = uninitialized({48});
+  Tensor y0 = uninitialized(kDst), dx0 = uninitialized(kSrc), dw0 = uninitialized(kWei),
+         db0 = uninitialized({48});
   conv_forward(x.detach(), w.detach(), b.detach(), y0, pad1());
   conv_backward_data(g, w.detach(), Tensor(), dx0, pad1());
   conv_backward_weights(x.detach(), g, dw0, db0, pad1());
@@ -221,7 +228,8 @@ TEST_CASE("a retained graph converts each backward pass's gradient afresh") {
     y.backward(g1, true);
     y.backward(g2);
     // The gradients accumulate: g1's plus g2's, each computed without caches.
-    Tensor dx1 = uninitialized(kSrc), dx2 = uninitialized(kSrc), dw1 = uninitialized(kWei), dw2 = uninitialized(kWei);
+    Tensor dx1 = uninitialized(kSrc), dx2 = uninitialized(kSrc), dw1 = uninitialized(kWei),
+           dw2 = uninitialized(kWei);
     conv_backward_data(g1, w.detach(), Tensor(), dx1, pad1());
     conv_backward_data(g2, w.detach(), Tensor(), dx2, pad1());
     conv_backward_weights(x.detach(), g1, dw1, Tensor(), pad1());

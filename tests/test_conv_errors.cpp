@@ -51,14 +51,17 @@ TEST_CASE("conv2d: mismatched channels name both shapes and the weight that woul
 }
 
 TEST_CASE("conv2d: bad groups") {
-  std::string m = error_of([] { conv2d(z({1, 4, 8, 8}), z({6, 1, 3, 3}), Tensor(), Conv2dFuncOptions().groups(4)); });
+  std::string m = error_of([] {
+    conv2d(z({1, 4, 8, 8}), z({6, 1, 3, 3}), Tensor(), Conv2dFuncOptions().groups(4));
+  });
   CHECK_HAS(m, "6 output channels, which groups=4 does not divide");
   m = error_of([] { conv2d(z({1, 4, 8, 8}), z({6, 4, 3, 3}), Tensor(), Conv2dFuncOptions().groups(0)); });
   CHECK_HAS(m, "groups must be >= 1, got groups=0");
   m = error_of([] {
     conv_transpose2d(z({1, 6, 4, 4}), z({6, 1, 3, 3}), Tensor(), ConvTranspose2dFuncOptions().groups(4));
   });
-  CHECK_HAS(m, "conv_transpose2d: weight shape [6, 1, 3, 3] has 6 input channels, which groups=4 does not divide");
+  CHECK_HAS(
+      m, "conv_transpose2d: weight shape [6, 1, 3, 3] has 6 input channels, which groups=4 does not divide");
 }
 
 TEST_CASE("non-positive stride or dilation, negative padding") {
@@ -69,7 +72,9 @@ TEST_CASE("non-positive stride or dilation, negative padding") {
   CHECK_HAS(m, "input shape [1, 1, 5, 5], weight shape [1, 1, 3, 3]");
   m = error_of([] { conv2d(z({1, 1, 5, 5}), z({1, 1, 3, 3}), Tensor(), Conv2dFuncOptions().dilation(-1)); });
   CHECK_HAS(m, "dilation must be >= 1");
-  m = error_of([] { conv2d(z({1, 1, 5, 5}), z({1, 1, 3, 3}), Tensor(), Conv2dFuncOptions().padding(Pair{1, -2})); });
+  m = error_of([] {
+    conv2d(z({1, 1, 5, 5}), z({1, 1, 3, 3}), Tensor(), Conv2dFuncOptions().padding(Pair{1, -2}));
+  });
   CHECK_HAS(m, "padding must be >= 0 in each dimension, got padding=[1, -2]");
   m = error_of([] {
     conv_transpose2d(z({1, 1, 5, 5}), z({1, 1, 3, 3}), Tensor(), ConvTranspose2dFuncOptions().stride(0));
@@ -85,7 +90,8 @@ TEST_CASE("non-positive stride or dilation, negative padding") {
 
 TEST_CASE("conv2d: an empty output shows the formula and the padding that fixes it") {
   std::string m = error_of([] { conv2d(z({1, 3, 4, 9}), z({2, 3, 5, 5})); });
-  CHECK_HAS(m, "conv2d: input shape [1, 3, 4, 9] with weight shape [2, 3, 5, 5] gives an empty output height");
+  CHECK_HAS(m,
+            "conv2d: input shape [1, 3, 4, 9] with weight shape [2, 3, 5, 5] gives an empty output height");
   CHECK_HAS(m, "conv out = floor((in + 2p - d(k-1) - 1)/s) + 1 = floor((4 + 0 - 1*(5-1) - 1)/1) + 1 = 0");
   CHECK_HAS(m, "padding >= 1 per side");
   m = error_of([] { conv2d(z({1, 1, 9, 3}), z({1, 1, 3, 3}), Tensor(), Conv2dFuncOptions().dilation(3)); });
@@ -96,7 +102,8 @@ TEST_CASE("conv2d: an empty output shows the formula and the padding that fixes 
 
 TEST_CASE("conv2d: padding='same' needs stride 1") {
   std::string m = error_of([] {
-    conv2d(z({1, 1, 8, 8}), z({1, 1, 3, 3}), Tensor(), Conv2dFuncOptions().padding(PaddingMode::Same).stride(2));
+    conv2d(z({1, 1, 8, 8}), z({1, 1, 3, 3}), Tensor(),
+           Conv2dFuncOptions().padding(PaddingMode::Same).stride(2));
   });
   CHECK_HAS(m, "padding='same' is not supported for strided convolutions (stride=[2, 2]");
 }
@@ -113,7 +120,9 @@ TEST_CASE("bias of the wrong length") {
 
 TEST_CASE("conv_transpose2d: mismatched channels explain the (in, out/groups) layout") {
   std::string m = error_of([] { conv_transpose2d(z({1, 4, 5, 5}), z({3, 4, 3, 3})); });
-  CHECK_HAS(m, "conv_transpose2d: input shape [1, 4, 5, 5] has 4 channels, but weight shape [3, 4, 3, 3] expects 3");
+  CHECK_HAS(
+      m,
+      "conv_transpose2d: input shape [1, 4, 5, 5] has 4 channels, but weight shape [3, 4, 3, 3] expects 3");
   CHECK_HAS(m, "(in_channels, out_channels/groups, kH, kW)");
 }
 
@@ -125,7 +134,8 @@ TEST_CASE("conv_transpose2d: output_padding must be smaller than stride or dilat
   CHECK_HAS(m, "output_padding=[2, 2] must be smaller than stride=[2, 2] or dilation=[1, 1] along height");
   CHECK_HAS(m, "output_padding in 0..1, or pass output_size");
   m = error_of([] {
-    conv_transpose2d(z({1, 1, 3, 3}), z({1, 1, 3, 3}), Tensor(), ConvTranspose2dFuncOptions().output_padding(-1));
+    conv_transpose2d(z({1, 1, 3, 3}), z({1, 1, 3, 3}), Tensor(),
+                     ConvTranspose2dFuncOptions().output_padding(-1));
   });
   CHECK_HAS(m, "output_padding must be >= 0");
   // Allowed: smaller than the dilation even when not smaller than the stride.
@@ -138,8 +148,12 @@ TEST_CASE("conv_transpose2d: an empty output shows the formula and the largest p
   std::string m = error_of([] {
     conv_transpose2d(z({1, 1, 1, 4}), z({1, 1, 3, 3}), Tensor(), ConvTranspose2dFuncOptions().padding(2));
   });
-  CHECK_HAS(m, "conv_transpose2d: input shape [1, 1, 1, 4], weight shape [1, 1, 3, 3] gives an empty output height");
-  CHECK_HAS(m, "transposed out = (in-1)s - 2p + d(k-1) + output_padding + 1 = (1-1)*1 - 2*2 + 1*(3-1) + 0 + 1 = -1");
+  CHECK_HAS(
+      m,
+      "conv_transpose2d: input shape [1, 1, 1, 4], weight shape [1, 1, 3, 3] gives an empty output height");
+  CHECK_HAS(
+      m,
+      "transposed out = (in-1)s - 2p + d(k-1) + output_padding + 1 = (1-1)*1 - 2*2 + 1*(3-1) + 0 + 1 = -1");
   CHECK_HAS(m, "padding <= 1 along height");
 }
 
@@ -150,8 +164,11 @@ TEST_CASE("conv_transpose2d: output_size derives output_padding, or lists the re
   CHECK(y.shape() == Shape{1, 3, 6, 6});
   auto opts = ConvTranspose2dFuncOptions().padding(2).stride(3);
   CHECK(conv_transpose2d(y, z({3, 2, 5, 5}), Tensor(), opts).shape() == Shape{1, 2, 16, 16});
-  CHECK(conv_transpose2d(y, z({3, 2, 5, 5}), Tensor(), opts.output_size(Pair{17, 18})).shape() == Shape{1, 2, 17, 18});
-  std::string m = error_of([&] { conv_transpose2d(y, z({3, 2, 5, 5}), Tensor(), opts.output_size(Pair{17, 19})); });
+  CHECK(conv_transpose2d(y, z({3, 2, 5, 5}), Tensor(), opts.output_size(Pair{17, 18})).shape() ==
+        Shape{1, 2, 17, 18});
+  std::string m = error_of([&] {
+    conv_transpose2d(y, z({3, 2, 5, 5}), Tensor(), opts.output_size(Pair{17, 19}));
+  });
   CHECK_HAS(m, "conv_transpose2d: output_size=[17, 19] is unreachable along width");
   CHECK_HAS(m, "input shape [1, 3, 6, 6], weight shape [3, 2, 5, 5]");
   CHECK_HAS(m, "stride=[3, 3], padding=[2, 2], dilation=[1, 1]");
@@ -171,13 +188,17 @@ TEST_CASE("backend kernels called directly validate their shapes") {
     INFO(name);
     Backend& b = get_backend(name);
     ConvParams p;
-    std::string m = error_of([&] { b.conv_forward(z({1, 2, 5, 5}), z({3, 2, 3, 3}), Tensor(), z({1, 3, 4, 3}), p); });
+    std::string m = error_of([&] {
+      b.conv_forward(z({1, 2, 5, 5}), z({3, 2, 3, 3}), Tensor(), z({1, 3, 4, 3}), p);
+    });
     CHECK_HAS(m, "conv_forward");
     CHECK_HAS(m, "dst height is 4 but conv out");
     m = error_of([&] { b.conv_backward_data(z({1, 3, 3, 3}), z({3, 2, 3, 3}), z({3}), z({1, 2, 5, 5}), p); });
     CHECK_HAS(m, "bias (per input channel) has shape [3], expected [2]");
     p.groups = 0;
-    m = error_of([&] { b.conv_backward_weights(z({1, 2, 5, 5}), z({1, 3, 3, 3}), z({3, 2, 3, 3}), Tensor(), p); });
+    m = error_of([&] {
+      b.conv_backward_weights(z({1, 2, 5, 5}), z({1, 3, 3, 3}), z({3, 2, 3, 3}), Tensor(), p);
+    });
     CHECK_HAS(m, "groups must be >= 1");
   }
 }
@@ -191,10 +212,14 @@ TEST_CASE("unknown backend names list the available ones") {
 TEST_CASE("huge parameters overflow-check the size arithmetic and name the value") {
   constexpr int64_t kHuge = int64_t{1} << 62;
   const std::string huge = "4611686018427387904";
-  std::string m =
-      error_of([] { conv2d(z({1, 1, 4, 4}), z({1, 1, 3, 3}), Tensor(), Conv2dFuncOptions().padding(kHuge)); });
-  CHECK_HAS(m, "conv2d: stride=[1, 1], padding=[" + huge + ", " + huge + "], dilation=[1, 1] overflow 64-bit");
-  m = error_of([] { conv2d(z({1, 1, 4, 4}), z({1, 1, 3, 3}), Tensor(), Conv2dFuncOptions().dilation(kHuge)); });
+  std::string m = error_of([] {
+    conv2d(z({1, 1, 4, 4}), z({1, 1, 3, 3}), Tensor(), Conv2dFuncOptions().padding(kHuge));
+  });
+  CHECK_HAS(m,
+            "conv2d: stride=[1, 1], padding=[" + huge + ", " + huge + "], dilation=[1, 1] overflow 64-bit");
+  m = error_of([] {
+    conv2d(z({1, 1, 4, 4}), z({1, 1, 3, 3}), Tensor(), Conv2dFuncOptions().dilation(kHuge));
+  });
   CHECK_HAS(m, "dilation=[" + huge);
   m = error_of([] {
     conv_transpose2d(z({1, 1, 4, 4}), z({1, 1, 3, 3}), Tensor(), ConvTranspose2dFuncOptions().stride(kHuge));
@@ -202,7 +227,9 @@ TEST_CASE("huge parameters overflow-check the size arithmetic and name the value
   CHECK_HAS(m, "conv_transpose2d: stride=[" + huge);
   CHECK_HAS(m, "overflow 64-bit size arithmetic along height");
   // (An empty input whose other sizes fit in int64: [0, 1, 2^62, 4] is refused by zeros() already.)
-  m = error_of([] { conv2d(z({0, 1, kHuge, 1}), z({1, 1, 3, 1}), Tensor(), Conv2dFuncOptions().padding(kHuge)); });
+  m = error_of([] {
+    conv2d(z({0, 1, kHuge, 1}), z({1, 1, 3, 1}), Tensor(), Conv2dFuncOptions().padding(kHuge));
+  });
   CHECK_HAS(m, "input shape [0, 1, " + huge + ", 1]");
   // Large but representable: a huge stride with one output per dimension is fine.
   CHECK(conv2d(ones({1, 1, 4, 4}), ones({1, 1, 3, 3}), Tensor(), Conv2dFuncOptions().stride(kHuge)).shape() ==

@@ -10,9 +10,9 @@
 #include "test_util.h"
 
 using namespace convgrad;
-using convgrad::testing::on_every_backend;
 using convgrad::testing::as_double;
 using convgrad::testing::check_close;
+using convgrad::testing::on_every_backend;
 
 namespace {
 
@@ -128,7 +128,8 @@ TEST_CASE("conv_transpose2d(g, w) is conv2d's input gradient, with the same weig
     p.dilation = {2, 1};
     p.pad_begin = p.pad_end = {1, 2};
     p.groups = 2;
-    convgrad::testing::Oracle ref(ConvShapes{x.shape(), w.shape(), y.shape(), p}, x.to_vector(), w.to_vector(), g.to_vector());
+    convgrad::testing::Oracle ref(ConvShapes{x.shape(), w.shape(), y.shape(), p}, x.to_vector(),
+                                  w.to_vector(), g.to_vector());
     check_close(x.grad(), ref.dx, "conv2d input gradient vs oracle");
     check_close(t, ref.dx, "conv_transpose2d(g, w) vs oracle");
   });

@@ -148,7 +148,8 @@ TEST_CASE("batch split: backward-weights matches the oracle and the unsplit path
             Oracle want(ConvShapes{src, c.wei, dst, c.p}, x.to_vector(), w.to_vector(), dy.to_vector());
             std::vector<double> db_want(size_t(c.wei[0]), 0.0);
             const std::vector<float> dyv = dy.to_vector();
-            for (int64_t i = 0; i < int64_t(dyv.size()); ++i) db_want[(i / (dst[2] * dst[3])) % dst[1]] += dyv[i];
+            for (int64_t i = 0; i < int64_t(dyv.size()); ++i)
+              db_want[(i / (dst[2] * dst[3])) % dst[1]] += dyv[i];
             Tensor dw[2], db[2];
             for (int mode : {0, 1}) {
               onednn::set_batch_split(mode);
@@ -177,7 +178,8 @@ TEST_CASE("batch split: operand caches filled by a split call are read by unspli
     set_num_threads(threads);
     const Config& c = kConfigs[0];
     const Shape src = batch(c.src, 3), dst = batch(c.dst, 3);
-    Tensor x = uniform(src, -1.f, 1.f, gen), w = uniform(c.wei, -1.f, 1.f, gen), dy = uniform(dst, -1.f, 1.f, gen);
+    Tensor x = uniform(src, -1.f, 1.f, gen), w = uniform(c.wei, -1.f, 1.f, gen),
+           dy = uniform(dst, -1.f, 1.f, gen);
     Tensor b = uniform({c.wei[0]}, -1.f, 1.f, gen);
     onednn::set_batch_split(0);
     Tensor y0 = full(dst, NAN), dx0 = full(src, NAN), dw0 = full(c.wei, NAN), db0 = full({c.wei[0]}, NAN);
@@ -262,8 +264,8 @@ TEST_CASE("batch split: an autograd node gives the same gradients split and unsp
     Tensor yt = conv_transpose2d(xt1, w1, bt1, ConvTranspose2dFuncOptions().stride(2).padding(1));
     (sum(y) + sum(mul(yt, yt))).backward();
     CHECK(scope.splits() == (mode ? 6 : 0));  // y, dx, dw of y; yt, dx (== conv_forward), dw of yt
-    got[mode] = {as_double(y), as_double(yt), as_double(x1.grad()), as_double(w1.grad()), as_double(b1.grad()),
-                 as_double(xt1.grad()), as_double(bt1.grad())};
+    got[mode] = {as_double(y),         as_double(yt),         as_double(x1.grad()), as_double(w1.grad()),
+                 as_double(b1.grad()), as_double(xt1.grad()), as_double(bt1.grad())};
   }
   for (size_t i = 0; i < got[0].size(); ++i) {
     INFO("value " << i);

@@ -16,8 +16,8 @@ using convgrad::testing::on_every_backend;
 namespace {
 
 // Step 1's hand-written transposed convolution: Y[i:i+kh, j:j+kw] += X[i, j] * K.
-std::vector<float> trans_conv(const std::vector<float>& X, int64_t nh, int64_t nw, const std::vector<float>& K,
-                              int64_t kh, int64_t kw) {
+std::vector<float> trans_conv(const std::vector<float>& X, int64_t nh, int64_t nw,
+                              const std::vector<float>& K, int64_t kh, int64_t kw) {
   std::vector<float> Y((nh + kh - 1) * (nw + kw - 1), 0.f);
   for (int64_t i = 0; i < nh; ++i)
     for (int64_t j = 0; j < nw; ++j)
@@ -41,7 +41,8 @@ TEST_CASE("step 1: conv_transpose2d equals the hand-written transposed convoluti
     for (auto [nh, nw, kh, kw] : {std::array<int64_t, 4>{3, 4, 2, 3}, std::array<int64_t, 4>{5, 2, 4, 1}}) {
       CAPTURE(nh);
       CAPTURE(kh);
-      std::vector<float> X = randint(-4, 5, {nh * nw}, gen).to_vector(), K = randint(-4, 5, {kh * kw}, gen).to_vector();
+      std::vector<float> X = randint(-4, 5, {nh * nw}, gen).to_vector(),
+                         K = randint(-4, 5, {kh * kw}, gen).to_vector();
       Tensor y = conv_transpose2d(image(X, nh, nw), image(K, kh, kw));
       CHECK(y.shape() == Shape{1, 1, nh + kh - 1, nw + kw - 1});
       CHECK(y.to_vector() == trans_conv(X, nh, nw, K, kh, kw));
@@ -59,7 +60,8 @@ TEST_CASE("step 2: conv_transpose2d gives the same 3x3 values") {
 
 TEST_CASE("step 3: padding removes rows and columns from the output") {
   on_every_backend([] {
-    Tensor y = conv_transpose2d(image(kX, 2, 2), image(kK, 2, 2), Tensor(), ConvTranspose2dFuncOptions().padding(1));
+    Tensor y =
+        conv_transpose2d(image(kX, 2, 2), image(kK, 2, 2), Tensor(), ConvTranspose2dFuncOptions().padding(1));
     CHECK(y.shape() == Shape{1, 1, 1, 1});
     CHECK(y.item() == 4.f);
   });
@@ -67,7 +69,8 @@ TEST_CASE("step 3: padding removes rows and columns from the output") {
 
 TEST_CASE("step 4: stride 2 spaces the kernel copies") {
   on_every_backend([] {
-    Tensor y = conv_transpose2d(image(kX, 2, 2), image(kK, 2, 2), Tensor(), ConvTranspose2dFuncOptions().stride(2));
+    Tensor y =
+        conv_transpose2d(image(kX, 2, 2), image(kK, 2, 2), Tensor(), ConvTranspose2dFuncOptions().stride(2));
     CHECK(y.shape() == Shape{1, 1, 4, 4});
     CHECK(y.to_vector() == std::vector<float>{0, 0, 0, 1, 0, 0, 2, 3, 0, 2, 0, 3, 4, 6, 6, 9});
   });
@@ -80,7 +83,8 @@ TEST_CASE("step 5: conv then conv_transpose round-trips the shape") {
     Tensor conv_w = rand({20, 10, 5, 5}, gen), tconv_w = rand({20, 10, 5, 5}, gen);  // (in, out) for tconv
     Tensor Y = conv2d(X, conv_w, rand({20}, gen), Conv2dFuncOptions().padding(2).stride(3));
     CHECK(Y.shape() == Shape{1, 20, 6, 6});
-    Tensor Z = conv_transpose2d(Y, tconv_w, rand({10}, gen), ConvTranspose2dFuncOptions().padding(2).stride(3));
+    Tensor Z =
+        conv_transpose2d(Y, tconv_w, rand({10}, gen), ConvTranspose2dFuncOptions().padding(2).stride(3));
     CHECK(Z.shape() == X.shape());
   });
 }

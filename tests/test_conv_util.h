@@ -18,7 +18,8 @@ namespace convgrad::testing {
 /// (n, o, oh, ow, c, kh, kw) whose tap lands inside the input: y += x w; dx += dy w; dw += dy x.
 struct Oracle {
   std::vector<double> y, dx, dw;
-  Oracle(const ConvShapes& s, const std::vector<float>& x, const std::vector<float>& w, const std::vector<float>& dy) {
+  Oracle(const ConvShapes& s, const std::vector<float>& x, const std::vector<float>& w,
+         const std::vector<float>& dy) {
     const int64_t N = s.src[0], C = s.src[1], H = s.src[2], W = s.src[3];
     const int64_t O = s.dst[1], OH = s.dst[2], OW = s.dst[3], KH = s.wei[2], KW = s.wei[3];
     const int64_t g = s.params.groups, Cg = C / g, Og = O / g;
@@ -47,8 +48,8 @@ struct Oracle {
 
 /// max |got - want| <= rtol * max |want| + atol, every element finite (NaN-prefilled outputs catch
 /// unwritten elements).
-inline void check_close(const Tensor& got, const std::vector<double>& want, const std::string& what, double rtol = 1e-5,
-                        double atol = 1e-6) {
+inline void check_close(const Tensor& got, const std::vector<double>& want, const std::string& what,
+                        double rtol = 1e-5, double atol = 1e-6) {
   std::vector<float> g = got.to_vector();
   REQUIRE_MESSAGE(g.size() == want.size(), what);
   double max_ref = 0, max_diff = 0;
@@ -60,8 +61,8 @@ inline void check_close(const Tensor& got, const std::vector<double>& want, cons
   }
   double tol = rtol * max_ref + atol;
   CHECK_MESSAGE(max_diff <= tol, what << ": max |diff| " << max_diff << " at " << worst << " (got "
-                                      << (worst >= 0 ? g[worst] : 0.f) << ", want " << (worst >= 0 ? want[worst] : 0.)
-                                      << "), tolerance " << tol);
+                                      << (worst >= 0 ? g[worst] : 0.f) << ", want "
+                                      << (worst >= 0 ? want[worst] : 0.) << "), tolerance " << tol);
 }
 
 /// The float values of a tensor as doubles.

@@ -1,13 +1,12 @@
 // ImageFolder: the scan (recursive, sorted, extensions, class folders as torchvision), the cache,
 // and bad files in Skip and Error modes through a DataLoader.
 #include <doctest/doctest.h>
-
 #include <unistd.h>
 
-#include <cstdio>
-#include <filesystem>
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -36,7 +35,9 @@ struct TempDir {
   }
 };
 
-void write_text(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
 
 // An image whose every pixel holds `value`, so a sample tells which file it came from.
 void write_npy_image(const std::string& path, float value, int64_t h = 6, int64_t w = 6) {
@@ -45,7 +46,8 @@ void write_npy_image(const std::string& path, float value, int64_t h = 6, int64_
 
 std::vector<std::string> names(const ImageFolder& f) {
   std::vector<std::string> out;
-  for (const auto& [p, label] : f.samples()) out.push_back(fs::relative(p, f.root()).string() + ":" + std::to_string(label));
+  for (const auto& [p, label] : f.samples())
+    out.push_back(fs::relative(p, f.root()).string() + ":" + std::to_string(label));
   return out;
 }
 
@@ -74,7 +76,8 @@ TEST_CASE("class sub-folders become labels in sorted order; files are found recu
   CHECK_THROWS_AS(f.get(5, g), Error);
   // Only the extensions asked for, with or without the dot.
   write_text(d.file("ant/y.bin"), "x");
-  ImageFolder only(d.path.string(), ImageFolderOptions().loader(load_npy).extensions({"txt"}).class_folders(false));
+  ImageFolder only(d.path.string(),
+                   ImageFolderOptions().loader(load_npy).extensions({"txt"}).class_folders(false));
   CHECK(names(only) == std::vector<std::string>{"ant/notes.txt:-1"});
 }
 
@@ -95,9 +98,10 @@ TEST_CASE("a folder of images without class folders is an unlabelled dataset") {
 
 TEST_CASE("scan errors name the folder") {
   TempDir d("errors");
-  CHECK_THROWS_WITH_AS(ImageFolder(d.path.string() + "/missing"), doctest::Contains("is not a folder"), Error);
-  CHECK_THROWS_WITH_AS(ImageFolder(d.path.string()), doctest::Contains("no file ending in .png .jpg .jpeg .npy"),
+  CHECK_THROWS_WITH_AS(ImageFolder(d.path.string() + "/missing"), doctest::Contains("is not a folder"),
                        Error);
+  CHECK_THROWS_WITH_AS(ImageFolder(d.path.string()),
+                       doctest::Contains("no file ending in .png .jpg .jpeg .npy"), Error);
   write_npy_image(d.file("full/a.npy"), 1);
   fs::create_directories(d.path / "empty");
   const std::string want = "class folder '" + (d.path / "empty").string() + "' holds no file";
@@ -115,7 +119,8 @@ TEST_CASE("cache_in_memory decodes each file once") {
     return load_npy(p);
   };
   auto f = std::make_shared<ImageFolder>(
-      d.path.string(), ImageFolderOptions().loader(counting).cache_in_memory(true).transform(RandomHorizontalFlip()));
+      d.path.string(),
+      ImageFolderOptions().loader(counting).cache_in_memory(true).transform(RandomHorizontalFlip()));
   DataLoader loader(f, DataLoaderOptions().batch_size(2));
   for (int e = 0; e < 3; ++e)
     for (Batch& b : loader) CHECK(b.input.at<float>({1, 0, 0, 0}) == 2.f);
@@ -135,7 +140,8 @@ struct BadFolder {
   TempDir dir{"bad"};
   std::vector<std::string> bad;
   BadFolder() {
-    for (int k = 0; k < 6; ++k) write_png(dir.file("good" + std::to_string(k) + ".png"), full({3, 8, 8}, k / 255.0));
+    for (int k = 0; k < 6; ++k)
+      write_png(dir.file("good" + std::to_string(k) + ".png"), full({3, 8, 8}, k / 255.0));
     bad.push_back(dir.file("empty.png"));
     write_text(bad.back(), "");
     const std::string whole = dir.file("whole.tmp");
@@ -211,7 +217,8 @@ TEST_CASE("bad files are skipped with one warning each under BadFile::Skip") {
   }
   CHECK(ds->bad_file_count() == 4);
   const std::string warnings = err.text();
-  for (const std::string& bad : f.bad) CHECK_MESSAGE(count(warnings, bad + "'") + count(warnings, bad + " ") == 1, warnings);
+  for (const std::string& bad : f.bad)
+    CHECK_MESSAGE(count(warnings, bad + "'") + count(warnings, bad + " ") == 1, warnings);
   CHECK(count(warnings, "warning: ImageFolder: ") == 4);
 }
 

@@ -20,8 +20,8 @@ namespace {
 
 std::shared_ptr<TensorDataset> images(int64_t n, Transform t = nullptr) {
   Generator g(9);
-  return std::make_shared<TensorDataset>(rand({n, 3, 12, 12}, g), arange(0.0, static_cast<double>(n), 1.0, DType::Int64),
-                                         std::move(t));
+  return std::make_shared<TensorDataset>(
+      rand({n, 3, 12, 12}, g), arange(0.0, static_cast<double>(n), 1.0, DType::Int64), std::move(t));
 }
 
 struct Epochs {
@@ -67,7 +67,8 @@ class Probe : public Dataset {
 // Waits (up to 10 s, a guard for a busy machine) until `count` reaches `at_least`, then a little more
 // so that anything that would overshoot has had the time to.
 void settle(const std::atomic<int64_t>& count, int64_t at_least) {
-  for (int i = 0; i < 1000 && count.load() < at_least; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 1000 && count.load() < at_least; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
 }
 
@@ -261,7 +262,7 @@ TEST_CASE("destroying the loader mid-epoch stops and joins its workers") {
   const int64_t calls = p->calls.load();
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   CHECK(p->calls.load() == calls);  // nothing runs after the destructor returned
-  CHECK(calls < 60);               // far from the 1000 samples of the epoch (ctest's timeout guards a hang)
+  CHECK(calls < 60);                // far from the 1000 samples of the epoch (ctest's timeout guards a hang)
   // Starting a new epoch mid-epoch also stops the old workers first.
   DataLoader loader(p, DataLoaderOptions().batch_size(4).num_workers(2));
   for (int e = 0; e < 3; ++e) CHECK(loader.begin()->indices == std::vector<int64_t>{0, 1, 2, 3});
@@ -286,8 +287,9 @@ TEST_CASE("sample_seed separates seeds, epochs and indices; collate checks shape
   Batch batch = collate({a, b});
   CHECK(batch.input.shape() == Shape{2, 1, 2, 2});
   CHECK(batch.target.shape() == Shape{2, 1, 4, 4});
-  CHECK(batch.target.to_vector<float>() == std::vector<float>{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                                              1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+  CHECK(batch.target.to_vector<float>() == std::vector<float>{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                                              0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1,
+                                                              1, 1, 1, 1, 1, 1, 1, 1, 1, 1});
   CHECK(batch.label.to_vector<int64_t>() == std::vector<int64_t>{-1, -1});
   CHECK_THROWS_AS(DataLoader(nullptr), Error);
   CHECK_THROWS_AS(DataLoader(images(3), DataLoaderOptions().batch_size(0)), Error);

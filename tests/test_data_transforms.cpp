@@ -224,7 +224,7 @@ TEST_CASE("ToGrayscale and RgbToY change input and target") {
   Generator g(0);
   Example ex;
   ex.input = from_vector(std::vector<float>{1, 0, 0, 1, 0, 1}, {3, 1, 2});  // pixels (1,0,0) red, (0,1,1)
-  ex.target = ones({3, 2, 4});  // white, twice the input's size
+  ex.target = ones({3, 2, 4});                                              // white, twice the input's size
   Example grey = ToGrayscale()(ex, g);
   CHECK(grey.input.shape() == Shape{1, 1, 2});
   CHECK(std::abs(grey.input.at<float>({0, 0, 0}) - 0.299f) < 1e-6);
@@ -234,7 +234,8 @@ TEST_CASE("ToGrayscale and RgbToY change input and target") {
   CHECK(select(grey3.input, 0, 2).to_vector<float>() == select(grey.input, 0, 0).to_vector<float>());
   Example y = RgbToY()(ex, g);
   CHECK(y.target.shape() == Shape{1, 2, 4});
-  CHECK(std::abs(y.target.at<float>({0, 0, 0}) - 235.f / 255.f) < 1e-6);  // white: Y = 235 in 8-bit studio swing
+  CHECK(std::abs(y.target.at<float>({0, 0, 0}) - 235.f / 255.f) <
+        1e-6);  // white: Y = 235 in 8-bit studio swing
   CHECK(std::abs(y.input.at<float>({0, 0, 0}) - (16.f + 65.481f) / 255.f) < 1e-6);
   Example one;
   one.input = rand({1, 2, 2}, g);

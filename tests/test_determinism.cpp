@@ -28,8 +28,8 @@
 #include "test_util.h"
 
 using namespace convgrad;
-using convgrad::testing::VerboseCapture;
 using convgrad::testing::tiny_fcn;
+using convgrad::testing::VerboseCapture;
 
 namespace {
 
@@ -49,11 +49,11 @@ std::vector<float> train_losses(uint64_t seed, int steps = 50) {
   Generator gen(seed);
   auto dropout = std::make_shared<Dropout>(DropoutOptions().p(0.2f));
   dropout->set_generator(std::make_shared<Generator>(seed + 1));
-  Sequential model(std::make_shared<Conv2d>(Conv2dOptions(3, 8, 3).padding(1), gen),
-                   std::make_shared<BatchNorm2d>(BatchNorm2dOptions(8)), std::make_shared<ReLU>(),
-                   std::make_shared<Conv2d>(Conv2dOptions(8, 16, 3).stride(2).padding(1), gen),
-                   std::make_shared<ReLU>(), dropout,
-                   std::make_shared<ConvTranspose2d>(ConvTranspose2dOptions(16, 4, 4).stride(2).padding(1), gen));
+  Sequential model(
+      std::make_shared<Conv2d>(Conv2dOptions(3, 8, 3).padding(1), gen),
+      std::make_shared<BatchNorm2d>(BatchNorm2dOptions(8)), std::make_shared<ReLU>(),
+      std::make_shared<Conv2d>(Conv2dOptions(8, 16, 3).stride(2).padding(1), gen), std::make_shared<ReLU>(),
+      dropout, std::make_shared<ConvTranspose2d>(ConvTranspose2dOptions(16, 4, 4).stride(2).padding(1), gen));
   Adam opt(model.parameters(), AdamOptions(1e-2));
   std::vector<float> losses;
   for (int step = 0; step < steps; ++step) {
@@ -88,8 +88,8 @@ struct FcnRun {
   std::vector<float> values;
   std::vector<std::string> lines;
   int count(const std::string& text) const {
-    return static_cast<int>(std::count_if(lines.begin(), lines.end(),
-                                          [&](const std::string& l) { return l.find(text) != std::string::npos; }));
+    return static_cast<int>(std::count_if(
+        lines.begin(), lines.end(), [&](const std::string& l) { return l.find(text) != std::string::npos; }));
   }
 };
 FcnRun fcn_steps(int steps) {
@@ -140,7 +140,7 @@ TEST_CASE("same seed and thread count: bit-identical losses over 50 steps on eve
       std::vector<float> a = train_losses(42), b = train_losses(42);
       CHECK(bit_identical(a, b));
       CHECK(std::all_of(a.begin(), a.end(), [](float v) { return std::isfinite(v); }));
-      CHECK(a.back() < a.front());  // it trains
+      CHECK(a.back() < a.front());                                        // it trains
       if (threads == 1) CHECK_FALSE(bit_identical(a, train_losses(43)));  // and the seed matters
       g_runs[{backend, threads}] = a;
     }
@@ -153,7 +153,8 @@ TEST_CASE("thread count and backend change losses only by float rounding") {
   for (const auto& [key, losses] : g_runs) {
     double diff = max_rel_diff(losses, first);
     MESSAGE(key.first << ", " << key.second << " thread(s): max relative loss difference over 50 steps vs "
-                      << g_runs.begin()->first.first << ", " << g_runs.begin()->first.second << " thread(s): " << diff);
+                      << g_runs.begin()->first.first << ", " << g_runs.begin()->first.second
+                      << " thread(s): " << diff);
     // Rounding differences grow through 50 Adam steps; they stay far below any training signal.
     CHECK(diff < 1e-3);
   }

@@ -1,7 +1,7 @@
-// The direct convolution forward, weight gradient and input gradient (core/backends/onednn/direct_conv.h) against the reference kernel
-// on every shape family it covers (strides dividing the kernel or not, unequal strides and kernels,
-// paddings above a stride, output_padding, kernel rows not a multiple of 8 and below 8, windows
-// wholly outside src, channels 1..8, odd sizes, batch 1), at one and two threads, with NaN-filled
+// The direct convolution forward, weight gradient and input gradient (core/backends/onednn/direct_conv.h)
+// against the reference kernel on every shape family it covers (strides dividing the kernel or not, unequal
+// strides and kernels, paddings above a stride, output_padding, kernel rows not a multiple of 8 and below 8,
+// windows wholly outside src, channels 1..8, odd sizes, batch 1), at one and two threads, with NaN-filled
 // outputs so that an element left unwritten fails; and what it declines.
 #include <doctest/doctest.h>
 
@@ -37,12 +37,14 @@ const Case kCases[] = {
     {"k8 s4 p2, 8 -> 8 channels", 2, 8, 20, 28, 8, 8, 8, 4, 4, 2, 2, 2, 2},
     {"k8 s8 p0 (kernel = stride)", 2, 2, 24, 32, 3, 8, 8, 8, 8, 0, 0, 0, 0},
     {"k24 s8 p8 (kernel = 3 x stride)", 1, 2, 40, 40, 2, 24, 24, 8, 8, 8, 8, 8, 8},
-    {"k12 s5 p3: stride does not divide the kernel, tail of 4 lanes", 2, 3, 31, 29, 2, 12, 12, 5, 5, 3, 3, 3, 3},
+    {"k12 s5 p3: stride does not divide the kernel, tail of 4 lanes", 2, 3, 31, 29, 2, 12, 12, 5, 5, 3, 3, 3,
+     3},
     {"k10x13 s3x4 p2x5 unequal", 2, 2, 19, 33, 3, 10, 13, 3, 4, 2, 5, 1, 2},
     {"k9 s1 p4 (stride 1)", 1, 2, 12, 17, 6, 9, 9, 1, 1, 4, 4, 4, 4},
     {"k3 s2 p1 (row shorter than a vector)", 2, 3, 9, 11, 7, 3, 3, 2, 2, 1, 1, 1, 1},
     {"k16 s8 p4, pad_end -4 (output_padding)", 2, 2, 60, 60, 2, 16, 16, 8, 8, 4, 4, -4, -4},
-    {"k16 s8 p12: padding above a stride, windows wholly outside src", 1, 2, 16, 16, 3, 16, 16, 8, 8, 12, 12, 20, 20},
+    {"k16 s8 p12: padding above a stride, windows wholly outside src", 1, 2, 16, 16, 3, 16, 16, 8, 8, 12, 12,
+     20, 20},
     {"k32 s16 p8, kernel wider than src", 2, 2, 20, 36, 2, 32, 32, 16, 16, 8, 8, 8, 8},
     {"k64 s32 p16", 1, 2, 70, 96, 2, 64, 64, 32, 32, 16, 16, 16, 16},
     {"k16 s8 p4, 1x1 output", 1, 4, 8, 8, 4, 16, 16, 8, 8, 4, 4, 4, 4},
@@ -55,7 +57,8 @@ ConvShapes view_of(const Case& c) {
   s.params.stride = {c.sh, c.sw};
   s.params.pad_begin = {c.ph, c.pw};
   s.params.pad_end = {c.eh, c.ew};
-  const int64_t OH = conv_out_size(c.H, c.kh, c.sh, 1, c.ph, c.eh), OW = conv_out_size(c.W, c.kw, c.sw, 1, c.pw, c.ew);
+  const int64_t OH = conv_out_size(c.H, c.kh, c.sh, 1, c.ph, c.eh),
+                OW = conv_out_size(c.W, c.kw, c.sw, 1, c.pw, c.ew);
   s.src = {c.N, c.C, c.H, c.W};
   s.wei = {c.O, c.C, c.kh, c.kw};
   s.dst = {c.N, c.O, OH, OW};
@@ -66,11 +69,13 @@ int data_checks = 0;  // configurations where the direct input gradient ran
 
 void check_case(const Case& c, int threads) {
   const ConvShapes s = view_of(c);
-  INFO(std::string(c.name) << " (" << threads << " threads): src " << shape_str(s.src) << ", weights " << shape_str(s.wei)
-              << ", dst " << shape_str(s.dst) << ", " << params_str(s.params));
+  INFO(std::string(c.name) << " (" << threads << " threads): src " << shape_str(s.src) << ", weights "
+                           << shape_str(s.wei) << ", dst " << shape_str(s.dst) << ", "
+                           << params_str(s.params));
   REQUIRE(onednn::direct_conv_supported(s));
   Generator gen(29);
-  Tensor x = uniform(s.src, -1.f, 1.f, gen), w = uniform(s.wei, -1.f, 1.f, gen), b = uniform({s.dst[1]}, -1.f, 1.f, gen);
+  Tensor x = uniform(s.src, -1.f, 1.f, gen), w = uniform(s.wei, -1.f, 1.f, gen),
+         b = uniform({s.dst[1]}, -1.f, 1.f, gen);
   Tensor dy = uniform(s.dst, -1.f, 1.f, gen);
   const int saved = get_num_threads();
   set_num_threads(threads);
@@ -141,7 +146,7 @@ TEST_CASE("direct convolution declines what it does not compute, and is preferre
     return s;
   };
   CHECK(onednn::direct_conv_supported(view(4, 16, 1, 1)));
-  CHECK(onednn::direct_conv_preferred(view(4, 16, 1, 1)));  // the TinyFCN head
+  CHECK(onednn::direct_conv_preferred(view(4, 16, 1, 1)));        // the TinyFCN head
   CHECK_FALSE(onednn::direct_conv_supported(view(4, 16, 2, 1)));  // groups
   CHECK_FALSE(onednn::direct_conv_supported(view(4, 16, 1, 2)));  // dilation
   CHECK(onednn::direct_conv_supported(view(16, 16, 1, 1)));

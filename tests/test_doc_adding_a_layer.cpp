@@ -55,8 +55,8 @@ TEST_CASE("DepthwiseSeparableConv2d works like any layer") {
 }
 
 TEST_CASE("DepthwiseSeparableConv2d matches the depthwise-separable formula, written as loops") {
-  // y[n, o, i, j] = bias[o] + sum_c pointwise[o, c] * sum_{a, b} depthwise[c, a, b] * x[n, c, s i - p + a, s j - p + b]
-  // with zero padding p = k / 2: computed here in double, independently of conv2d.
+  // y[n, o, i, j] = bias[o] + sum_c pointwise[o, c] * sum_{a, b} depthwise[c, a, b] * x[n, c, s i - p + a, s
+  // j - p + b] with zero padding p = k / 2: computed here in double, independently of conv2d.
   Generator gen(3);
   for (int64_t stride : {1, 2}) {
     CAPTURE(stride);
@@ -77,7 +77,8 @@ TEST_CASE("DepthwiseSeparableConv2d matches the depthwise-separable formula, wri
               for (int64_t a = 0; a < 3; ++a)
                 for (int64_t b = 0; b < 3; ++b) {
                   const int64_t r = stride * i - 1 + a, q = stride * j - 1 + b;
-                  if (r >= 0 && r < 5 && q >= 0 && q < 6) d += double(layer.depthwise.at({c, 0, a, b})) * x.at({n, c, r, q});
+                  if (r >= 0 && r < 5 && q >= 0 && q < 6)
+                    d += double(layer.depthwise.at({c, 0, a, b})) * x.at({n, c, r, q});
                 }
               want += double(layer.pointwise.at({o, c, 0, 0})) * d;
             }
@@ -102,8 +103,9 @@ TEST_CASE("DepthwiseSeparableConv2d: gradients by gradcheck") {
 /// SiLU (swish), y = x * sigmoid(x), as one op with a hand-written backward: one pass each way, and
 /// only x saved, where x * sigmoid(x) would record two ops and keep both sigmoid(x) and x.
 Tensor silu(const Tensor& x) {
-  check(x.defined() && x.dtype() == DType::Float32, "silu: expected a float32 tensor, got {}",
-        x.defined() ? shape_str(x.shape()) + " " + dtype_name(x.dtype()) : std::string("an undefined one"));
+  CONVGRAD_CHECK(
+      x.defined() && x.dtype() == DType::Float32, "silu: expected a float32 tensor, got {}",
+      x.defined() ? shape_str(x.shape()) + " " + dtype_name(x.dtype()) : std::string("an undefined one"));
   Tensor xd = contiguous(x).detach();  // the data, row-major, without autograd history
   Tensor y = uninitialized(xd.shape());
   const float* px = xd.data<float>();
@@ -187,9 +189,12 @@ std::string region(const std::string& source, const std::string& name) {
   bool inside = false;
   for (const auto& l : lines_of(source)) {
     std::string t = l.substr(std::min(l.find_first_not_of(' '), l.size()));
-    if (t == "// [doc:" + name + "]") inside = true;
-    else if (inside && t == "// [/doc]") break;
-    else if (inside) body.push_back(l);
+    if (t == "// [doc:" + name + "]")
+      inside = true;
+    else if (inside && t == "// [/doc]")
+      break;
+    else if (inside)
+      body.push_back(l);
   }
   size_t cut = std::string::npos;
   for (const auto& l : body)

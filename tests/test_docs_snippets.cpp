@@ -106,10 +106,10 @@ Snippet parse_snippet(const std::string& text) {
 
 /// One fenced block of a markdown file and the marker line right before it, if any.
 struct Block {
-  int line = 0;        // 1-based line of the opening fence
-  std::string lang;    // "cpp", "text", ...
-  std::string kind;    // "snippet", "output" or "" when unmarked
-  std::string ref;     // "NAME.cpp" or "NAME.cpp#REGION"
+  int line = 0;      // 1-based line of the opening fence
+  std::string lang;  // "cpp", "text", ...
+  std::string kind;  // "snippet", "output" or "" when unmarked
+  std::string ref;   // "NAME.cpp" or "NAME.cpp#REGION"
   std::string body;
 };
 
@@ -172,7 +172,8 @@ bool appears_in(const std::vector<std::string>& block, const std::vector<std::st
   if (block.empty() || block.size() > source.size()) return false;
   for (size_t start = 0; start + block.size() <= source.size(); ++start) {
     const std::string& first = source[start];
-    if (first.size() < block[0].size() || first.compare(first.size() - block[0].size(), block[0].size(), block[0]) != 0)
+    if (first.size() < block[0].size() ||
+        first.compare(first.size() - block[0].size(), block[0].size(), block[0]) != 0)
       continue;
     const std::string indent = first.substr(0, first.size() - block[0].size());
     if (!is_blank(indent)) continue;
@@ -251,7 +252,8 @@ TEST_CASE("every C++ block in docs is a compiled snippet or verbatim compiled co
         CHECK_MESSAGE(want.rfind("error: ", 0) != 0, where << ": " << want);
         CHECK_MESSAGE(b.body == want, where << ": block differs from " << b.kind << " " << b.ref
                                             << "; run tools/check_doc_snippets.py --update\n--- file ---\n"
-                                            << want << "--- doc ---\n" << b.body);
+                                            << want << "--- doc ---\n"
+                                            << b.body);
         ++checked;
       } else if (is_cpp(b.lang)) {
         const auto lines = split_lines(b.body);
@@ -260,7 +262,8 @@ TEST_CASE("every C++ block in docs is a compiled snippet or verbatim compiled co
         CHECK_MESSAGE(found, where << ": this C++ block is not compiled anywhere. Put it in "
                                       "docs/snippets/NAME.cpp (or a '// [doc:REGION]' of one) and mark "
                                       "the block with <!-- snippet: NAME.cpp#REGION -->, or quote the "
-                                      "library's code verbatim.\n" << b.body);
+                                      "library's code verbatim.\n"
+                                   << b.body);
         ++checked;
       }
     }
@@ -292,7 +295,8 @@ TEST_CASE("every snippet has well-formed regions and an expected output that cte
     const Snippet s = parse_snippet(read_file(e.path()));
     CHECK_MESSAGE(s.error.empty(), e.path().filename().string() << ": " << s.error);
     const fs::path out = kSnippets / (e.path().stem().string() + ".out");
-    CHECK_MESSAGE(fs::exists(out), out.string() << " is missing: run tools/check_doc_snippets.py --outputs BUILD_DIR");
+    CHECK_MESSAGE(fs::exists(out), out.string()
+                                       << " is missing: run tools/check_doc_snippets.py --outputs BUILD_DIR");
   }
   CHECK(snippets >= 7);
 }

@@ -104,9 +104,8 @@ TEST_CASE("create_graph through an op without a double backward is an error") {
   Tensor x = leaf({2, 3, 4}, gen);
   // A user's op whose closure computes with plain values: make_result's default marks it Unsupported.
   auto twice = [](const Tensor& t) {
-    return make_result(t.detach() * 2.f, {t}, "my_twice", [](const Tensor& g) {
-      return std::vector<Tensor>{g * 2.f};
-    });
+    return make_result(t.detach() * 2.f, {t}, "my_twice",
+                       [](const Tensor& g) { return std::vector<Tensor>{g * 2.f}; });
   };
   Tensor y = sum(twice(x * x));
   CHECK_THROWS_WITH_AS(grad({y}, {x}, {}, std::nullopt, true), doctest::Contains("my_twice"), Error);
@@ -311,7 +310,8 @@ TEST_CASE("gradgradcheck: l1_loss, smooth_l1_loss and binary_cross_entropy_with_
   for (Reduction r : {Reduction::Mean, Reduction::Sum, Reduction::None}) {
     INFO(reduction_name(r));
     expect_gradgrad("l1_loss", [r](auto& v) { return l1_loss(v[0] * v[0], v[1], r); }, {a, b});
-    expect_gradgrad("smooth_l1_loss", [r](auto& v) { return smooth_l1_loss(v[0] * v[0], v[1], r, 0.5); }, {a, b});
+    expect_gradgrad("smooth_l1_loss", [r](auto& v) { return smooth_l1_loss(v[0] * v[0], v[1], r, 0.5); },
+                    {a, b});
     expect_gradgrad("binary_cross_entropy_with_logits",
                     [&, r](auto& v) { return binary_cross_entropy_with_logits(v[0], v[1], r, pos_weight); },
                     {logits, probs});

@@ -15,8 +15,8 @@
 #include "autograd/ops.h"
 #include "core/factory.h"
 #include "core/npy.h"
-#include "test_util.h"
 #include "layers/loss.h"
+#include "test_util.h"
 
 using namespace convgrad;
 
@@ -44,7 +44,8 @@ const std::vector<Case>& cases() {
       {"prelu_times_x", [](const In& t, const Tensor&) { return prelu(t[0], t[1]) * t[0]; }},
       {"mul", [](const In& t, const Tensor&) { return t[0] * t[1] * t[0]; }},
       {"div", [](const In& t, const Tensor&) { return t[0] / t[1]; }},
-      {"maximum_minimum", [](const In& t, const Tensor&) { return maximum(t[0], t[1]) * minimum(t[0], t[1]); }},
+      {"maximum_minimum",
+       [](const In& t, const Tensor&) { return maximum(t[0], t[1]) * minimum(t[0], t[1]); }},
       {"softmax", [](const In& t, const Tensor&) { return softmax(t[0], 1); }},
       {"log_softmax", [](const In& t, const Tensor&) { return log_softmax(t[0], 0); }},
       {"logsumexp", [](const In& t, const Tensor&) { return logsumexp(t[0], 1); }},
@@ -54,20 +55,29 @@ const std::vector<Case>& cases() {
       {"matmul", [](const In& t, const Tensor&) { return matmul(t[0], t[1]) * matmul(t[0], t[1]); }},
       {"batch_norm_train",
        [](const In& t, const Tensor&) { return batch_norm(t[0], Tensor(), Tensor(), t[1], t[2], true); }},
-      {"max_pool2d_of_square", [](const In& t, const Tensor&) { return max_pool2d(t[0] * t[0], {2, 2}); }},
+      {"max_pool2d_of_square",
+       [](const In& t, const Tensor&) {
+         return max_pool2d(t[0] * t[0], {2, 2});
+       }},
       {"avg_pool2d_of_square",
-       [](const In& t, const Tensor&) { return avg_pool2d(t[0] * t[0], {2, 2}, {1, 1}); }},
+       [](const In& t, const Tensor&) {
+         return avg_pool2d(t[0] * t[0], {2, 2}, {1, 1});
+       }},
       {"bilinear_of_square",
        [](const In& t, const Tensor&) {
-         return interpolate(t[0] * t[0], InterpolateOptions().scale_factor(2).mode(InterpolateMode::Bilinear));
+         return interpolate(t[0] * t[0],
+                            InterpolateOptions().scale_factor(2).mode(InterpolateMode::Bilinear));
        }},
       {"bicubic_of_square",
        [](const In& t, const Tensor&) {
-         return interpolate(t[0] * t[0],
-                            InterpolateOptions().size(Pair{5, 4}).mode(InterpolateMode::Bicubic).align_corners(true));
+         return interpolate(
+             t[0] * t[0],
+             InterpolateOptions().size(Pair{5, 4}).mode(InterpolateMode::Bicubic).align_corners(true));
        }},
       {"reflect_pad_of_square",
-       [](const In& t, const Tensor&) { return pad(t[0] * t[0], {1, 2, 2, 1}, PadMode::Reflect); }},
+       [](const In& t, const Tensor&) {
+         return pad(t[0] * t[0], {1, 2, 2, 1}, PadMode::Reflect);
+       }},
       {"pixel_shuffle_of_square", [](const In& t, const Tensor&) { return pixel_shuffle(t[0] * t[0], 2); }},
       {"cross_entropy", [](const In& t, const Tensor& target) { return cross_entropy(t[0], target); }},
       {"cross_entropy_none",
@@ -78,10 +88,12 @@ const std::vector<Case>& cases() {
       {"l1_loss_of_square", [](const In& t, const Tensor&) { return l1_loss(t[0] * t[0], t[1]); }},
       {"smooth_l1_loss_of_square",
        [](const In& t, const Tensor&) { return smooth_l1_loss(t[0] * t[0], t[1], Reduction::Sum, 0.5); }},
-      {"bce_with_logits", [](const In& t, const Tensor&) { return binary_cross_entropy_with_logits(t[0], t[1]); }},
+      {"bce_with_logits",
+       [](const In& t, const Tensor&) { return binary_cross_entropy_with_logits(t[0], t[1]); }},
       {"bce_with_logits_pos_weight_none",
        [](const In& t, const Tensor&) {
-         return binary_cross_entropy_with_logits(t[0], t[1], Reduction::None, from_vector(std::vector<float>{0.5f, 2.f, 1.5f}, Shape{3}));
+         return binary_cross_entropy_with_logits(t[0], t[1], Reduction::None,
+                                                 from_vector(std::vector<float>{0.5f, 2.f, 1.5f}, Shape{3}));
        }},
   };
   return all;
@@ -126,7 +138,8 @@ void check_case(const Case& c) {
   for (size_t i = 0; i < wrt.size(); ++i) {
     const std::string k = i < inputs.size() ? "h" + std::to_string(i) : "hgy";
     Tensor got = second[i].defined() ? second[i] : zeros_like(wrt[i]);
-    check_rel(got, g.at(k), std::string(c.name) + ": d/d" + (i < inputs.size() ? "in" + std::to_string(i) : "gy"));
+    check_rel(got, g.at(k),
+              std::string(c.name) + ": d/d" + (i < inputs.size() ? "in" + std::to_string(i) : "gy"));
   }
 }
 

@@ -75,7 +75,8 @@ TEST_CASE("exp_nonpositive and log_normal agree with libm to a few ulp") {
   }
   for (int i = 0; i <= 200000; ++i) {
     // 1 .. 1e6 (log-sum-exp's range and beyond), and values below 1 down to 1e-37.
-    const float hi = std::exp(13.8f * static_cast<float>(i) / 200000.f), lo = std::exp(-85.f * static_cast<float>(i) / 200000.f);
+    const float hi = std::exp(13.8f * static_cast<float>(i) / 200000.f),
+                lo = std::exp(-85.f * static_cast<float>(i) / 200000.f);
     for (float x : {hi, lo}) {
       const double want = std::log(static_cast<double>(x));
       if (!(std::abs(k::log_normal(x) - want) <= 4e-7 * std::abs(want) + 1e-7) && ++log_failures < 5)
@@ -100,9 +101,9 @@ TEST_CASE("unary ops and their gradients: flat contiguous loops give the strided
     Tensor x = test_values({300, 211}, 1), g = test_values({300, 211}, 2);  // 63k elements: above the split
     Tensor xs = strided_copy(x), gs = strided_copy(g);
     REQUIRE(!xs.is_contiguous());
-    for (k::UnaryOp op : {k::UnaryOp::Neg, k::UnaryOp::Exp, k::UnaryOp::Log, k::UnaryOp::Sqrt, k::UnaryOp::Pow,
-                          k::UnaryOp::Abs, k::UnaryOp::Relu, k::UnaryOp::LeakyRelu, k::UnaryOp::Sigmoid,
-                          k::UnaryOp::Tanh, k::UnaryOp::Clamp}) {
+    for (k::UnaryOp op : {k::UnaryOp::Neg, k::UnaryOp::Exp, k::UnaryOp::Log, k::UnaryOp::Sqrt,
+                          k::UnaryOp::Pow, k::UnaryOp::Abs, k::UnaryOp::Relu, k::UnaryOp::LeakyRelu,
+                          k::UnaryOp::Sigmoid, k::UnaryOp::Tanh, k::UnaryOp::Clamp}) {
       CAPTURE(k::unary_op_name(op));
       const k::UnaryParams p{op == k::UnaryOp::Clamp ? -0.5f : 3.f, 0.7f};
       Tensor y = k::unary(op, x, p), ys = k::unary(op, xs, p);

@@ -75,7 +75,13 @@ TEST_CASE("fused cross entropy matches a float64 reference: blocks, weights, ign
     CAPTURE(shape_str(shape));
     Generator gen(11);
     Tensor x = randn(shape, gen);
-    x = from_vector([&] { auto v = x.to_vector<float>(); for (auto& e : v) e *= 3.f; return v; }(), shape);
+    x = from_vector(
+        [&] {
+          auto v = x.to_vector<float>();
+          for (auto& e : v) e *= 3.f;
+          return v;
+        }(),
+        shape);
     Shape tshape{shape[0]};
     tshape.insert(tshape.end(), shape.begin() + 2, shape.end());
     Tensor t = randint(0, shape[1], tshape, gen);
@@ -92,7 +98,8 @@ TEST_CASE("fused cross entropy matches a float64 reference: blocks, weights, ign
       at_1_and_2_threads([&] {
         Tensor xl = clone_data(x);
         xl.set_requires_grad();
-        Tensor loss = cross_entropy(xl, t, CrossEntropyOptions().weight(from_vector(w, {shape[1]})).ignore_index(255).reduction(r));
+        Tensor loss = cross_entropy(
+            xl, t, CrossEntropyOptions().weight(from_vector(w, {shape[1]})).ignore_index(255).reduction(r));
         check_close(loss.to_vector<double>(), ref.loss, 2e-6, 1e-6);
         if (r == Reduction::None)
           loss.backward(up);
@@ -108,7 +115,8 @@ TEST_CASE("fused cross entropy matches a float64 reference: blocks, weights, ign
           CHECK(g == grad_1t);
         // Mean and Sum hand on a gradient computed in the forward; an upstream other than 1 scales it.
         xl.set_grad(Tensor());
-        Tensor scaled = cross_entropy(xl, t, CrossEntropyOptions().weight(from_vector(w, {shape[1]})).ignore_index(255).reduction(r));
+        Tensor scaled = cross_entropy(
+            xl, t, CrossEntropyOptions().weight(from_vector(w, {shape[1]})).ignore_index(255).reduction(r));
         if (r == Reduction::None)
           (scaled * 3.f).backward(up);
         else
@@ -117,7 +125,8 @@ TEST_CASE("fused cross entropy matches a float64 reference: blocks, weights, ign
         for (double& v : ref3) v *= 3;
         check_close(xl.grad().to_vector<double>(), ref3, 1e-5, 3e-6);
         // Without a gradient to compute (no requires_grad), the loss is the same.
-        Tensor plain = cross_entropy(x, t, CrossEntropyOptions().weight(from_vector(w, {shape[1]})).ignore_index(255).reduction(r));
+        Tensor plain = cross_entropy(
+            x, t, CrossEntropyOptions().weight(from_vector(w, {shape[1]})).ignore_index(255).reduction(r));
         check_close(plain.to_vector<double>(), ref.loss, 2e-6, 1e-6);
       });
     }
@@ -183,15 +192,19 @@ TEST_CASE("the engine takes over or adds into gradients only when nothing else c
 TEST_CASE("Adam and AdamW: every vector lane, the padded tail and the parallel split agree bit for bit") {
   using Make = std::unique_ptr<Optimizer> (*)(std::vector<Tensor>);
   const Make makes[] = {
-      [](std::vector<Tensor> ps) -> std::unique_ptr<Optimizer> { return std::make_unique<Adam>(ps, AdamOptions(1e-2)); },
       [](std::vector<Tensor> ps) -> std::unique_ptr<Optimizer> {
-        return std::make_unique<Adam>(ps, AdamOptions(5e-3).betas(0.8, 0.99).eps(1e-6).weight_decay(0.1).amsgrad(true));
+        return std::make_unique<Adam>(ps, AdamOptions(1e-2));
+      },
+      [](std::vector<Tensor> ps) -> std::unique_ptr<Optimizer> {
+        return std::make_unique<Adam>(
+            ps, AdamOptions(5e-3).betas(0.8, 0.99).eps(1e-6).weight_decay(0.1).amsgrad(true));
       },
       [](std::vector<Tensor> ps) -> std::unique_ptr<Optimizer> {
         return std::make_unique<Adam>(ps, AdamOptions(1e-2).maximize(true));
       },
       [](std::vector<Tensor> ps) -> std::unique_ptr<Optimizer> {
-        return std::make_unique<AdamW>(ps, AdamWOptions(2e-2).betas(0.5, 0.9).weight_decay(0.05).amsgrad(true));
+        return std::make_unique<AdamW>(ps,
+                                       AdamWOptions(2e-2).betas(0.5, 0.9).weight_decay(0.05).amsgrad(true));
       },
   };
   constexpr int64_t kPeriod = 37, kBig = 40000;  // 40,000 elements: split across threads at 2

@@ -96,7 +96,7 @@ TEST_CASE("shapes data: the drawing rules of each class") {
     if (cls == 1) {  // disk: as wide as high, pi/4 of its box
       CHECK(std::abs(w - h) <= 1);
       CHECK(std::abs(fill - M_PI / 4) < 0.08);
-    } else if (cls == 2) {  // square: fills its box
+    } else if (cls == 2) {          // square: fills its box
       CHECK(std::abs(w - h) <= 1);  // the centre is not on the pixel grid: one row or column more
       CHECK(fill == 1.0);
     } else {  // upward triangle: half its box, rows widening downwards
@@ -111,10 +111,12 @@ TEST_CASE("shapes data: the drawing rules of each class") {
       if (lab[i] == cls) sum += img[i], sq += img[i] * img[i];
     CHECK(sq / area - (sum / area) * (sum / area) < 0.01);
   }
-  for (int64_t cls = 1; cls < kClasses; ++cls) CHECK_MESSAGE(found[cls], "no single-shape image of class " << cls);
+  for (int64_t cls = 1; cls < kClasses; ++cls)
+    CHECK_MESSAGE(found[cls], "no single-shape image of class " << cls);
 }
 
-TEST_CASE("shapes data: the held-out set of examples/fcn (seed 0, stream 2, 512 images) is 88.24% background") {
+TEST_CASE(
+    "shapes data: the held-out set of examples/fcn (seed 0, stream 2, 512 images) is 88.24% background") {
   // examples/fcn/check_training.cmake requires a short training run to beat predicting background
   // everywhere on this set; the rate it uses is this one.
   ShapesDataset heldout(0, 2, 512);
@@ -144,7 +146,8 @@ TEST_CASE("confusion matrix: hand-computed accuracy and IoU") {
   two.add(from_vector(std::vector<int64_t>{0, 1}, {2}), from_vector(std::vector<int64_t>{0, 1}, {2}));
   CHECK(std::isnan(two.iou()[2]));
   CHECK(two.mean_iou() == doctest::Approx(1.0));
-  CHECK_THROWS_AS(cm.add(from_vector(std::vector<int64_t>{3}, {1}), from_vector(std::vector<int64_t>{0}, {1})), Error);
+  CHECK_THROWS_AS(
+      cm.add(from_vector(std::vector<int64_t>{3}, {1}), from_vector(std::vector<int64_t>{0}, {1})), Error);
 }
 
 TEST_CASE("predict_classes takes the first largest score per pixel") {

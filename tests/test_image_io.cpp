@@ -144,9 +144,9 @@ TEST_CASE("write_png -> read_image round trips exactly, clamps and rounds") {
     write_png(path, img);
     CHECK(max_abs_diff(read_image(path), img) == 0.0);
     CHECK(max_abs_diff(decode_image(std::string_view(reinterpret_cast<const char*>(encode_png(img).data()),
-                                                 encode_png(img).size()),
-                                "memory"),
-                   img) == 0.0);
+                                                     encode_png(img).size()),
+                                    "memory"),
+                       img) == 0.0);
   }
   write_png(dir / "hw.png", full({3, 4}, 0.5));
   CHECK(read_image(dir / "hw.png").shape() == Shape{1, 3, 4});

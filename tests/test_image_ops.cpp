@@ -54,8 +54,8 @@ TEST_CASE("rgb_to_ycbcr, rgb_to_y and rgb_to_grayscale match their formulas") {
   CHECK(max_abs_diff(rgb_to_grayscale(a), goldens().at("grey_a")) <= 1e-6);
   std::vector<float> ycc = rgb_to_ycbcr(a).to_vector(), y = rgb_to_y(a).to_vector();
   CHECK(rgb_to_y(a).shape() == Shape{1, 24, 30});
-  CHECK(max_abs_diff(rgb_to_y(a),
-                 from_vector(std::vector<float>(ycc.begin(), ycc.begin() + 24 * 30), {1, 24, 30})) <= 1e-7);
+  CHECK(max_abs_diff(rgb_to_y(a), from_vector(std::vector<float>(ycc.begin(), ycc.begin() + 24 * 30),
+                                              {1, 24, 30})) <= 1e-7);
   // White and black hit the ends of the studio range: Y 16..235, chroma 128 (in /255 units).
   Tensor wb = from_vector(std::vector<float>{1, 0, 1, 0, 1, 0}, {3, 1, 2});
   std::vector<float> want = {235.f / 255, 16.f / 255, 128.f / 255, 128.f / 255, 128.f / 255, 128.f / 255};
@@ -67,7 +67,8 @@ TEST_CASE("rgb_to_ycbcr, rgb_to_y and rgb_to_grayscale match their formulas") {
   Tensor both = rgb_to_ycbcr(batch({a, c}));
   CHECK(both.shape() == Shape{2, 3, 24, 30});
   CHECK(max_abs_diff(both, batch({rgb_to_ycbcr(a), rgb_to_ycbcr(c)})) == 0.0);
-  CHECK(max_abs_diff(rgb_to_grayscale(batch({a, c})), batch({rgb_to_grayscale(a), rgb_to_grayscale(c)})) == 0.0);
+  CHECK(max_abs_diff(rgb_to_grayscale(batch({a, c})), batch({rgb_to_grayscale(a), rgb_to_grayscale(c)})) ==
+        0.0);
   CHECK_THROWS_WITH_AS(rgb_to_y(zeros({4, 2, 2})), doctest::Contains("(3, H, W)"), Error);
   CHECK_THROWS_WITH_AS(rgb_to_ycbcr(zeros({3, 2, 2}, DType::Int64)), doctest::Contains("int64"), Error);
   CHECK_THROWS_AS(ycbcr_to_rgb(zeros({2, 2})), Error);

@@ -47,16 +47,33 @@ const std::vector<std::pair<std::string, InterpolateOptions>>& modes() {
 }
 
 // Sets the geometry's size arguments on a copy of the mode's options.
-const std::vector<std::pair<std::string, std::function<InterpolateOptions(InterpolateOptions)>>>& geometries() {
-  static const std::vector<std::pair<std::string, std::function<InterpolateOptions(InterpolateOptions)>>> g = {
-      {"up2", [](InterpolateOptions o) { return o.scale_factor(2.0); }},
-      {"up_size", [](InterpolateOptions o) { return o.size({9, 13}); }},
-      {"down_size", [](InterpolateOptions o) { return o.size({3, 4}); }},
-      {"down2", [](InterpolateOptions o) { return o.scale_factor(0.5); }},
-      {"mixed_scale", [](InterpolateOptions o) { return o.scale_factor({1.7, 0.45}); }},
-      {"mixed_recompute", [](InterpolateOptions o) { return o.scale_factor({1.7, 0.45}).recompute_scale_factor(true); }},
-      {"big_down", [](InterpolateOptions o) { return o.size({13, 7}); }},
-  };
+const std::vector<std::pair<std::string, std::function<InterpolateOptions(InterpolateOptions)>>>&
+geometries() {
+  static const std::vector<std::pair<std::string, std::function<InterpolateOptions(InterpolateOptions)>>> g =
+      {
+          {"up2", [](InterpolateOptions o) { return o.scale_factor(2.0); }},
+          {"up_size",
+           [](InterpolateOptions o) {
+             return o.size({9, 13});
+           }},
+          {"down_size",
+           [](InterpolateOptions o) {
+             return o.size({3, 4});
+           }},
+          {"down2", [](InterpolateOptions o) { return o.scale_factor(0.5); }},
+          {"mixed_scale",
+           [](InterpolateOptions o) {
+             return o.scale_factor({1.7, 0.45});
+           }},
+          {"mixed_recompute",
+           [](InterpolateOptions o) {
+             return o.scale_factor({1.7, 0.45}).recompute_scale_factor(true);
+           }},
+          {"big_down",
+           [](InterpolateOptions o) {
+             return o.size({13, 7});
+           }},
+      };
   return g;
 }
 
@@ -82,7 +99,8 @@ TEST_CASE("interpolate matches PyTorch for every mode, align_corners, antialias 
 TEST_CASE("interpolate: hand-computed values") {
   Tensor x = floats({0, 1, 2, 3}, {1, 1, 1, 4});
   // Nearest 4 -> 6: src = floor(o * 4/6) = 0, 0, 1, 2, 2, 3.
-  CHECK(interpolate(x, InterpolateOptions().size({1, 6})).to_vector() == std::vector<float>{0, 0, 1, 2, 2, 3});
+  CHECK(interpolate(x, InterpolateOptions().size({1, 6})).to_vector() ==
+        std::vector<float>{0, 0, 1, 2, 2, 3});
   // Nearest-exact 4 -> 6: src = floor((o + 0.5) * 4/6) = 0, 1, 1, 2, 3, 3.
   CHECK(interpolate(x, InterpolateOptions().size({1, 6}).mode(M::NearestExact)).to_vector() ==
         std::vector<float>{0, 1, 1, 2, 3, 3});
@@ -90,17 +108,20 @@ TEST_CASE("interpolate: hand-computed values") {
   CHECK(interpolate(x, InterpolateOptions().size({1, 7}).mode(M::Bilinear).align_corners(true)).to_vector() ==
         std::vector<float>{0, 0.5f, 1, 1.5f, 2, 2.5f, 3});
   // Area 4 -> 2 averages pairs; 4 -> 3 averages the windows [0, 2), [1, 3), [2, 4).
-  CHECK(interpolate(x, InterpolateOptions().size({1, 2}).mode(M::Area)).to_vector() == std::vector<float>{0.5f, 2.5f});
+  CHECK(interpolate(x, InterpolateOptions().size({1, 2}).mode(M::Area)).to_vector() ==
+        std::vector<float>{0.5f, 2.5f});
   CHECK(interpolate(x, InterpolateOptions().size({1, 3}).mode(M::Area)).to_vector() ==
         std::vector<float>{0.5f, 1.5f, 2.5f});
   // Bicubic 2x of a constant stays constant (weights sum to 1, border clamped).
-  for (float v : interpolate(full({1, 1, 3, 3}, 2.0), InterpolateOptions().scale_factor(2).mode(M::Bicubic)).to_vector())
+  for (float v : interpolate(full({1, 1, 3, 3}, 2.0), InterpolateOptions().scale_factor(2).mode(M::Bicubic))
+                     .to_vector())
     CHECK(std::fabs(v - 2.f) <= 1e-6f);
   // Bicubic 4 -> 2: sources 0.5 and 2.5 (t = 0.5), Keys' weights with A = -0.75 are (-0.09375,
   // 0.59375, 0.59375, -0.09375) over indices clamped to [0, 3]: (0, 0, 1, 2) and (1, 2, 3, 3).
   Tensor half = interpolate(x, InterpolateOptions().size({1, 2}).mode(M::Bicubic));
   CHECK(std::fabs(half.at({0, 0, 0, 0}) - (0.59375f * 1 - 0.09375f * 2)) <= 1e-6f);
-  CHECK(std::fabs(half.at({0, 0, 0, 1}) - (-0.09375f * 1 + 0.59375f * 2 + 0.59375f * 3 - 0.09375f * 3)) <= 1e-6f);
+  CHECK(std::fabs(half.at({0, 0, 0, 1}) - (-0.09375f * 1 + 0.59375f * 2 + 0.59375f * 3 - 0.09375f * 3)) <=
+        1e-6f);
   // Antialiased bilinear 4 -> 2: a triangle of half-width 2 around 1 and 3 (weights 1/8, 3/8, 3/8, 1/8,
   // the outer ones cut at the border and renormalised: (3*0 + 3*1 + 1*2) / 7 = 5/7).
   Tensor aa = interpolate(x, InterpolateOptions().size({1, 2}).mode(M::Bilinear).antialias(true));
@@ -145,11 +166,12 @@ TEST_CASE("interpolate rejects bad options like F.interpolate") {
                        doctest::Contains("not meaningful with an explicit size"), Error);
   CHECK_THROWS_WITH_AS(interpolate(x, InterpolateOptions().scale_factor(0.1)),
                        doctest::Contains("sizes should be greater than 0"), Error);
-  CHECK_THROWS_WITH_AS(interpolate(x, InterpolateOptions().scale_factor(-2)), doctest::Contains("finite and positive"),
+  CHECK_THROWS_WITH_AS(interpolate(x, InterpolateOptions().scale_factor(-2)),
+                       doctest::Contains("finite and positive"), Error);
+  CHECK_THROWS_WITH_AS(interpolate(x, InterpolateOptions().scale_factor(NAN)),
+                       doctest::Contains("finite and positive"), Error);
+  CHECK_THROWS_WITH_AS(interpolate(x, InterpolateOptions().size({0, 3})), doctest::Contains("greater than 0"),
                        Error);
-  CHECK_THROWS_WITH_AS(interpolate(x, InterpolateOptions().scale_factor(NAN)), doctest::Contains("finite and positive"),
-                       Error);
-  CHECK_THROWS_WITH_AS(interpolate(x, InterpolateOptions().size({0, 3})), doctest::Contains("greater than 0"), Error);
   CHECK_THROWS_WITH_AS(interpolate(zeros({4, 4}), InterpolateOptions().size({2, 2})),
                        doctest::Contains("expected a 4-D input"), Error);
   CHECK_THROWS_WITH_AS(interpolate(zeros({1, 1, 0, 4}), InterpolateOptions().size({2, 2})),
@@ -176,7 +198,8 @@ TEST_CASE("Upsample takes every interpolate mode") {
   Tensor x = randn({1, 2, 5, 4}, gen);
   Upsample cubic(UpsampleOptions().scale_factor({1.5, 2.5}).mode(M::Bicubic).align_corners(true));
   CHECK(cubic.forward(x).to_vector() ==
-        interpolate(x, InterpolateOptions().scale_factor({1.5, 2.5}).mode(M::Bicubic).align_corners(true)).to_vector());
+        interpolate(x, InterpolateOptions().scale_factor({1.5, 2.5}).mode(M::Bicubic).align_corners(true))
+            .to_vector());
   CHECK(cubic.extra_repr() == "scale_factor=(1.5, 2.5), mode='bicubic', align_corners=True");
   Upsample nearest(UpsampleOptions().size({7, 3}).mode(M::Nearest));
   CHECK(nearest.forward(x).to_vector() == interpolate(x, InterpolateOptions().size({7, 3})).to_vector());
@@ -191,8 +214,10 @@ TEST_CASE("Upsample takes every interpolate mode") {
 TEST_CASE("docs/ops.md: the interpolate example") {
   Tensor hr = randn({1, 3, 64, 48});
   // [doc:usage]
-  Tensor lr = interpolate(hr, InterpolateOptions().scale_factor(0.5).mode(InterpolateMode::Bicubic).antialias(true));
-  Tensor up = interpolate(lr, InterpolateOptions().size({256, 256}).mode(InterpolateMode::Bilinear).align_corners(true));
+  Tensor lr =
+      interpolate(hr, InterpolateOptions().scale_factor(0.5).mode(InterpolateMode::Bicubic).antialias(true));
+  Tensor up = interpolate(
+      lr, InterpolateOptions().size({256, 256}).mode(InterpolateMode::Bilinear).align_corners(true));
   // [/doc]
   CHECK(lr.shape() == Shape{1, 3, 32, 24});
   CHECK(up.shape() == Shape{1, 3, 256, 256});

@@ -18,8 +18,8 @@ const std::string kData = std::string(CONVGRAD_TEST_DATA) + "/layers/";
 // Largest |a - b| - rtol * |b|, with shapes required equal.
 void check_close(const Tensor& actual, const Tensor& expected, const std::string& what, double tol = 2e-5) {
   REQUIRE_MESSAGE(actual.defined(), what << " is undefined");
-  REQUIRE_MESSAGE(actual.shape() == expected.shape(),
-                  what << ": shape " << shape_str(actual.shape()) << " vs expected " << shape_str(expected.shape()));
+  REQUIRE_MESSAGE(actual.shape() == expected.shape(), what << ": shape " << shape_str(actual.shape())
+                                                           << " vs expected " << shape_str(expected.shape()));
   auto a = actual.to_vector<double>(), e = expected.to_vector<double>();
   double worst = 0.0;
   size_t at = 0;
@@ -36,7 +36,8 @@ using Call = std::function<Tensor(Module&, const Tensor&)>;
 
 // Loads golden `name`, sets the module's state from its p.* entries, runs forward + backward with the
 // golden upstream gradient, and compares output, input gradient, parameter gradients and buffers.
-void check_golden(Module& m, const std::string& name, bool training = true, Call call = {}, double tol = 2e-5) {
+void check_golden(Module& m, const std::string& name, bool training = true, Call call = {},
+                  double tol = 2e-5) {
   INFO("golden case " << name);
   auto g = load_npz(kData + name + ".npz");
   std::map<std::string, Tensor> state;
@@ -74,14 +75,20 @@ TEST_CASE("Conv2d matches PyTorch (basic, strided/dilated/grouped, padding same)
 TEST_CASE("ConvTranspose2d matches PyTorch, including output_size by options and by forward overload") {
   ConvTranspose2d basic(ConvTranspose2dOptions(3, 2, 4).stride(2).padding(1));
   check_golden(basic, "convt_basic");
-  ConvTranspose2d options(
-      ConvTranspose2dOptions(4, 6, {3, 4}).stride({2, 3}).padding({1, 2}).output_padding({1, 0}).groups(2).dilation({2, 1}));
+  ConvTranspose2d options(ConvTranspose2dOptions(4, 6, {3, 4})
+                              .stride({2, 3})
+                              .padding({1, 2})
+                              .output_padding({1, 0})
+                              .groups(2)
+                              .dilation({2, 1}));
   check_golden(options, "convt_options");
   ConvTranspose2d by_call(ConvTranspose2dOptions(2, 3, 3).stride(2).padding(1));
-  check_golden(by_call, "convt_output_size", true,
-               [](Module& m, const Tensor& x) { return static_cast<ConvTranspose2d&>(m).forward(x, {8, 8}); });
+  check_golden(by_call, "convt_output_size", true, [](Module& m, const Tensor& x) {
+    return static_cast<ConvTranspose2d&>(m).forward(x, {8, 8});
+  });
   // The same through options, so it also works inside a Sequential (which only calls forward(x)).
-  auto fixed = std::make_shared<ConvTranspose2d>(ConvTranspose2dOptions(2, 3, 3).stride(2).padding(1).output_size({8, 8}));
+  auto fixed = std::make_shared<ConvTranspose2d>(
+      ConvTranspose2dOptions(2, 3, 3).stride(2).padding(1).output_size({8, 8}));
   check_golden(*fixed, "convt_output_size");
   Sequential seq({fixed});
   Tensor x = ones({1, 2, 4, 4});
@@ -156,8 +163,10 @@ TEST_CASE("Dropout: drops a fraction p, rescales by 1/(1-p), identity in eval, s
   auto v = y.to_vector();
   int64_t zeros_seen = 0;
   for (float e : v) {
-    if (e == 0.f) ++zeros_seen;
-    else CHECK_MESSAGE(e == doctest::Approx(1.0 / 0.7), e);
+    if (e == 0.f)
+      ++zeros_seen;
+    else
+      CHECK_MESSAGE(e == doctest::Approx(1.0 / 0.7), e);
   }
   CHECK(zeros_seen / 1e5 == doctest::Approx(0.3).epsilon(0.03));
   sum(y).backward();
@@ -189,12 +198,16 @@ struct SmallNet : Module {
   std::shared_ptr<Sequential> features, head;
   std::shared_ptr<ConvTranspose2d> up;
   SmallNet() {
-    features = register_module("features", std::make_shared<Sequential>(
-        std::make_shared<Conv2d>(Conv2dOptions(2, 4, 3).padding(1)), std::make_shared<BatchNorm2d>(BatchNorm2dOptions(4)),
-        std::make_shared<ReLU>(), std::make_shared<MaxPool2d>(MaxPool2dOptions(2))));
-    up = register_module("up", std::make_shared<ConvTranspose2d>(ConvTranspose2dOptions(4, 3, 4).stride(2).padding(1)));
-    head = register_module("head", std::make_shared<Sequential>(std::make_shared<Flatten>(),
-                                                                std::make_shared<Linear>(LinearOptions(3 * 8 * 8, 5))));
+    features = register_module(
+        "features", std::make_shared<Sequential>(std::make_shared<Conv2d>(Conv2dOptions(2, 4, 3).padding(1)),
+                                                 std::make_shared<BatchNorm2d>(BatchNorm2dOptions(4)),
+                                                 std::make_shared<ReLU>(),
+                                                 std::make_shared<MaxPool2d>(MaxPool2dOptions(2))));
+    up = register_module(
+        "up", std::make_shared<ConvTranspose2d>(ConvTranspose2dOptions(4, 3, 4).stride(2).padding(1)));
+    head = register_module(
+        "head", std::make_shared<Sequential>(std::make_shared<Flatten>(),
+                                             std::make_shared<Linear>(LinearOptions(3 * 8 * 8, 5))));
   }
   Tensor forward(const Tensor& x) override { return head->forward(tanh(up->forward(features->forward(x)))); }
 };
@@ -213,7 +226,8 @@ TEST_CASE("a whole model's output and every parameter gradient match PyTorch") {
   check_golden(net, "model_small", true, {}, 5e-5);
 }
 
-TEST_CASE("a PyTorch-trained Conv/ConvTranspose model converted by tools/state_dict.py gives the same outputs") {
+TEST_CASE(
+    "a PyTorch-trained Conv/ConvTranspose model converted by tools/state_dict.py gives the same outputs") {
   Sequential fcn = small_fcn();
   load(fcn, kData + "pretrained_fcn.npz");
   fcn.eval();
@@ -260,9 +274,9 @@ TEST_CASE("a small conv model's loss falls on a toy problem") {
     }
     return std::pair{x, from_vector(labels, {n})};
   };
-  Sequential model({std::make_shared<Conv2d>(Conv2dOptions(1, 4, 3).padding(1), gen), std::make_shared<ReLU>(),
-                    std::make_shared<MaxPool2d>(MaxPool2dOptions(2)), std::make_shared<Flatten>(),
-                    std::make_shared<Linear>(LinearOptions(4 * 3 * 3, 2), gen)});
+  Sequential model({std::make_shared<Conv2d>(Conv2dOptions(1, 4, 3).padding(1), gen),
+                    std::make_shared<ReLU>(), std::make_shared<MaxPool2d>(MaxPool2dOptions(2)),
+                    std::make_shared<Flatten>(), std::make_shared<Linear>(LinearOptions(4 * 3 * 3, 2), gen)});
   auto [x_eval, t_eval] = batch(64);
   auto eval_loss = [&] {
     NoGradGuard guard;

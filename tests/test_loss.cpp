@@ -16,7 +16,9 @@ using namespace convgrad;
 namespace {
 using Golden = std::map<std::string, Tensor>;
 
-Golden golden(const std::string& name) { return load_npz(std::string(CONVGRAD_TEST_DATA) + "/train/" + name + ".npz"); }
+Golden golden(const std::string& name) {
+  return load_npz(std::string(CONVGRAD_TEST_DATA) + "/train/" + name + ".npz");
+}
 
 // A fresh leaf holding a golden's values.
 Tensor leaf(const Tensor& t) {
@@ -28,11 +30,12 @@ Tensor leaf(const Tensor& t) {
 void check_close(const Tensor& got, const Tensor& want, const std::string& what, double rtol = 1e-5,
                  double atol = 1e-6) {
   REQUIRE_MESSAGE(got.defined(), what, " is undefined");
-  REQUIRE_MESSAGE(got.shape() == want.shape(), what, ": shape ", shape_str(got.shape()), " != ",
-                  shape_str(want.shape()));
+  REQUIRE_MESSAGE(got.shape() == want.shape(), what, ": shape ", shape_str(got.shape()),
+                  " != ", shape_str(want.shape()));
   auto g = got.to_vector<double>(), w = want.to_vector<double>();
   for (size_t i = 0; i < g.size(); ++i)
-    CHECK_MESSAGE(std::abs(g[i] - w[i]) <= atol + rtol * std::abs(w[i]), what, "[", i, "]: ", g[i], " != ", w[i]);
+    CHECK_MESSAGE(std::abs(g[i] - w[i]) <= atol + rtol * std::abs(w[i]), what, "[", i, "]: ", g[i],
+                  " != ", w[i]);
 }
 
 Reduction parse(const std::string& name) {
@@ -85,7 +88,8 @@ TEST_CASE("cross_entropy gradcheck with weights and ignore_index") {
   Tensor w = tensor({0.5f, 2.f, 1.f});
   for (Reduction r : {Reduction::Mean, Reduction::Sum, Reduction::None}) {
     auto opts = CrossEntropyOptions().ignore_index(-1).weight(w).reduction(r);
-    auto res = gradcheck([&](const std::vector<Tensor>& in) { return cross_entropy(in[0], target, opts); }, {x});
+    auto res =
+        gradcheck([&](const std::vector<Tensor>& in) { return cross_entropy(in[0], target, opts); }, {x});
     CHECK_MESSAGE(res.ok, res.report);
   }
 }
@@ -110,7 +114,8 @@ TEST_CASE("cross_entropy: ignored samples, hand-computed values") {
   float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
   Tensor z = from_vector(std::vector<float>{0.f, std::copysign(nan, -1.f), 1.f, 2.f, nan, 0.f}, {3, 2});
   auto per = cross_entropy(z, from_vector(std::vector<int64_t>{0, 0, 1}, {3}),
-                           CrossEntropyOptions().reduction(Reduction::None)).to_vector();
+                           CrossEntropyOptions().reduction(Reduction::None))
+                 .to_vector();
   CHECK(std::isnan(per[0]));
   CHECK(per[1] == doctest::Approx(std::log1p(std::exp(1.0))));
   CHECK(std::isnan(per[2]));
@@ -126,13 +131,16 @@ TEST_CASE("cross_entropy: ignored samples, hand-computed values") {
 TEST_CASE("cross_entropy errors name the problem") {
   Tensor x = zeros({2, 3, 4});
   Tensor t = from_vector(std::vector<int64_t>{0, 1, 2, 0, 1, 7, 0, 1}, {2, 4});
-  CHECK_THROWS_WITH_AS(cross_entropy(x, t), doctest::Contains("target value 7 at index [1, 1] is out of range for 3 "
-                                                               "classes"), Error);
-  CHECK_THROWS_WITH_AS(cross_entropy(x, zeros({2, 4})), doctest::Contains("must be an int64 tensor"), Error);
-  CHECK_THROWS_WITH_AS(cross_entropy(x, zeros({2, 3}, DType::Int64)),
-                       doctest::Contains("target shape [2, 3] does not match logits [2, 3, 4] (expected [2, 4])"),
+  CHECK_THROWS_WITH_AS(cross_entropy(x, t),
+                       doctest::Contains("target value 7 at index [1, 1] is out of range for 3 "
+                                         "classes"),
                        Error);
-  CHECK_THROWS_WITH_AS(cross_entropy(zeros({3}), zeros({3}, DType::Int64)), doctest::Contains("(N, C)"), Error);
+  CHECK_THROWS_WITH_AS(cross_entropy(x, zeros({2, 4})), doctest::Contains("must be an int64 tensor"), Error);
+  CHECK_THROWS_WITH_AS(
+      cross_entropy(x, zeros({2, 3}, DType::Int64)),
+      doctest::Contains("target shape [2, 3] does not match logits [2, 3, 4] (expected [2, 4])"), Error);
+  CHECK_THROWS_WITH_AS(cross_entropy(zeros({3}), zeros({3}, DType::Int64)), doctest::Contains("(N, C)"),
+                       Error);
   CHECK_THROWS_WITH_AS(cross_entropy(x, zeros({2, 4}, DType::Int64), CrossEntropyOptions().weight(ones({2}))),
                        doctest::Contains("weight has shape [2], expected [3]"), Error);
 }
@@ -186,10 +194,13 @@ TEST_CASE("binary_cross_entropy_with_logits matches PyTorch, with and without po
   check_close(out, g.at("out"), "bce (no pos_weight) out");
   out.backward();
   check_close(x.grad(), g.at("grad_input"), "bce (no pos_weight) grad");
-  CHECK_THROWS_WITH_AS(binary_cross_entropy_with_logits(zeros({2, 3}), zeros({2, 3}), Reduction::Mean, ones({2})),
-                       doctest::Contains("pos_weight shape [2]"), Error);
-  auto res = gradcheck([](const std::vector<Tensor>& in) {
-    return binary_cross_entropy_with_logits(in[0], in[1], Reduction::Sum, tensor({2.f, 0.5f}));
-  }, {leaf(tensor({{0.3f, -1.2f}, {2.f, 0.1f}})), leaf(tensor({{0.2f, 0.9f}, {0.5f, 1.f}}))});
+  CHECK_THROWS_WITH_AS(
+      binary_cross_entropy_with_logits(zeros({2, 3}), zeros({2, 3}), Reduction::Mean, ones({2})),
+      doctest::Contains("pos_weight shape [2]"), Error);
+  auto res = gradcheck(
+      [](const std::vector<Tensor>& in) {
+        return binary_cross_entropy_with_logits(in[0], in[1], Reduction::Sum, tensor({2.f, 0.5f}));
+      },
+      {leaf(tensor({{0.3f, -1.2f}, {2.f, 0.1f}})), leaf(tensor({{0.2f, 0.9f}, {0.5f, 1.f}}))});
   CHECK_MESSAGE(res.ok, res.report);
 }

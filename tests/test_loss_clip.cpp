@@ -32,7 +32,8 @@ Tensor leaf(const Tensor& t) {
 // Shapes equal and every |a - b| <= 1e-5 * max(1, |b|); NaN fails.
 void check_close(const Tensor& a, const Tensor& b, const std::string& what) {
   REQUIRE_MESSAGE(a.defined(), what << " is undefined");
-  REQUIRE_MESSAGE(a.shape() == b.shape(), what << ": " << shape_str(a.shape()) << " vs " << shape_str(b.shape()));
+  REQUIRE_MESSAGE(a.shape() == b.shape(),
+                  what << ": " << shape_str(a.shape()) << " vs " << shape_str(b.shape()));
   std::vector<float> va = a.to_vector(), vb = b.to_vector();
   for (size_t i = 0; i < va.size(); ++i)
     if (!(std::fabs(va[i] - vb[i]) <= 1e-5f * std::max(1.f, std::fabs(vb[i])))) {
@@ -45,7 +46,8 @@ Reduction parse(const std::string& name) {
   return name == "none" ? Reduction::None : name == "sum" ? Reduction::Sum : Reduction::Mean;
 }
 
-void check_loss_golden(const std::string& name, const std::function<Tensor(const Tensor&, const Tensor&)>& fn) {
+void check_loss_golden(const std::string& name,
+                       const std::function<Tensor(const Tensor&, const Tensor&)>& fn) {
   INFO("golden case " << name);
   auto gd = golden("loss/" + name);
   Tensor a = leaf(gd["a"]), b = leaf(gd["b"]);
@@ -63,8 +65,9 @@ TEST_CASE("l1_loss and smooth_l1_loss match PyTorch for every reduction and beta
     const Reduction r = parse(red);
     check_loss_golden("l1_" + red, [r](const Tensor& a, const Tensor& b) { return l1_loss(a, b, r); });
     for (auto [tag, beta] : {std::pair{"1", 1.0}, {"0_5", 0.5}, {"0", 0.0}, {"2_5", 2.5}})
-      check_loss_golden(std::string("smooth_l1_b") + tag + "_" + red,
-                        [r, beta = beta](const Tensor& a, const Tensor& b) { return smooth_l1_loss(a, b, r, beta); });
+      check_loss_golden(
+          std::string("smooth_l1_b") + tag + "_" + red,
+          [r, beta = beta](const Tensor& a, const Tensor& b) { return smooth_l1_loss(a, b, r, beta); });
   }
 }
 
@@ -90,11 +93,13 @@ TEST_CASE("l1_loss and smooth_l1_loss: hand values, gradcheck, errors") {
   Generator gen(4);
   Tensor a = leaf(randn({3, 4}, gen)), b = leaf(randn({3, 4}, gen));
   for (double beta : {0.7, 0.0}) {
-    auto r = gradcheck([beta](const std::vector<Tensor>& in) { return smooth_l1_loss(in[0], in[1], Reduction::Mean, beta); },
-                       {a, b});
+    auto r = gradcheck(
+        [beta](const std::vector<Tensor>& in) { return smooth_l1_loss(in[0], in[1], Reduction::Mean, beta); },
+        {a, b});
     CHECK_MESSAGE(r.ok, r.report);
   }
-  auto r = gradcheck([](const std::vector<Tensor>& in) { return l1_loss(in[0], in[1], Reduction::None); }, {a, b});
+  auto r =
+      gradcheck([](const std::vector<Tensor>& in) { return l1_loss(in[0], in[1], Reduction::None); }, {a, b});
   CHECK_MESSAGE(r.ok, r.report);
 
   CHECK_THROWS_WITH_AS(l1_loss(zeros({2, 3}), zeros({3})),
@@ -121,9 +126,11 @@ TEST_CASE("clip_grad_norm_ matches PyTorch for norms 2, 1, inf and 3") {
   for (const char* name : {"clip_l2", "clip_l2_no_clip", "clip_l1", "clip_inf", "clip_l3"}) {
     INFO("golden case " << name);
     auto gd = golden(std::string("clip/") + name);
-    const std::map<std::string, std::pair<double, double>> args = {
-        {"clip_l2", {1.0, 2.0}}, {"clip_l2_no_clip", {100.0, 2.0}}, {"clip_l1", {2.0, 1.0}},
-        {"clip_inf", {0.5, INFINITY}}, {"clip_l3", {0.7, 3.0}}};
+    const std::map<std::string, std::pair<double, double>> args = {{"clip_l2", {1.0, 2.0}},
+                                                                   {"clip_l2_no_clip", {100.0, 2.0}},
+                                                                   {"clip_l1", {2.0, 1.0}},
+                                                                   {"clip_inf", {0.5, INFINITY}},
+                                                                   {"clip_l3", {0.7, 3.0}}};
     std::vector<Tensor> params;
     for (const char* p : {"p0", "p1", "p2"}) {
       Tensor w = zeros(gd[p].shape());
@@ -159,5 +166,6 @@ TEST_CASE("clip_grad_norm_: hand values, no gradients, non-finite norms") {
   CHECK(std::isnan(w.grad().to_vector()[1]));  // scaled by NaN, as PyTorch does
   w.set_grad(floats({INFINITY, 1}, {2}));
   CHECK(std::isinf(clip_grad_norm_({w}, 1.0, INFINITY)));
-  CHECK_THROWS_WITH_AS(clip_grad_norm_({w}, 1.0, 0.0), doctest::Contains("norm_type must be positive"), Error);
+  CHECK_THROWS_WITH_AS(clip_grad_norm_({w}, 1.0, 0.0), doctest::Contains("norm_type must be positive"),
+                       Error);
 }

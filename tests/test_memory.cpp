@@ -80,9 +80,9 @@ TEST_CASE("training 500 steps: live objects constant, resident memory grows < 2%
     }
   }
   double growth = static_cast<double>(peak_late - peak_early) / static_cast<double>(peak_early);
-  MESSAGE("peak RSS in steps " << warmup + 1 << "-" << warmup + window << ": " << peak_early / 1024 << " KiB, in steps "
-                               << steps - window + 1 << "-" << steps << ": " << peak_late / 1024 << " KiB ("
-                               << growth * 100 << "%)");
+  MESSAGE("peak RSS in steps " << warmup + 1 << "-" << warmup + window << ": " << peak_early / 1024
+                               << " KiB, in steps " << steps - window + 1 << "-" << steps << ": "
+                               << peak_late / 1024 << " KiB (" << growth * 100 << "%)");
   if (!kSanitized) CHECK(growth < 0.02);
   CHECK(last_loss < first_loss);  // it really trained
 }
@@ -132,7 +132,8 @@ TEST_CASE("a graph dropped without backward() frees every node and buffer") {
   CHECK(Storage::live_count() == storages);
 
   // An exception half-way through a forward pass unwinds the partial graph too.
-  CHECK_THROWS_AS(cross_entropy(model->forward(x), full({2, 16, 16}, 7, DType::Int64)), Error);  // 7 >= 4 classes
+  CHECK_THROWS_AS(cross_entropy(model->forward(x), full({2, 16, 16}, 7, DType::Int64)),
+                  Error);  // 7 >= 4 classes
   CHECK(Node::live_count() == nodes);
   CHECK(Storage::live_count() == storages);
 }

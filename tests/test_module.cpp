@@ -40,18 +40,21 @@ TEST_CASE("dotted names follow registration order like a PyTorch state dict") {
   blocks->push_back(std::make_shared<ReLU>());
   blocks->push_back(std::make_shared<BatchNorm2d>(BatchNorm2dOptions(2)));
   net->register_module("blocks", blocks);
-  auto up = net->register_module("up", std::make_shared<ConvTranspose2d>(ConvTranspose2dOptions(2, 1, 4).bias(false)));
+  auto up = net->register_module(
+      "up", std::make_shared<ConvTranspose2d>(ConvTranspose2dOptions(2, 1, 4).bias(false)));
   static_assert(std::is_same_v<decltype(up), std::shared_ptr<ConvTranspose2d>>);
 
-  CHECK(names(net->named_parameters()) ==
-        std::vector<std::string>{"blocks.0.weight", "blocks.0.bias", "blocks.2.weight", "blocks.2.bias", "up.weight"});
-  CHECK(names(net->named_buffers()) ==
-        std::vector<std::string>{"blocks.2.running_mean", "blocks.2.running_var", "blocks.2.num_batches_tracked"});
+  CHECK(names(net->named_parameters()) == std::vector<std::string>{"blocks.0.weight", "blocks.0.bias",
+                                                                   "blocks.2.weight", "blocks.2.bias",
+                                                                   "up.weight"});
+  CHECK(names(net->named_buffers()) == std::vector<std::string>{"blocks.2.running_mean",
+                                                                "blocks.2.running_var",
+                                                                "blocks.2.num_batches_tracked"});
   // PyTorch's state-dict order: per module its parameters, then its buffers, then its children.
-  CHECK(names(net->state_dict()) ==
-        std::vector<std::string>{"blocks.0.weight", "blocks.0.bias", "blocks.2.weight", "blocks.2.bias",
-                                 "blocks.2.running_mean", "blocks.2.running_var", "blocks.2.num_batches_tracked",
-                                 "up.weight"});
+  CHECK(names(net->state_dict()) == std::vector<std::string>{"blocks.0.weight", "blocks.0.bias",
+                                                             "blocks.2.weight", "blocks.2.bias",
+                                                             "blocks.2.running_mean", "blocks.2.running_var",
+                                                             "blocks.2.num_batches_tracked", "up.weight"});
   CHECK(net->parameters().size() == 5);
   CHECK(net->parameters(false).empty());
   CHECK(names(blocks->named_parameters(false)).empty());
@@ -76,12 +79,14 @@ TEST_CASE("register_module<T> builds the submodule from its constructor argument
   CHECK(named[0].second.is_same(conv->weight));
   CHECK(named[1].first == "fc.weight");
   CHECK(named[2].first == "fc.bias");
-  CHECK_THROWS_WITH_AS(net.register_module<Linear>("fc", LinearOptions(1, 1)), doctest::Contains("already"), Error);
+  CHECK_THROWS_WITH_AS(net.register_module<Linear>("fc", LinearOptions(1, 1)), doctest::Contains("already"),
+                       Error);
 }
 
 TEST_CASE("registration rejects bad names and non-leaf parameters") {
   Block b;
-  CHECK_THROWS_WITH_AS(b.register_parameter("scale", zeros({1})), doctest::Contains("already registered"), Error);
+  CHECK_THROWS_WITH_AS(b.register_parameter("scale", zeros({1})), doctest::Contains("already registered"),
+                       Error);
   CHECK_THROWS_WITH_AS(b.register_buffer("fc", zeros({1})), doctest::Contains("already registered"), Error);
   CHECK_THROWS_WITH_AS(b.register_parameter("a.b", zeros({1})), doctest::Contains("no '.'"), Error);
   CHECK_THROWS_WITH_AS(b.register_parameter("", zeros({1})), doctest::Contains("non-empty"), Error);
@@ -132,7 +137,8 @@ TEST_CASE("train and eval reach every submodule") {
 }
 
 TEST_CASE("Sequential chains forward and names the failing element") {
-  Sequential seq({std::make_shared<Flatten>(), std::make_shared<Linear>(LinearOptions(4, 2)), std::make_shared<ReLU>()});
+  Sequential seq(
+      {std::make_shared<Flatten>(), std::make_shared<Linear>(LinearOptions(4, 2)), std::make_shared<ReLU>()});
   Tensor y = seq.forward(ones({3, 1, 2, 2}));
   CHECK(y.shape() == Shape{3, 2});
   CHECK_THROWS_WITH_AS(seq.forward(ones({3, 5})), doctest::Contains("module '1' (Linear)"), Error);
@@ -146,9 +152,9 @@ TEST_CASE("load_state_dict reports every problem at once and changes nothing on 
   std::vector<float> before = b.fc->weight.to_vector();
   std::map<std::string, Tensor> state;
   for (auto& [n, t] : b.state_dict()) state[n] = full(t.shape(), 7.0, t.dtype());
-  state.erase("fc.bias");                     // missing
-  state["fc.weigth"] = zeros({2, 3});         // unexpected (typo)
-  state["scale"] = zeros({3});                // wrong shape
+  state.erase("fc.bias");              // missing
+  state["fc.weigth"] = zeros({2, 3});  // unexpected (typo)
+  state["scale"] = zeros({3});         // wrong shape
   std::string message;
   try {
     b.load_state_dict(state);
@@ -158,7 +164,8 @@ TEST_CASE("load_state_dict reports every problem at once and changes nothing on 
   CHECK(message.find("3 problem(s)") != std::string::npos);
   CHECK(message.find("missing 'fc.bias' (expected shape [2])") != std::string::npos);
   CHECK(message.find("unexpected 'fc.weigth'") != std::string::npos);
-  CHECK(message.find("shape mismatch for 'scale': the module has [2], the state dict [3]") != std::string::npos);
+  CHECK(message.find("shape mismatch for 'scale': the module has [2], the state dict [3]") !=
+        std::string::npos);
   CHECK(b.fc->weight.to_vector() == before);  // fc.weight was valid but must not have been copied
 
   // Non-strict loading ignores missing/unexpected names but still refuses wrong shapes.
@@ -168,7 +175,8 @@ TEST_CASE("load_state_dict reports every problem at once and changes nothing on 
   CHECK(b.scale.to_vector() == std::vector<float>{5, 5});
   CHECK(b.scale.requires_grad());  // loaded in place: same leaf, optimizers keep their references
   state["calls"] = zeros({1}, DType::Int64);
-  CHECK_THROWS_WITH_AS(b.load_state_dict(state, false), doctest::Contains("dtype mismatch for 'calls'"), Error);
+  CHECK_THROWS_WITH_AS(b.load_state_dict(state, false), doctest::Contains("dtype mismatch for 'calls'"),
+                       Error);
 }
 
 TEST_CASE("modules print like PyTorch") {
@@ -184,7 +192,8 @@ TEST_CASE("modules print like PyTorch") {
 }
 
 TEST_CASE("options validate at construction with a clear message") {
-  CHECK_THROWS_WITH_AS(Conv2d(Conv2dOptions(3, 8, 3).groups(2)), doctest::Contains("groups=2 must divide"), Error);
+  CHECK_THROWS_WITH_AS(Conv2d(Conv2dOptions(3, 8, 3).groups(2)), doctest::Contains("groups=2 must divide"),
+                       Error);
   CHECK_THROWS_WITH_AS(Conv2d(Conv2dOptions(3, 8, 3).stride(2).padding(PaddingMode::Same)),
                        doctest::Contains("padding='same' needs stride 1"), Error);
   CHECK_THROWS_WITH_AS(ConvTranspose2d(ConvTranspose2dOptions(2, 2, 3).stride(2).output_padding(2)),
@@ -193,7 +202,8 @@ TEST_CASE("options validate at construction with a clear message") {
   CHECK_THROWS_AS(MaxPool2d(MaxPool2dOptions(2).padding(2)), Error);
   CHECK_THROWS_AS(Dropout(DropoutOptions(1.5f)), Error);
   CHECK_THROWS_AS(Upsample{UpsampleOptions()}, Error);
-  CHECK_THROWS_WITH_AS(Linear(LinearOptions(4, 2)).forward(ones({2, 3})), doctest::Contains("(..., 4)"), Error);
+  CHECK_THROWS_WITH_AS(Linear(LinearOptions(4, 2)).forward(ones({2, 3})), doctest::Contains("(..., 4)"),
+                       Error);
   CHECK_THROWS_WITH_AS(BatchNorm2d(BatchNorm2dOptions(3)).forward(ones({2, 4, 1, 1})),
                        doctest::Contains("(N, 3, H, W)"), Error);
   // Option getters return what the setters set (and the defaults PyTorch has).
@@ -236,17 +246,23 @@ TEST_CASE("fans and gains are PyTorch's, including ConvTranspose2d's fan_in from
   // ConvTranspose2d(4, 2, 4): weight (4, 2, 4, 4), fan_in = 2 * 16.
   CHECK(init::calculate_fan_in_and_fan_out(zeros({4, 2, 4, 4})) == std::pair<int64_t, int64_t>{32, 64});
   CHECK(init::calculate_fan_in_and_fan_out(zeros({5, 10})) == std::pair<int64_t, int64_t>{10, 5});
-  CHECK_THROWS_WITH_AS(init::calculate_fan_in_and_fan_out(zeros({5})), doctest::Contains("at least 2 dims"), Error);
+  CHECK_THROWS_WITH_AS(init::calculate_fan_in_and_fan_out(zeros({5})), doctest::Contains("at least 2 dims"),
+                       Error);
   CHECK(init::calculate_gain(init::Nonlinearity::ReLU) == doctest::Approx(std::sqrt(2.0)));
   CHECK(init::calculate_gain(init::Nonlinearity::Tanh) == doctest::Approx(5.0 / 3.0));
-  CHECK(init::calculate_gain(init::Nonlinearity::LeakyReLU, std::sqrt(5.0)) == doctest::Approx(std::sqrt(1.0 / 3.0)));
+  CHECK(init::calculate_gain(init::Nonlinearity::LeakyReLU, std::sqrt(5.0)) ==
+        doctest::Approx(std::sqrt(1.0 / 3.0)));
 }
 
 TEST_CASE("default layer init: U(+-1/sqrt(fan_in)) for weights and biases, reproducible with a seed") {
-  struct Case { std::shared_ptr<Module> m; double fan_in; };
-  std::vector<Case> cases = {{std::make_shared<Conv2d>(Conv2dOptions(6, 40, 3)), 54.0},
-                             {std::make_shared<ConvTranspose2d>(ConvTranspose2dOptions(40, 6, 4).groups(2)), 48.0},
-                             {std::make_shared<Linear>(LinearOptions(30, 50)), 30.0}};
+  struct Case {
+    std::shared_ptr<Module> m;
+    double fan_in;
+  };
+  std::vector<Case> cases = {
+      {std::make_shared<Conv2d>(Conv2dOptions(6, 40, 3)), 54.0},
+      {std::make_shared<ConvTranspose2d>(ConvTranspose2dOptions(40, 6, 4).groups(2)), 48.0},
+      {std::make_shared<Linear>(LinearOptions(30, 50)), 30.0}};
   for (auto& c : cases) {
     const double bound = 1.0 / std::sqrt(c.fan_in);
     Tensor w = c.m->parameter("weight"), b = c.m->parameter("bias");
@@ -314,7 +330,8 @@ TEST_CASE("a module cycle is refused when the child is added, with the path back
   auto a = std::make_shared<Sequential>(), b = std::make_shared<Sequential>();
   a->push_back(std::make_shared<Linear>(LinearOptions(2, 2)));
   a->push_back(b);  // b is a's "1"
-  CHECK_THROWS_WITH_AS(b->push_back(a), doctest::Contains("adding '0' (Sequential) would make a cycle"), Error);
+  CHECK_THROWS_WITH_AS(b->push_back(a), doctest::Contains("adding '0' (Sequential) would make a cycle"),
+                       Error);
   CHECK_THROWS_WITH_AS(b->push_back(a), doctest::Contains("'0.1' would lead back"), Error);
   // Deeper: c inside b inside a; adding a under c is refused, naming the whole path.
   auto c = b->push_back(std::make_shared<ModuleList>());

@@ -26,7 +26,8 @@ std::string make_npy(const std::string& dict, const std::string& data, char vers
   out.push_back(version);
   out.push_back(0);
   std::string header = dict + "\n";
-  for (int k = 0; k < (version == 1 ? 2 : 4); ++k) out.push_back(static_cast<char>((header.size() >> (8 * k)) & 0xff));
+  for (int k = 0; k < (version == 1 ? 2 : 4); ++k)
+    out.push_back(static_cast<char>((header.size() >> (8 * k)) & 0xff));
   return out + header + data;
 }
 
@@ -83,8 +84,9 @@ TEST_CASE("unsupported NumPy files give an error naming the file and the problem
   CHECK(err("fortran_2x3.npy").find("Fortran") != std::string::npos);
   CHECK(err("fortran_2x3.npy").find("fortran_2x3.npy") != std::string::npos);
   CHECK(err("bigendian_f4.npy").find("big-endian data ('>f4')") != std::string::npos);
-  CHECK_THROWS_WITH_AS(parse_npy(make_npy("{'descr': '<u2', 'fortran_order': False, 'shape': (1,), }", "ab"), "u2"),
-                       doctest::Contains("unsupported dtype '<u2'"), Error);
+  CHECK_THROWS_WITH_AS(
+      parse_npy(make_npy("{'descr': '<u2', 'fortran_order': False, 'shape': (1,), }", "ab"), "u2"),
+      doctest::Contains("unsupported dtype '<u2'"), Error);
   CHECK(err("object.npy").find("object arrays") != std::string::npos);
   CHECK(err("structured.npy").find("structured") != std::string::npos);
   CHECK(err("missing.npy").find("cannot open") != std::string::npos);
@@ -96,7 +98,8 @@ TEST_CASE("uint8 arrays load as int64 (label maps, images)") {
   Tensor t = load_npy(kData + "u8_3.npy");
   CHECK(t.dtype() == DType::Int64);
   CHECK(t.to_vector<int64_t>() == std::vector<int64_t>{1, 2, 3});
-  Tensor high = parse_npy(make_npy("{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }", "\xff\x80"), "u1");
+  Tensor high =
+      parse_npy(make_npy("{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }", "\xff\x80"), "u1");
   CHECK(high.to_vector<int64_t>() == std::vector<int64_t>{255, 128});
 }
 
@@ -137,8 +140,8 @@ TEST_CASE("load_npz reads np.savez and np.savez_compressed archives") {
   } else {
     CHECK_THROWS_WITH_AS(load_npz(kData + "deflated.npz"), doctest::Contains("built without zlib"), Error);
   }
-  CHECK_THROWS_WITH_AS(load_npz(kData + "not_npy_member.npz"), doctest::Contains("'readme.txt' is not a .npy"),
-                       Error);
+  CHECK_THROWS_WITH_AS(load_npz(kData + "not_npy_member.npz"),
+                       doctest::Contains("'readme.txt' is not a .npy"), Error);
   CHECK_THROWS_WITH_AS(load_npz(kData + "f4_2x3.npy"), doctest::Contains("use load_npy"), Error);
 }
 
@@ -170,7 +173,8 @@ TEST_CASE("npz round trip, CRC-32, and atomic replacement") {
   int files = 0;
   for (auto& entry : fs::directory_iterator(dir.path)) files += entry.is_regular_file();
   CHECK(files == 1);
-  CHECK_THROWS_WITH_AS(save_npz(dir / "no/such/dir/x.npz", arrays), doctest::Contains("cannot create"), Error);
+  CHECK_THROWS_WITH_AS(save_npz(dir / "no/such/dir/x.npz", arrays), doctest::Contains("cannot create"),
+                       Error);
   // Files for tools/gen_npy_fixtures.py --check (NumPy reads what we wrote), written on request.
   if (const char* out = std::getenv("CONVGRAD_NPY_EXPORT")) {
     save_npz(std::string(out) + "/roundtrip.npz", arrays);
@@ -180,9 +184,11 @@ TEST_CASE("npz round trip, CRC-32, and atomic replacement") {
 
 TEST_CASE("every truncation of a valid file is an Error, never a crash") {
   std::string npy = npy_bytes(from_vector(std::vector<float>{1, 2, 3, 4, 5, 6}, {3, 2}));
-  for (size_t n = 0; n < npy.size(); ++n) CHECK_THROWS_AS(parse_npy(std::string_view(npy).substr(0, n), "t"), Error);
+  for (size_t n = 0; n < npy.size(); ++n)
+    CHECK_THROWS_AS(parse_npy(std::string_view(npy).substr(0, n), "t"), Error);
   std::string npz = npz_bytes({{"a", ones({2, 2})}, {"b", arange(5, DType::Int64)}});
-  for (size_t n = 0; n < npz.size(); ++n) CHECK_THROWS_AS(parse_npz(std::string_view(npz).substr(0, n), "t"), Error);
+  for (size_t n = 0; n < npz.size(); ++n)
+    CHECK_THROWS_AS(parse_npz(std::string_view(npz).substr(0, n), "t"), Error);
   CHECK_THROWS_WITH_AS(parse_npy(npy.substr(0, npy.size() - 1), "x.npy"),
                        doctest::Contains("x.npy: truncated .npy file: shape [3, 2]"), Error);
   CHECK_THROWS_WITH_AS(parse_npz(npz.substr(0, npz.size() - 5), "ck.npz"),
@@ -203,7 +209,7 @@ TEST_CASE("corrupted bytes give an Error or a valid tensor, never a crash") {
       ++caught;
     }
   }
-  CHECK(caught > 300);  // member bytes are CRC-protected; only a few header fields are unchecked
+  CHECK(caught > 300);           // member bytes are CRC-protected; only a few header fields are unchecked
   if (npz_supports_deflate()) {  // deflate streams under corruption: zlib or the CRC must catch it
     std::string z = read_all(kData + "deflated.npz");
     for (int64_t p : randint(0, static_cast<int64_t>(z.size()), {300}, gen).to_vector<int64_t>()) {
@@ -214,7 +220,8 @@ TEST_CASE("corrupted bytes give an Error or a valid tensor, never a crash") {
       } catch (const Error&) {
       }
     }
-    for (size_t n = 0; n < z.size(); ++n) CHECK_THROWS_AS(parse_npz(std::string_view(z).substr(0, n), "t"), Error);
+    for (size_t n = 0; n < z.size(); ++n)
+      CHECK_THROWS_AS(parse_npz(std::string_view(z).substr(0, n), "t"), Error);
   }
   // A flipped data byte is caught by the CRC and named.
   std::string bad = npz;
@@ -233,12 +240,13 @@ TEST_CASE("sizes declared in a file are checked before allocating") {
                        doctest::Contains("overflows int64"), Error);
   CHECK_THROWS_WITH_AS(parse_npy(make_npy(f4 + "(1,), }", std::string(8, '\0')), "long"),
                        doctest::Contains("4 bytes follow the data"), Error);
-  CHECK_THROWS_WITH_AS(parse_npy(make_npy(f4 + "(-1,), }", ""), "neg"), doctest::Contains("malformed"), Error);
-  CHECK_THROWS_WITH_AS(parse_npy(make_npy(f4 + "(2,), 'extra': 1}", ""), "x"), doctest::Contains("unexpected key"),
+  CHECK_THROWS_WITH_AS(parse_npy(make_npy(f4 + "(-1,), }", ""), "neg"), doctest::Contains("malformed"),
                        Error);
+  CHECK_THROWS_WITH_AS(parse_npy(make_npy(f4 + "(2,), 'extra': 1}", ""), "x"),
+                       doctest::Contains("unexpected key"), Error);
   CHECK_THROWS_WITH_AS(parse_npy(make_npy("{'descr': '<f4', 'shape': (1,)}", "abcd"), "x"),
                        doctest::Contains("lacks one of"), Error);
-  std::string one("\0\0\x80\x3f", 4);  // 1.0f, little-endian
+  std::string one("\0\0\x80\x3f", 4);                                      // 1.0f, little-endian
   CHECK(parse_npy(make_npy(f4 + "(1,), }", one, 2), "v2").item() == 1.f);  // version 2 header
   std::string v9 = make_npy(f4 + "(1,), }", "abcd");
   v9[6] = 9;
@@ -261,8 +269,8 @@ TEST_CASE("writing: 65535 arrays need ZIP64, which is refused with an Error; 655
   std::vector<std::pair<std::string, Tensor>> arrays;
   Tensor one = from_vector(std::vector<float>{1.5f}, {1});
   for (int i = 0; i < 65535; ++i) arrays.emplace_back("a" + std::to_string(i), one);
-  CHECK_THROWS_WITH_AS(npz_bytes(arrays), doctest::Contains("65535 arrays exceed the ZIP limit of 65534 (ZIP64"),
-                       Error);
+  CHECK_THROWS_WITH_AS(npz_bytes(arrays),
+                       doctest::Contains("65535 arrays exceed the ZIP limit of 65534 (ZIP64"), Error);
   TempDir dir;
   CHECK_THROWS_WITH_AS(save_npz(dir / "many.npz", arrays), doctest::Contains("ZIP64"), Error);
   CHECK_FALSE(fs::exists(dir / "many.npz"));
@@ -276,12 +284,13 @@ TEST_CASE("a float64 value beyond the float32 range is an error naming the file,
   auto f64 = [](std::vector<double> values) {
     std::string data(values.size() * 8, '\0');
     std::memcpy(data.data(), values.data(), data.size());
-    return make_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (" + std::to_string(values.size()) + ",), }",
-                    data);
+    return make_npy(
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (" + std::to_string(values.size()) + ",), }",
+        data);
   };
-  CHECK_THROWS_WITH_AS(parse_npy(f64({1.0, 1e39}), "big.npy"),
-                       doctest::Contains("big.npy: float64 value 1e+39 at flat index 1 is beyond the float32 range"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      parse_npy(f64({1.0, 1e39}), "big.npy"),
+      doctest::Contains("big.npy: float64 value 1e+39 at flat index 1 is beyond the float32 range"), Error);
   CHECK_THROWS_WITH_AS(parse_npy(f64({-1e300}), "neg.npy"), doctest::Contains("neg.npy"), Error);
   // The largest float32 and the infinities and NaN stored in the file itself load as they are.
   const double inf = std::numeric_limits<double>::infinity();

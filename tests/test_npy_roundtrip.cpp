@@ -81,10 +81,10 @@ TEST_CASE("np.save files: convgrad reads the values and writes the same bytes") 
         CHECK(std::signbit(t.to_vector()[i]) == std::signbit(c.expected.to_vector()[i]));
     if (t.dtype() == DType::Float32) CHECK(t.to_vector() == c.expected.to_vector());
     const std::string written = npy_bytes(c.expected);
-    CHECK_MESSAGE(first_difference(written, file) == -1,
-                  "convgrad's bytes differ from np.save's at offset " << first_difference(written, file) << " ("
-                                                                       << written.size() << " vs " << file.size()
-                                                                       << " bytes)");
+    CHECK_MESSAGE(first_difference(written, file) == -1, "convgrad's bytes differ from np.save's at offset "
+                                                             << first_difference(written, file) << " ("
+                                                             << written.size() << " vs " << file.size()
+                                                             << " bytes)");
   }
 }
 
@@ -99,13 +99,15 @@ TEST_CASE("a PyTorch state_dict: convgrad loads it, gives PyTorch's output, and 
     CAPTURE(i);
     CHECK(std::abs(got[i] - want[i]) <= 1e-5f * (1.f + std::abs(want[i])));  // NaN fails
   }
-  const std::string dir = (fs::temp_directory_path() / ("convgrad_roundtrip_" + std::to_string(::getpid()))).string();
+  const std::string dir =
+      (fs::temp_directory_path() / ("convgrad_roundtrip_" + std::to_string(::getpid()))).string();
   fs::create_directories(dir);
   save(*m, dir + "/checkpoint.npz");
   const std::string written = read_all(dir + "/checkpoint.npz"), file = read_all(kData + "checkpoint.npz");
   fs::remove_all(dir);
-  CHECK_MESSAGE(first_difference(written, file) == -1, "convgrad's save() differs from the archive PyTorch and NumPy "
-                                                       "read at offset "
-                                                           << first_difference(written, file) << " (" << written.size()
-                                                           << " vs " << file.size() << " bytes)");
+  CHECK_MESSAGE(first_difference(written, file) == -1,
+                "convgrad's save() differs from the archive PyTorch and NumPy "
+                "read at offset "
+                    << first_difference(written, file) << " (" << written.size() << " vs " << file.size()
+                    << " bytes)");
 }

@@ -156,8 +156,9 @@ TEST_CASE("anomaly mode: CONVGRAD_DETECT_ANOMALY=1 in the environment turns it o
   }
   // The child's summary must show exactly one case run and passed: a filter that matched no case would
   // also exit 0.
-  check_one_case_passed(run_child("*CONVGRAD_DETECT_ANOMALY=1*", {"CONVGRAD_DETECT_ANOMALY=1",
-                                                                   "CONVGRAD_TEST_ANOMALY_PROBE=1", "OMP_NUM_THREADS=1"}));
+  check_one_case_passed(
+      run_child("*CONVGRAD_DETECT_ANOMALY=1*",
+                {"CONVGRAD_DETECT_ANOMALY=1", "CONVGRAD_TEST_ANOMALY_PROBE=1", "OMP_NUM_THREADS=1"}));
 }
 
 TEST_CASE("large logits: losses, softmax and sigmoid stay finite and exact at +-1e4 and +-1e30") {
@@ -266,7 +267,8 @@ TEST_CASE("empty batches: layers give empty outputs, losses 0, gradients zero") 
     CHECK(mse_loss(zeros({0, 3}), zeros({0, 3}), r).item() == 0.f);
     CHECK(binary_cross_entropy_with_logits(zeros({0}), zeros({0}), r).item() == 0.f);
   }
-  CHECK(cross_entropy(logits, no_labels, CrossEntropyOptions().reduction(Reduction::None)).shape() == Shape{0});
+  CHECK(cross_entropy(logits, no_labels, CrossEntropyOptions().reduction(Reduction::None)).shape() ==
+        Shape{0});
   cross_entropy(logits, no_labels).backward();
   CHECK(logits.grad().shape() == Shape{0, 4});
 

@@ -145,8 +145,8 @@ TEST_CASE("int64 arithmetic, promotion and casts match PyTorch") {
 
 TEST_CASE("broadcasting edge cases: size-1 dims, scalars, mismatched ranks, empty") {
   Tensor col = from_vector(std::vector<float>{1, 2}, {2, 1});  // (2, 1)
-  Tensor row = tensor({10.f, 20.f, 30.f});  // (3)
-  Tensor s = full({}, 0.5);  // 0-d
+  Tensor row = tensor({10.f, 20.f, 30.f});                     // (3)
+  Tensor s = full({}, 0.5);                                    // 0-d
   Tensor out = col + row;
   CHECK(out.shape() == Shape{2, 3});
   CHECK(vals(out) == std::vector<float>{11, 21, 31, 12, 22, 32});

@@ -91,12 +91,18 @@ TEST_CASE("pooling gradients pass gradcheck") {
   std::vector<float> v = x.to_vector();
   for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>((i * 37) % v.size()) * 0.1f + 0.01f * v[i];
   Tensor xm = leaf(from_vector(v, x.shape()));
-  auto r = gradcheck([](const std::vector<Tensor>& in) { return max_pool2d(in[0], {3, 2}, {2, 1}, {1, 1}); },
-                     {xm});
+  auto r = gradcheck(
+      [](const std::vector<Tensor>& in) {
+        return max_pool2d(in[0], {3, 2}, {2, 1}, {1, 1});
+      },
+      {xm});
   CHECK_MESSAGE(r.ok, r.report);
   Tensor xa = leaf(randn({2, 2, 5, 6}, gen));
-  r = gradcheck([](const std::vector<Tensor>& in) { return avg_pool2d(in[0], {3, 3}, {2, 2}, {1, 1}); },
-                {xa});
+  r = gradcheck(
+      [](const std::vector<Tensor>& in) {
+        return avg_pool2d(in[0], {3, 3}, {2, 2}, {1, 1});
+      },
+      {xa});
   CHECK_MESSAGE(r.ok, r.report);
 }
 
@@ -125,8 +131,9 @@ TEST_CASE("batch_norm: hand-computed training step, running stats and eval") {
   Tensor w = full({1}, 2.0), b = full({1}, 1.0);
   Tensor ye = batch_norm(x, rm, rv, w, b, false);
   const float inv = 1.f / std::sqrt(rv.item() + 1e-5f);
-  check_close(ye, floats({(1 - 0.25f) * inv * 2 + 1, (2 - 0.25f) * inv * 2 + 1,
-                               (3 - 0.25f) * inv * 2 + 1, (4 - 0.25f) * inv * 2 + 1}, {4, 1}));
+  check_close(ye, floats({(1 - 0.25f) * inv * 2 + 1, (2 - 0.25f) * inv * 2 + 1, (3 - 0.25f) * inv * 2 + 1,
+                          (4 - 0.25f) * inv * 2 + 1},
+                         {4, 1}));
   CHECK(rm.item() == doctest::Approx(0.25));
 }
 
@@ -140,8 +147,8 @@ TEST_CASE("batch_norm rejects a NaN or out-of-range momentum and leaves the runn
     CHECK(rm.item() == 0.5f);
     CHECK(rv.item() == 2.f);
   }
-  CHECK_THROWS_WITH_AS(batch_norm(x, rm, rv, Tensor(), Tensor(), true, std::nanf("")), doctest::Contains("nan"),
-                       Error);
+  CHECK_THROWS_WITH_AS(batch_norm(x, rm, rv, Tensor(), Tensor(), true, std::nanf("")),
+                       doctest::Contains("nan"), Error);
   // The ends of the range are valid: 0 keeps the statistics, 1 replaces them.
   batch_norm(x, rm, rv, Tensor(), Tensor(), true, 0.f);
   CHECK(rm.item() == 0.5f);
@@ -165,7 +172,11 @@ TEST_CASE("batch_norm: train vs eval after the running stats converge") {
 }
 
 TEST_CASE("batch_norm matches PyTorch goldens (values, gradients, running stats)") {
-  struct Case { const char* name; bool training; float momentum, eps; };
+  struct Case {
+    const char* name;
+    bool training;
+    float momentum, eps;
+  };
   for (const Case& c : {Case{"bn_train4d", true, 0.1f, 1e-5f}, Case{"bn_eval4d", false, 0.1f, 1e-5f},
                         Case{"bn_train2d", true, 0.3f, 1e-3f}}) {
     const std::string n = c.name;
@@ -187,19 +198,18 @@ TEST_CASE("batch_norm gradients pass gradcheck in training and eval") {
   Generator gen(11);
   Tensor x = leaf(randn({3, 2, 2, 2}, gen)), w = leaf(uniform({2}, 0.5f, 1.5f, gen));
   Tensor b = leaf(randn({2}, gen));
-  auto r = gradcheck([](const std::vector<Tensor>& in) {
-    return batch_norm(in[0], Tensor(), Tensor(), in[1], in[2], true);
-  }, {x, w, b});
+  auto r = gradcheck(
+      [](const std::vector<Tensor>& in) { return batch_norm(in[0], Tensor(), Tensor(), in[1], in[2], true); },
+      {x, w, b});
   CHECK_MESSAGE(r.ok, r.report);
   Tensor x2 = leaf(randn({5, 3}, gen)), w2 = leaf(uniform({3}, 0.5f, 1.5f, gen)), b2 = leaf(randn({3}, gen));
-  r = gradcheck([](const std::vector<Tensor>& in) {
-    return batch_norm(in[0], Tensor(), Tensor(), in[1], in[2], true);
-  }, {x2, w2, b2});
+  r = gradcheck(
+      [](const std::vector<Tensor>& in) { return batch_norm(in[0], Tensor(), Tensor(), in[1], in[2], true); },
+      {x2, w2, b2});
   CHECK_MESSAGE(r.ok, r.report);
   Tensor rm = floats({0.3f, -0.2f}, {2}), rv = floats({0.8f, 1.7f}, {2});
-  r = gradcheck([&](const std::vector<Tensor>& in) {
-    return batch_norm(in[0], rm, rv, in[1], in[2], false);
-  }, {x, w, b});
+  r = gradcheck([&](const std::vector<Tensor>& in) { return batch_norm(in[0], rm, rv, in[1], in[2], false); },
+                {x, w, b});
   CHECK_MESSAGE(r.ok, r.report);
 }
 
@@ -245,8 +255,10 @@ TEST_CASE("dropout: identity cases, mask statistics, scaling and backward") {
   std::vector<float> v = y.to_vector();
   int64_t zeros_seen = 0;
   for (float e : v) {
-    if (e == 0.f) ++zeros_seen;
-    else CHECK(e == 1.f / 0.7f);
+    if (e == 0.f)
+      ++zeros_seen;
+    else
+      CHECK(e == 1.f / 0.7f);
   }
   CHECK(static_cast<double>(zeros_seen) / v.size() == doctest::Approx(0.3).epsilon(0.03));
   y.backward(ones({200000}));
@@ -257,10 +269,12 @@ TEST_CASE("dropout: identity cases, mask statistics, scaling and backward") {
   CHECK(dropout(small, 0.5f, true, g1).to_vector() == dropout(small, 0.5f, true, g2).to_vector());
   CHECK(dropout(small, 0.5f, true, g1).to_vector() != dropout(small, 0.5f, true, g3).to_vector());
 
-  auto r = gradcheck([](const std::vector<Tensor>& in) {
-    Generator g(9);  // the same mask on every evaluation
-    return dropout(in[0], 0.4f, true, g);
-  }, {leaf(randn({3, 4}))});
+  auto r = gradcheck(
+      [](const std::vector<Tensor>& in) {
+        Generator g(9);  // the same mask on every evaluation
+        return dropout(in[0], 0.4f, true, g);
+      },
+      {leaf(randn({3, 4}))});
   CHECK_MESSAGE(r.ok, r.report);
 }
 
@@ -284,8 +298,11 @@ TEST_CASE("upsample_bilinear2d matches PyTorch goldens and gradcheck") {
   check_golden_case("upsample_b", [](const Tensor& x) { return upsample_bilinear2d(x, {4, 6}); });
   check_golden_case("upsample_c", [](const Tensor& x) { return upsample_bilinear2d(x, {8, 8}); });
   check_golden_case("upsample_d", [](const Tensor& x) { return upsample_bilinear2d(x, {7, 2}); });
-  auto r = gradcheck([](const std::vector<Tensor>& in) { return upsample_bilinear2d(in[0], {5, 7}); },
-                     {leaf(randn({1, 2, 3, 4}))});
+  auto r = gradcheck(
+      [](const std::vector<Tensor>& in) {
+        return upsample_bilinear2d(in[0], {5, 7});
+      },
+      {leaf(randn({1, 2, 3, 4}))});
   CHECK_MESSAGE(r.ok, r.report);
 }
 

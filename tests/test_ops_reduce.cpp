@@ -135,11 +135,13 @@ TEST_CASE("max and min: values, first-index ties, gradients and NaN") {
 }
 
 TEST_CASE("logsumexp, softmax and log_softmax match PyTorch and are stable") {
-  check_unary_golden("logsumexp_dim1", [](const Tensor& x) { return logsumexp(x, 1); }, 1e-4f);
+  check_unary_golden(
+      "logsumexp_dim1", [](const Tensor& x) { return logsumexp(x, 1); }, 1e-4f);
   check_unary_golden("logsumexp_dim2_keep", [](const Tensor& x) { return logsumexp(x, 2, true); });
   check_unary_golden("softmax_dim_last", [](const Tensor& x) { return softmax(x, -1); });
   check_unary_golden("softmax_dim0", [](const Tensor& x) { return softmax(x, 0); });
-  check_unary_golden("log_softmax_dim1", [](const Tensor& x) { return log_softmax(x, 1); }, 1e-4f);
+  check_unary_golden(
+      "log_softmax_dim1", [](const Tensor& x) { return log_softmax(x, 1); }, 1e-4f);
 
   // Huge logits do not overflow: softmax([1000, 1000 + ln 3]) = [1/4, 3/4].
   Tensor big = floats({1000.f, 1000.f + std::log(3.f)}, {2});
@@ -182,10 +184,12 @@ TEST_CASE("matmul: hand-computed, every rank combination vs PyTorch, gradcheck")
 
   Generator gen(3);
   const std::vector<std::pair<Shape, Shape>> cases = {
-      {{2, 3}, {3, 4}}, {{3}, {3}}, {{3}, {3, 2}}, {{2, 3}, {3}}, {{2, 1, 2, 3}, {3, 3, 2}}, {{2, 2, 3}, {3, 2}}};
+      {{2, 3}, {3, 4}},          {{3}, {3}},         {{3}, {3, 2}}, {{2, 3}, {3}},
+      {{2, 1, 2, 3}, {3, 3, 2}}, {{2, 2, 3}, {3, 2}}};
   // Transposed (strided) operands inside the differentiated function.
-  check_grad([](const std::vector<Tensor>& in) { return matmul(transpose(in[0], 0, 1), transpose(in[1], 0, 1)); },
-             {leaf(randn({3, 2}, gen)), leaf(randn({4, 3}, gen))});
+  check_grad(
+      [](const std::vector<Tensor>& in) { return matmul(transpose(in[0], 0, 1), transpose(in[1], 0, 1)); },
+      {leaf(randn({3, 2}, gen)), leaf(randn({4, 3}, gen))});
   for (const auto& [sa, sb] : cases) {
     INFO("shapes " << shape_str(sa) << " @ " << shape_str(sb));
     check_grad([](const std::vector<Tensor>& in) { return matmul(in[0], in[1]); },
@@ -262,7 +266,8 @@ TEST_CASE("reductions and matmul reject bad arguments with useful messages") {
   CHECK_THROWS_WITH_AS(sum(zeros({2}, DType::Int64)), doctest::Contains("float32"), Error);
   CHECK_THROWS_WITH_AS(matmul(zeros({2, 3}), zeros({4, 5})),
                        doctest::Contains("shapes [2, 3] and [4, 5] cannot be multiplied"), Error);
-  CHECK_THROWS_WITH_AS(matmul(zeros({3}), zeros({4})), doctest::Contains("inner dims differ (3 vs 4)"), Error);
+  CHECK_THROWS_WITH_AS(matmul(zeros({3}), zeros({4})), doctest::Contains("inner dims differ (3 vs 4)"),
+                       Error);
   CHECK_THROWS_WITH_AS(matmul(zeros({2, 2, 3}), zeros({3, 3, 1})),
                        doctest::Contains("batch dims of shapes [2, 2, 3] and [3, 3, 1]"), Error);
   CHECK_THROWS_WITH_AS(matmul(zeros({}), zeros({3})), doctest::Contains("at least 1 dim"), Error);

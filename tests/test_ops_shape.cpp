@@ -55,9 +55,7 @@ void check_grad(const Fn& fn, const std::vector<Tensor>& inputs) {
 }
 
 // True when writing through `view` changes `base` (they share storage).
-bool shares(const Tensor& base, const Tensor& view) {
-  return base.storage() == view.storage();
-}
+bool shares(const Tensor& base, const Tensor& view) { return base.storage() == view.storage(); }
 
 }  // namespace
 
@@ -120,7 +118,9 @@ TEST_CASE("permute, transpose and contiguous") {
   check_grad([](const std::vector<Tensor>& in) { return permute(in[0], {1, 2, 0}); }, {g});
   check_grad([](const std::vector<Tensor>& in) { return transpose(in[0], 0, 1); }, {g});
   check_grad([](const std::vector<Tensor>& in) { return contiguous(permute(in[0], {2, 1, 0})); }, {g});
-  check_golden("permute_reshape", [](const Tensor& v) { return reshape(permute(v, {2, 0, 3, 1}), {4, -1, 3}); });
+  check_golden("permute_reshape", [](const Tensor& v) {
+    return reshape(permute(v, {2, 0, 3, 1}), {4, -1, 3});
+  });
 }
 
 TEST_CASE("unsqueeze and squeeze") {
@@ -175,8 +175,9 @@ TEST_CASE("slice and select: Python clamping, steps, shared storage, gradients")
   Tensor g = leaf(randn({3, 4, 5}, gen));
   check_grad([](const std::vector<Tensor>& in) { return slice(in[0], 2, -4, 5, 2); }, {g});
   check_grad([](const std::vector<Tensor>& in) { return select(in[0], 1, -2); }, {g});
-  check_grad([](const std::vector<Tensor>& in) { return select(slice(transpose(in[0], 0, 2), 0, 1, 4), 2, 1); },
-             {g});
+  check_grad(
+      [](const std::vector<Tensor>& in) { return select(slice(transpose(in[0], 0, 2), 0, 1, 4), 2, 1); },
+      {g});
   check_golden("slice_step", [](const Tensor& v) {
     return slice(slice(slice(slice(v, 1, 1, 3), 2, -3, 10, 2), 3, 0, 5, 3), 0, 0, 2);
   });
@@ -226,7 +227,11 @@ TEST_CASE("expand: stride-0 views whose gradient sums the copies") {
   check_close(xs.grad(), gd["dx"], 1e-5f);
 
   Generator gen(9);
-  check_grad([](const std::vector<Tensor>& in) { return expand(in[0], {2, 3, 4}); }, {leaf(randn({3, 1}, gen))});
+  check_grad(
+      [](const std::vector<Tensor>& in) {
+        return expand(in[0], {2, 3, 4});
+      },
+      {leaf(randn({3, 1}, gen))});
 }
 
 TEST_CASE("concat and stack") {
@@ -237,7 +242,8 @@ TEST_CASE("concat and stack") {
   CHECK(concat({a, a, a}, -2).shape() == Shape{6, 2});
   CHECK(concat({a, zeros({0, 2})}, 0).to_vector() == a.to_vector());
   CHECK(concat({transpose(a, 0, 1)}, 0).to_vector() == values({0, 2, 1, 3}));
-  Tensor li = concat({from_vector(std::vector<int64_t>{1, 2}, {2}), from_vector(std::vector<int64_t>{3}, {1})}, 0);
+  Tensor li =
+      concat({from_vector(std::vector<int64_t>{1, 2}, {2}), from_vector(std::vector<int64_t>{3}, {1})}, 0);
   CHECK(li.dtype() == DType::Int64);
   CHECK(li.to_vector<int64_t>() == std::vector<int64_t>{1, 2, 3});
 
@@ -267,7 +273,11 @@ TEST_CASE("pad: constant padding, negative pads crop, PyTorch goldens") {
   check_golden("pad_mixed", [](const Tensor& v) { return pad(v, {2, -1, -1, 3}, 0.5f); });
   check_golden("pad_three_dims", [](const Tensor& v) { return pad(v, {1, 1, 0, 2, 1, 0}); });
   Generator gen(11);
-  check_grad([](const std::vector<Tensor>& in) { return pad(in[0], {1, -2, -1, 2}); }, {leaf(randn({3, 4}, gen))});
+  check_grad(
+      [](const std::vector<Tensor>& in) {
+        return pad(in[0], {1, -2, -1, 2});
+      },
+      {leaf(randn({3, 4}, gen))});
 }
 
 TEST_CASE("views of an int64 tensor and chains of views keep values") {
@@ -289,16 +299,18 @@ TEST_CASE("shape ops reject bad arguments with useful messages") {
   CHECK_THROWS_WITH_AS(reshape(x, {4, -1}), doctest::Contains("cannot be inferred"), Error);
   CHECK_THROWS_WITH_AS(reshape(x, {-2, 3}), doctest::Contains("invalid size -2"), Error);
   CHECK_THROWS_WITH_AS(permute(x, {0, 0}), doctest::Contains("appears more than once"), Error);
-  CHECK_THROWS_WITH_AS(permute(x, {0}), doctest::Contains("got 1 dims [0] for a tensor of shape [2, 3]"), Error);
+  CHECK_THROWS_WITH_AS(permute(x, {0}), doctest::Contains("got 1 dims [0] for a tensor of shape [2, 3]"),
+                       Error);
   CHECK_THROWS_WITH_AS(permute(x, {0, 2}), doctest::Contains("out of range"), Error);
   CHECK_THROWS_WITH_AS(transpose(x, 0, 2), doctest::Contains("transpose: dim 2 is out of range"), Error);
   CHECK_THROWS_WITH_AS(flatten(zeros({2, 3, 4}), 2, 1), doctest::Contains("comes after"), Error);
   CHECK_THROWS_WITH_AS(unsqueeze(x, 3), doctest::Contains("unsqueeze"), Error);
   CHECK_THROWS_WITH_AS(slice(x, 1, 0, 2, 0), doctest::Contains("step must be positive, got 0"), Error);
   CHECK_THROWS_WITH_AS(slice(x, 1, 0, 2, -1), doctest::Contains("step must be positive"), Error);
-  CHECK_THROWS_WITH_AS(select(x, 0, 2), doctest::Contains("index 2 is out of range for dim 0 of size 2"), Error);
-  CHECK_THROWS_WITH_AS(expand(x, {2, 4}),
-                       doctest::Contains("cannot expand dim 1 of size 3 to size 4"), Error);
+  CHECK_THROWS_WITH_AS(select(x, 0, 2), doctest::Contains("index 2 is out of range for dim 0 of size 2"),
+                       Error);
+  CHECK_THROWS_WITH_AS(expand(x, {2, 4}), doctest::Contains("cannot expand dim 1 of size 3 to size 4"),
+                       Error);
   CHECK_THROWS_WITH_AS(expand(x, {3}), doctest::Contains("fewer dims"), Error);
   CHECK_THROWS_WITH_AS(concat({}, 0), doctest::Contains("empty list"), Error);
   CHECK_THROWS_WITH_AS(concat({x, zeros({3, 3})}, 1),

@@ -85,15 +85,17 @@ TEST_CASE("pixel_shuffle and pixel_unshuffle pass gradcheck; factor 1 is the ide
 }
 
 TEST_CASE("pixel_shuffle and pixel_unshuffle reject indivisible shapes and bad factors") {
-  CHECK_THROWS_WITH_AS(pixel_shuffle(zeros({1, 6, 2, 2}), 2),
-                       doctest::Contains("6 channels, not divisible by upscale_factor^2 (upscale_factor = 2)"), Error);
+  CHECK_THROWS_WITH_AS(
+      pixel_shuffle(zeros({1, 6, 2, 2}), 2),
+      doctest::Contains("6 channels, not divisible by upscale_factor^2 (upscale_factor = 2)"), Error);
   CHECK_THROWS_WITH_AS(pixel_unshuffle(zeros({1, 1, 4, 5}), 2),
                        doctest::Contains("[4, 5] of input [1, 1, 4, 5] is not divisible"), Error);
   CHECK_THROWS_WITH_AS(pixel_shuffle(zeros({4, 2}), 2), doctest::Contains("at least 3 dims"), Error);
   CHECK_THROWS_WITH_AS(pixel_shuffle(zeros({1, 4, 2, 2}), 0), doctest::Contains("must be positive"), Error);
-  CHECK_THROWS_WITH_AS(pixel_unshuffle(zeros({1, 1, 2, 2}), -2), doctest::Contains("must be positive"), Error);
-  CHECK_THROWS_WITH_AS(pixel_shuffle(zeros({1, 4, 2, 2}), int64_t{1} << 32), doctest::Contains("not divisible"),
+  CHECK_THROWS_WITH_AS(pixel_unshuffle(zeros({1, 1, 2, 2}), -2), doctest::Contains("must be positive"),
                        Error);
+  CHECK_THROWS_WITH_AS(pixel_shuffle(zeros({1, 4, 2, 2}), int64_t{1} << 32),
+                       doctest::Contains("not divisible"), Error);
   CHECK_THROWS_AS(PixelShuffle(0), Error);
   CHECK_THROWS_AS(PixelUnshuffle(-1), Error);
 }
@@ -155,8 +157,10 @@ TEST_CASE("prelu: hand values, gradcheck, gradient of one input only") {
 
 TEST_CASE("prelu rejects mismatched weights") {
   CHECK_THROWS_WITH_AS(prelu(zeros({2, 3, 4}), zeros({2})),
-                       doctest::Contains("weight has 2 elements but the input [2, 3, 4] has 3 channels"), Error);
-  CHECK_THROWS_WITH_AS(prelu(zeros({2, 3}), zeros({3, 1})), doctest::Contains("scalar or a 1-D tensor"), Error);
+                       doctest::Contains("weight has 2 elements but the input [2, 3, 4] has 3 channels"),
+                       Error);
+  CHECK_THROWS_WITH_AS(prelu(zeros({2, 3}), zeros({3, 1})), doctest::Contains("scalar or a 1-D tensor"),
+                       Error);
   CHECK_THROWS_WITH_AS(prelu(zeros({2, 3}), Tensor()), doctest::Contains("weight is an undefined"), Error);
   CHECK_THROWS_AS(PReLU(PReLUOptions().num_parameters(0)), Error);
 }

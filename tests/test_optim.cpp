@@ -20,7 +20,9 @@ namespace {
 using Golden = std::map<std::string, Tensor>;
 using Factory = std::function<std::unique_ptr<Optimizer>(std::vector<Tensor>)>;
 
-Golden golden(const std::string& name) { return load_npz(std::string(CONVGRAD_TEST_DATA) + "/train/" + name + ".npz"); }
+Golden golden(const std::string& name) {
+  return load_npz(std::string(CONVGRAD_TEST_DATA) + "/train/" + name + ".npz");
+}
 
 // The configurations of tools/gen_train_goldens.py, in C++.
 const std::vector<std::pair<std::string, Factory>>& configs() {
@@ -125,8 +127,9 @@ TEST_CASE("a state_dict saved to .npz and loaded continues identically") {
       set_bowl_grads(a, g);
       opt_a->step();
     }
-    std::string path = (std::filesystem::temp_directory_path() / ("convgrad_optim_" + std::to_string(::getpid()) +
-                                                                   ".npz")).string();
+    std::string path =
+        (std::filesystem::temp_directory_path() / ("convgrad_optim_" + std::to_string(::getpid()) + ".npz"))
+            .string();
     save_npz(path, opt_a->state_dict());
     std::vector<Tensor> b;
     for (const Tensor& t : a) b.push_back(clone_data(t).set_requires_grad());
@@ -162,7 +165,8 @@ TEST_CASE("load_state_dict reports every problem at once and changes nothing") {
     CHECK(msg.find("'step' is missing") != std::string::npos);
     CHECK(msg.find("'param.0.exp_avg' is float32 of shape [3, 2], expected float32 of shape [2, 3]") !=
           std::string::npos);
-    CHECK(msg.find("unexpected key 'param.5.exp_avg' (this optimizer has 2 parameters)") != std::string::npos);
+    CHECK(msg.find("unexpected key 'param.5.exp_avg' (this optimizer has 2 parameters)") !=
+          std::string::npos);
     CHECK(msg.find("unknown state 'velocity'") != std::string::npos);
     CHECK(msg.find("'param.1.step' is float32") != std::string::npos);
   }
@@ -183,16 +187,17 @@ TEST_CASE("optimizer errors and zero_grad") {
   CHECK(!v.grad().defined());
   opt.zero_grad();
   CHECK(!w.grad().defined());
-  CHECK_THROWS_WITH_AS(SGD({w}, SGDOptions(0.1).nesterov(true)), doctest::Contains("nesterov momentum requires"),
-                       Error);
+  CHECK_THROWS_WITH_AS(SGD({w}, SGDOptions(0.1).nesterov(true)),
+                       doctest::Contains("nesterov momentum requires"), Error);
   CHECK_THROWS_WITH_AS(SGD({w, w}, SGDOptions(0.1)), doctest::Contains("appears twice"), Error);
   CHECK_THROWS_WITH_AS(SGD({}, SGDOptions(0.1)), doctest::Contains("parameter list is empty"), Error);
   CHECK_THROWS_WITH_AS(Adam({w}, AdamOptions(-1)), doctest::Contains("invalid learning rate -1"), Error);
   CHECK_THROWS_WITH_AS(Adam({w}, AdamOptions().betas(0.9, 1.0)), doctest::Contains("invalid betas"), Error);
-  CHECK_THROWS_WITH_AS(SGD({zeros({2}, DType::Int64)}, SGDOptions(0.1)), doctest::Contains("expected float32"), Error);
+  CHECK_THROWS_WITH_AS(SGD({zeros({2}, DType::Int64)}, SGDOptions(0.1)),
+                       doctest::Contains("expected float32"), Error);
   Tensor base = zeros({2, 2});
-  CHECK_THROWS_WITH_AS(SGD({as_strided(base, {2}, {2}, 0)}, SGDOptions(0.1)), doctest::Contains("non-contiguous"),
-                       Error);
+  CHECK_THROWS_WITH_AS(SGD({as_strided(base, {2}, {2}, 0)}, SGDOptions(0.1)),
+                       doctest::Contains("non-contiguous"), Error);
   CHECK(AdamWOptions().weight_decay() == 0.01);
   CHECK(AdamOptions().weight_decay() == 0.0);
 }

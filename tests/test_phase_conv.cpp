@@ -62,8 +62,10 @@ const Case kCases[] = {
 
 ConvShapes view_of(const Case& c) {
   if (c.transposed) {
-    auto a =
-        ConvTranspose2dFuncOptions().stride({c.sh, c.sw}).padding({c.ph, c.pw}).output_padding({c.oph, c.opw});
+    auto a = ConvTranspose2dFuncOptions()
+                 .stride({c.sh, c.sw})
+                 .padding({c.ph, c.pw})
+                 .output_padding({c.oph, c.opw});
     return conv_transpose2d_geometry({c.N, c.Ci, c.H, c.W}, {c.Ci, c.Co, c.kh, c.kw}, {}, false, a);
   }
   auto a = Conv2dFuncOptions().stride({c.sh, c.sw}).padding(Pair{c.ph, c.pw});
@@ -79,7 +81,8 @@ void check_case(const Case& c, int threads) {
               << ", dst " << shape_str(s.dst) << ", " << params_str(s.params));
   REQUIRE(onednn::phase_conv_supported(s));
   Generator gen(17);
-  Tensor x = uniform(s.src, -1.f, 1.f, gen), w = uniform(s.wei, -1.f, 1.f, gen), dy = uniform(s.dst, -1.f, 1.f, gen);
+  Tensor x = uniform(s.src, -1.f, 1.f, gen), w = uniform(s.wei, -1.f, 1.f, gen),
+         dy = uniform(s.dst, -1.f, 1.f, gen);
   Tensor bias_o = uniform({s.dst[1]}, -1.f, 1.f, gen), bias_c = uniform({s.src[1]}, -1.f, 1.f, gen);
   const ConvParams& p = s.params;
   const int saved = get_num_threads();
@@ -98,7 +101,8 @@ void check_case(const Case& c, int threads) {
   reference::conv_backward_data(dy, w, Tensor(), dx_ref, p);
   check_close(dx, as_double(dx_ref), "backward data, no bias");
 
-  Tensor dw = nan_filled(s.wei), db = nan_filled({s.dst[1]}), dw_ref = empty(s.wei), db_ref = empty({s.dst[1]});
+  Tensor dw = nan_filled(s.wei), db = nan_filled({s.dst[1]}), dw_ref = empty(s.wei),
+         db_ref = empty({s.dst[1]});
   onednn::phase_conv_backward_weights(x, dy, dw, db, p);
   reference::conv_backward_weights(x, dy, dw_ref, db_ref, p);
   check_close(dw, as_double(dw_ref), "backward weights");
@@ -172,8 +176,8 @@ TEST_CASE("the oneDNN backend runs the phase kernels wherever oneDNN would fall 
   conv_transpose2d(x, w, b, opts).backward(g);
   set_verbose(false);
   set_verbose_sink(nullptr);
-  // The rule (core/backends/onednn/conv_algo.cpp, choose_algo): a phase-capable call never runs oneDNN's GEMM or
-  // reference implementation; oneDNN's direct kernels ("jit", "brg") are kept. On AVX-512 oneDNN 2.6 has a
+  // The rule (core/backends/onednn/conv_algo.cpp, choose_algo): a phase-capable call never runs oneDNN's GEMM
+  // or reference implementation; oneDNN's direct kernels ("jit", "brg") are kept. On AVX-512 oneDNN 2.6 has a
   // direct kernel only for conv_forward here, so the transposed conv's forward and weight gradient run
   // the phase kernels; the input gradient (conv_forward, 4 output channels) runs the phase kernels'
   // direct forward (direct_conv.h), which beats oneDNN's jit kernel there.
@@ -191,7 +195,8 @@ TEST_CASE("the oneDNN backend runs the phase kernels wherever oneDNN would fall 
   CHECK(phase_lines >= 2);  // at least the input and weight gradients (direct kernels, 4 channels)
 
   // The same on the reference backend.
-  Tensor x2 = x.detach().set_requires_grad(), w2 = w.detach().set_requires_grad(), b2 = b.detach().set_requires_grad();
+  Tensor x2 = x.detach().set_requires_grad(), w2 = w.detach().set_requires_grad(),
+         b2 = b.detach().set_requires_grad();
   set_backend("reference");
   Tensor y_ref = conv_transpose2d(x2, w2, b2, opts);
   y_ref.backward(g);

@@ -67,7 +67,8 @@ fs::path fresh_dir(const std::string& name) {
 void write_images(const fs::path& dir, uint64_t stream, int64_t count) {
   Tensor images = make_images(11, stream, 0, count, 64);
   fs::create_directories(dir);
-  for (int64_t i = 0; i < count; ++i) write_png((dir / ("img" + std::to_string(i) + ".png")).string(), select(images, 0, i));
+  for (int64_t i = 0; i < count; ++i)
+    write_png((dir / ("img" + std::to_string(i) + ".png")).string(), select(images, 0, i));
 }
 
 }  // namespace
@@ -132,14 +133,16 @@ TEST_CASE("sr checkpoint: metadata rebuilds the model; np.load-readable entries;
   CHECK(max_abs_diff(loaded.model->forward(x), model->forward(x)) == 0.0);
 
   // A plain state dict (no metadata) and weights that do not fit the metadata are clear errors.
-  std::vector<std::pair<std::string, Tensor>> plain = model->state_dict();
+  std::vector<std::pair<std::string, Tensor> > plain = model->state_dict();
   save_npz((dir / "plain.npz").string(), plain);
   CHECK_THROWS_WITH_AS(load_sr_checkpoint((dir / "plain.npz").string()),
                        doctest::Contains("not an upsample checkpoint"), Error);
   for (auto& [k, t] : entries)
     if (k == "meta.scale") t = from_vector(std::vector<int64_t>{2}, Shape{});
-  save_npz((dir / "wrong.npz").string(), std::vector<std::pair<std::string, Tensor>>(entries.begin(), entries.end()));
-  CHECK_THROWS_WITH_AS(load_sr_checkpoint((dir / "wrong.npz").string()), doctest::Contains("do not fit"), Error);
+  save_npz((dir / "wrong.npz").string(),
+           std::vector<std::pair<std::string, Tensor> >(entries.begin(), entries.end()));
+  CHECK_THROWS_WITH_AS(load_sr_checkpoint((dir / "wrong.npz").string()), doctest::Contains("do not fit"),
+                       Error);
   fs::remove_all(dir);
 }
 
@@ -243,16 +246,19 @@ TEST_CASE("upsample train -> eval --json -> apply on generated images") {
   write_images(dir / "train", 1, 12);
   write_images(dir / "val", 2, 3);
   const std::string bin = CONVGRAD_UPSAMPLE_BIN, ckpt = (dir / "tconv.npz").string();
-  auto [rc, out] = run(bin + " train --images " + (dir / "train").string() + " --val-images " + (dir / "val").string() +
-                       " --model tconv --scale 2 --crop 32 --batch 8 --steps 120 --lr 3e-3 --workers 2 --threads 1"
-                       " --json --save " + ckpt);
+  auto [rc, out] =
+      run(bin + " train --images " + (dir / "train").string() + " --val-images " + (dir / "val").string() +
+          " --model tconv --scale 2 --crop 32 --batch 8 --steps 120 --lr 3e-3 --workers 2 --threads 1"
+          " --json --save " +
+          ckpt);
   INFO(out);
   REQUIRE(rc == 0);
   CHECK(json_number(out, "steps") == 120);
   CHECK(json_number(out, "last_loss") < json_number(out, "first_loss"));
   CHECK(fs::exists(dir / "tconv_curve.png"));
 
-  auto [erc, eout] = run(bin + " eval --json --threads 1 --load " + ckpt + " --images " + (dir / "val").string());
+  auto [erc, eout] =
+      run(bin + " eval --json --threads 1 --load " + ckpt + " --images " + (dir / "val").string());
   INFO(eout);
   REQUIRE(erc == 0);
   CHECK(json_number(eout, "images") == 3);
@@ -261,8 +267,8 @@ TEST_CASE("upsample train -> eval --json -> apply on generated images") {
   CHECK(json_number(eout, "ssim") > 0);
   CHECK(json_number(eout, "ssim") <= 1);
 
-  auto [arc, aout] = run(bin + " apply --threads 1 --tile 24 --load " + ckpt + " --out " + (dir / "out").string() + " " +
-                         (dir / "val" / "img0.png").string());
+  auto [arc, aout] = run(bin + " apply --threads 1 --tile 24 --load " + ckpt + " --out " +
+                         (dir / "out").string() + " " + (dir / "val" / "img0.png").string());
   INFO(aout);
   REQUIRE(arc == 0);
   Tensor up = read_image((dir / "out" / "img0_x2.png").string());

@@ -236,12 +236,14 @@ TEST_CASE("concurrent allocation and release from OpenMP threads: no block is ha
       std::memset(static_cast<char*>(s.data()) + s.nbytes() - 64, tag, 64);
     };
     auto intact = [&](const Storage& s) {
-      return all_bytes(s.data(), 64, tag) && all_bytes(static_cast<char*>(s.data()) + s.nbytes() - 64, 64, tag);
+      return all_bytes(s.data(), 64, tag) &&
+             all_bytes(static_cast<char*>(s.data()) + s.nbytes() - 64, 64, tag);
     };
     std::vector<std::unique_ptr<Storage>> mine;
     for (int r = 0; r < rounds; ++r) {
       size_t size = sizes[(r * 7 + omp_get_thread_num()) % 6];
-      mine.push_back(std::make_unique<Storage>(size, r % 2 ? StorageInit::Zeros : StorageInit::Uninitialized));
+      mine.push_back(
+          std::make_unique<Storage>(size, r % 2 ? StorageInit::Zeros : StorageInit::Uninitialized));
       mark(*mine.back());
       if (mine.size() > 3 || r % 5 == 0) {
         // Another thread holding one of our blocks would have overwritten a tag.
@@ -275,7 +277,8 @@ TEST_CASE("with poisoning on, uninitialized storage is NaN, also when the block 
   CHECK(arange(1.0, 4.0).to_vector<float>() == std::vector<float>{1, 2, 3});
   CHECK(from_vector(std::vector<int64_t>{4, 5}, {2}).to_vector<int64_t>() == std::vector<int64_t>{4, 5});
   Tensor m = from_vector(std::vector<float>{1, 2, 3, 4, 5, 6}, {2, 3});
-  CHECK(clone_data(as_strided(m, {3, 2}, {1, 3}, 0)).to_vector<float>() == std::vector<float>{1, 4, 2, 5, 3, 6});
+  CHECK(clone_data(as_strided(m, {3, 2}, {1, 3}, 0)).to_vector<float>() ==
+        std::vector<float>{1, 4, 2, 5, 3, 6});
   Generator gen(3);
   for (float v : rand({500}, gen).to_vector<float>()) REQUIRE((v >= 0.f && v < 1.f));
   for (float v : randn({500}, gen).to_vector<float>()) REQUIRE(std::isfinite(v));

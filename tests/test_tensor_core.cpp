@@ -83,7 +83,8 @@ TEST_CASE("as_strided checks the view against its storage") {
     }
     return "no error";
   };
-  CHECK(message({2}, {1}, 9).find("address element 10 of a storage of 10 float32 elements") != std::string::npos);
+  CHECK(message({2}, {1}, 9).find("address element 10 of a storage of 10 float32 elements") !=
+        std::string::npos);
   CHECK(message({2, 2}, {5, 1}, 5).find("[2, 2], strides [5, 1] and storage offset 5") != std::string::npos);
   CHECK(message({1}, {1}, -1).find("storage offset -1 is negative") != std::string::npos);
   CHECK(message({2}, {-1}, 1).find("negative strides are not supported") != std::string::npos);

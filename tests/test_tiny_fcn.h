@@ -21,7 +21,8 @@ inline std::shared_ptr<Sequential> tiny_fcn(Generator& gen) {
   return std::make_shared<Sequential>(
       conv(3, 16, 3, 1, 1), relu(), conv(16, 32, 3, 2, 1), relu(), conv(32, 64, 3, 2, 1), relu(),
       conv(64, 64, 3, 2, 1), relu(), conv(64, 4, 1, 1, 0),
-      std::make_shared<ConvTranspose2d>(ConvTranspose2dOptions(4, 4, 16).stride(8).padding(4).bias(false), gen));
+      std::make_shared<ConvTranspose2d>(ConvTranspose2dOptions(4, 4, 16).stride(8).padding(4).bias(false),
+                                        gen));
 }
 
 }  // namespace convgrad::testing

@@ -45,10 +45,9 @@ TEST_CASE("dilate2d inserts s - 1 zeros; flip2d rotates by 180 degrees") {
   CHECK(d.at({0, 0, 3, 6}) == 6.f);
   CHECK(d.at({0, 0, 1, 3}) == 0.f);
   CHECK(sum(d).item() == 21.f);
-  CHECK(allclose(d, conv_transpose2d(x, ones({1, 1, 1, 1}), Tensor(),
-                                     ConvTranspose2dFuncOptions().stride(3))));
-  CHECK(tutorial::flip2d(tensor({{0, 1, 2}, {3, 4, 5}})).to_vector() ==
-        std::vector<float>{5, 4, 3, 2, 1, 0});
+  CHECK(
+      allclose(d, conv_transpose2d(x, ones({1, 1, 1, 1}), Tensor(), ConvTranspose2dFuncOptions().stride(3))));
+  CHECK(tutorial::flip2d(tensor({{0, 1, 2}, {3, 4, 5}})).to_vector() == std::vector<float>{5, 4, 3, 2, 1, 0});
 }
 
 TEST_CASE("PyTorch's transposed convolution is the flipped-kernel correlation recipe") {
@@ -92,8 +91,8 @@ TEST_CASE("gradients flow through the reader-style trans_conv like through conv_
   Generator gen(5);
   Tensor X = randn({2, 3}, gen).set_requires_grad();
   Tensor K = randn({2, 2}, gen).set_requires_grad();
-  auto r = gradcheck([](const std::vector<Tensor>& in) { return tutorial::trans_conv(in[0], in[1]); },
-                     {X, K});
+  auto r =
+      gradcheck([](const std::vector<Tensor>& in) { return tutorial::trans_conv(in[0], in[1]); }, {X, K});
   CHECK_MESSAGE(r.ok, r.report);
 
   Tensor G = randn({3, 4}, gen);

@@ -20,7 +20,9 @@
 namespace convgrad::testing {
 
 /// A float32 tensor from literal values (from_vector is ambiguous with braced lists).
-inline Tensor floats(const std::vector<float>& values, const Shape& shape) { return from_vector(values, shape); }
+inline Tensor floats(const std::vector<float>& values, const Shape& shape) {
+  return from_vector(values, shape);
+}
 
 /// `t` as a leaf that requires its gradient.
 inline Tensor leaf(Tensor t) {
@@ -76,8 +78,8 @@ inline void check_close(const Tensor& a, const Tensor& b, double atol = 1e-5, do
   }
   if (va.empty()) return;
   CHECK_MESSAGE(worst_excess <= 0.0, "element " << worst << " of " << va.size() << ": got " << va[worst]
-                                                << ", expected " << vb[worst] << " (atol " << atol << ", rtol "
-                                                << rtol << ")");
+                                                << ", expected " << vb[worst] << " (atol " << atol
+                                                << ", rtol " << rtol << ")");
 }
 
 /// Turns verbose mode on and collects its lines while alive (the convolution backends write one line

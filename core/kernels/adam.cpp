@@ -18,8 +18,9 @@ namespace {
 
 // Template flags keep the loops free of branches; `dispatch` turns the runtime variant into them.
 template <bool kMaximize, bool kDecoupled, bool kL2, bool kAmsgrad>
-void reference_range(const AdamScalars& c, float* __restrict p, const float* __restrict g, float* __restrict m,
-                     float* __restrict v, float* __restrict vmax, int64_t k0, int64_t k1) {
+void reference_range(const AdamScalars& c, float* __restrict p, const float* __restrict g,
+                     float* __restrict m, float* __restrict v, float* __restrict vmax, int64_t k0,
+                     int64_t k1) {
   for (int64_t k = k0; k < k1; ++k) {
     float gk = kMaximize ? -g[k] : g[k];
     if constexpr (kDecoupled) {
@@ -44,7 +45,8 @@ void simd_range(const AdamScalars& c, float* __restrict p, const float* __restri
                 float* __restrict v, float* __restrict vmax, int64_t k0, int64_t k1) {
   const __m256 b1 = _mm256_set1_ps(c.beta1), b2 = _mm256_set1_ps(c.beta2);
   const __m256 omb1 = _mm256_set1_ps(c.one_minus_beta1), omb2 = _mm256_set1_ps(c.one_minus_beta2);
-  const __m256 wd = _mm256_set1_ps(c.weight_decay), eps = _mm256_set1_ps(c.eps), decay = _mm256_set1_ps(c.decay);
+  const __m256 wd = _mm256_set1_ps(c.weight_decay), eps = _mm256_set1_ps(c.eps),
+               decay = _mm256_set1_ps(c.decay);
   const __m256 nss = _mm256_set1_ps(c.neg_step_size), bc2 = _mm256_set1_ps(c.bias_correction2_sqrt);
   const __m256 sign = _mm256_set1_ps(-0.f);
   auto eight = [&](float* pp, const float* pg, float* pm, float* pv, float* px) {
@@ -121,8 +123,8 @@ struct Simd {
 
 }  // namespace
 
-void adam_update_reference(const AdamScalars& c, AdamVariant variant, float* p, const float* g, float* m, float* v,
-                           float* vmax, int64_t k0, int64_t k1) {
+void adam_update_reference(const AdamScalars& c, AdamVariant variant, float* p, const float* g, float* m,
+                           float* v, float* vmax, int64_t k0, int64_t k1) {
   dispatch<Reference>(variant)(c, p, g, m, v, vmax, k0, k1);
 }
 

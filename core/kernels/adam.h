@@ -9,10 +9,10 @@ namespace convgrad::kernels {
 /// The scalars of one parameter's update (torch 1.13's _single_tensor_adam(w), as float32).
 struct AdamScalars {
   float beta1, beta2, one_minus_beta1, one_minus_beta2;
-  float weight_decay;     ///< Adam's L2 term (added to the gradient)
+  float weight_decay;  ///< Adam's L2 term (added to the gradient)
   float eps;
-  float decay;            ///< AdamW's decoupled factor 1 - lr * weight_decay
-  float neg_step_size;    ///< -lr / bias_correction1
+  float decay;          ///< AdamW's decoupled factor 1 - lr * weight_decay
+  float neg_step_size;  ///< -lr / bias_correction1
   float bias_correction2_sqrt;
 };
 
@@ -24,8 +24,8 @@ struct AdamVariant {
 
 /// The update of elements [k0, k1), op by op as PyTorch's separate tensor ops round: the definition.
 /// `vmax` may be null unless `variant.amsgrad`.
-void adam_update_reference(const AdamScalars& c, AdamVariant variant, float* p, const float* g, float* m, float* v,
-                           float* vmax, int64_t k0, int64_t k1);
+void adam_update_reference(const AdamScalars& c, AdamVariant variant, float* p, const float* g, float* m,
+                           float* v, float* vmax, int64_t k0, int64_t k1);
 
 /// The same update, eight elements at a time with AVX2 + FMA where the build has them (else the
 /// reference loop); bit-identical to adam_update_reference for every element, tails included.

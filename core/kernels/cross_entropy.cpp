@@ -12,7 +12,7 @@ namespace convgrad::kernels {
 
 namespace {
 
-constexpr int64_t kBlock = 512;              // pixels per work item
+constexpr int64_t kBlock = 512;               // pixels per work item
 constexpr int64_t kParallelLogits = 1 << 16;  // fewer logits than this run on one thread
 
 int64_t blocks_per_sample(const CrossEntropyGeometry& g) { return (g.S + kBlock - 1) / kBlock; }
@@ -23,7 +23,8 @@ CrossEntropySums cross_entropy_weights(const CrossEntropyGeometry& g, const int6
   const int64_t n = g.N * g.S, C = g.C, ignore = g.ignore_index;
   double weight_sum = 0.0;
   int64_t bad = std::numeric_limits<int64_t>::max();
-#pragma omp parallel for num_threads(get_num_threads()) schedule(static) reduction(+ : weight_sum) reduction(min : bad) if (n > kParallelLogits)
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static) reduction(+ : weight_sum) \
+    reduction(min : bad) if (n > kParallelLogits)
   for (int64_t i = 0; i < n; ++i) {
     const int64_t cls = target[i];
     if (cls == ignore) continue;
@@ -70,10 +71,12 @@ CrossEntropySums cross_entropy_forward(const CrossEntropyGeometry& g, const floa
     const int64_t* y = target + n * S + s0;
     // Bad targets are rare: one branch-free scan, and a search only when it finds one.
     bool any_bad = false;
-    for (int64_t s = 0; s < L; ++s) any_bad |= y[s] != ignore && static_cast<uint64_t>(y[s]) >= static_cast<uint64_t>(C);
+    for (int64_t s = 0; s < L; ++s)
+      any_bad |= y[s] != ignore && static_cast<uint64_t>(y[s]) >= static_cast<uint64_t>(C);
     if (any_bad)
       for (int64_t s = 0; s < L; ++s)
-        if (y[s] != ignore && static_cast<uint64_t>(y[s]) >= static_cast<uint64_t>(C)) bad = std::min(bad, n * S + s0 + s);
+        if (y[s] != ignore && static_cast<uint64_t>(y[s]) >= static_cast<uint64_t>(C))
+          bad = std::min(bad, n * S + s0 + s);
     float* out = losses ? losses + n * S + s0 : nullptr;
     float coef[kBlock], l[kBlock];
     double block_loss = 0.0, block_weight = 0.0;
@@ -86,7 +89,8 @@ CrossEntropySums cross_entropy_forward(const CrossEntropyGeometry& g, const floa
       l[s] = counted ? w * ((m[s] - xn[c * S + s]) + lse[s]) : 0.f;
       block_loss += l[s];
       block_weight += w;
-      coef[s] = counted ? w * grad_scale : 0.f;  // not 0 * scale: the scale is inf when every target is ignored
+      coef[s] =
+          counted ? w * grad_scale : 0.f;  // not 0 * scale: the scale is inf when every target is ignored
     }
     loss_sum += block_loss;
     weight_sum += block_weight;

@@ -16,9 +16,10 @@ struct CrossEntropyGeometry {
 
 /// What the forward accumulates.
 struct CrossEntropySums {
-  double loss = 0.0;       ///< sum over counted elements of w_y * (lse - x_y)
-  double weight = 0.0;     ///< sum of w_y over counted elements (the Mean divisor)
-  int64_t bad_index = -1;  ///< flat (n, s) index of the first target outside [0, C) and not ignored; -1 if none
+  double loss = 0.0;    ///< sum over counted elements of w_y * (lse - x_y)
+  double weight = 0.0;  ///< sum of w_y over counted elements (the Mean divisor)
+  int64_t bad_index =
+      -1;  ///< flat (n, s) index of the first target outside [0, C) and not ignored; -1 if none
 };
 
 /// The sum of w_y over the targets that count, and the first bad target (`loss` stays 0): what a fused

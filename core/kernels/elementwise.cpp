@@ -72,21 +72,31 @@ template <class T>
 Tensor binary_typed(BinaryOp op, const Tensor& a, const Tensor& b, const Shape& shape) {
   auto to01 = [](bool c) { return c ? 1.f : 0.f; };
   switch (op) {
-    case BinaryOp::Add: return launch_binary<T, T>(a, b, shape, [](T x, T y) { return x + y; });
-    case BinaryOp::Sub: return launch_binary<T, T>(a, b, shape, [](T x, T y) { return x - y; });
-    case BinaryOp::Mul: return launch_binary<T, T>(a, b, shape, [](T x, T y) { return x * y; });
-    case BinaryOp::Div: return launch_binary<T, T>(a, b, shape, [](T x, T y) { return x / y; });
+    case BinaryOp::Add:
+      return launch_binary<T, T>(a, b, shape, [](T x, T y) { return x + y; });
+    case BinaryOp::Sub:
+      return launch_binary<T, T>(a, b, shape, [](T x, T y) { return x - y; });
+    case BinaryOp::Mul:
+      return launch_binary<T, T>(a, b, shape, [](T x, T y) { return x * y; });
+    case BinaryOp::Div:
+      return launch_binary<T, T>(a, b, shape, [](T x, T y) { return x / y; });
     // NaN propagates through maximum/minimum, as in PyTorch.
     case BinaryOp::Maximum:
       return launch_binary<T, T>(a, b, shape, [](T x, T y) { return x != x || !(y != y || y > x) ? x : y; });
     case BinaryOp::Minimum:
       return launch_binary<T, T>(a, b, shape, [](T x, T y) { return x != x || !(y != y || y < x) ? x : y; });
-    case BinaryOp::Eq: return launch_binary<float, T>(a, b, shape, [&](T x, T y) { return to01(x == y); });
-    case BinaryOp::Ne: return launch_binary<float, T>(a, b, shape, [&](T x, T y) { return to01(x != y); });
-    case BinaryOp::Lt: return launch_binary<float, T>(a, b, shape, [&](T x, T y) { return to01(x < y); });
-    case BinaryOp::Le: return launch_binary<float, T>(a, b, shape, [&](T x, T y) { return to01(x <= y); });
-    case BinaryOp::Gt: return launch_binary<float, T>(a, b, shape, [&](T x, T y) { return to01(x > y); });
-    case BinaryOp::Ge: return launch_binary<float, T>(a, b, shape, [&](T x, T y) { return to01(x >= y); });
+    case BinaryOp::Eq:
+      return launch_binary<float, T>(a, b, shape, [&](T x, T y) { return to01(x == y); });
+    case BinaryOp::Ne:
+      return launch_binary<float, T>(a, b, shape, [&](T x, T y) { return to01(x != y); });
+    case BinaryOp::Lt:
+      return launch_binary<float, T>(a, b, shape, [&](T x, T y) { return to01(x < y); });
+    case BinaryOp::Le:
+      return launch_binary<float, T>(a, b, shape, [&](T x, T y) { return to01(x <= y); });
+    case BinaryOp::Gt:
+      return launch_binary<float, T>(a, b, shape, [&](T x, T y) { return to01(x > y); });
+    case BinaryOp::Ge:
+      return launch_binary<float, T>(a, b, shape, [&](T x, T y) { return to01(x >= y); });
   }
   fail("{}: unknown binary op", binary_op_name(op));
 }
@@ -125,13 +135,13 @@ const char* binary_op_name(BinaryOp op) {
 }
 
 Shape broadcast_strides(const Shape& from, const Shape& from_strides, const Shape& to) {
-  check(from.size() <= to.size(), "broadcast: shape {} has more dims than target {}", shape_str(from),
-        shape_str(to));
+  CONVGRAD_CHECK(from.size() <= to.size(), "broadcast: shape {} has more dims than target {}",
+                 shape_str(from), shape_str(to));
   Shape out(to.size(), 0);
   size_t lead = to.size() - from.size();
   for (size_t i = 0; i < from.size(); ++i) {
-    check(from[i] == to[lead + i] || from[i] == 1, "broadcast: shape {} cannot be broadcast to {}",
-          shape_str(from), shape_str(to));
+    CONVGRAD_CHECK(from[i] == to[lead + i] || from[i] == 1, "broadcast: shape {} cannot be broadcast to {}",
+                   shape_str(from), shape_str(to));
     out[lead + i] = from[i] == 1 ? 0 : from_strides[i];
   }
   return out;
@@ -164,10 +174,10 @@ LoopPlan plan_loop(const Shape& shape, const std::vector<Shape>& strides) {
     plan.shape.push_back(1);
     for (auto& s : plan.strides) s.push_back(0);
   }
-  check(static_cast<int64_t>(plan.shape.size()) <= kMaxLoopDims,
-        "elementwise: shape {} keeps {} dims after merging; at most {} are supported (make it "
-        "contiguous first)",
-        shape_str(shape), plan.shape.size(), kMaxLoopDims);
+  CONVGRAD_CHECK(static_cast<int64_t>(plan.shape.size()) <= kMaxLoopDims,
+                 "elementwise: shape {} keeps {} dims after merging; at most {} are supported (make it "
+                 "contiguous first)",
+                 shape_str(shape), plan.shape.size(), kMaxLoopDims);
   std::reverse(plan.shape.begin(), plan.shape.end());
   for (auto& s : plan.strides) std::reverse(s.begin(), s.end());
   return plan;
@@ -175,7 +185,7 @@ LoopPlan plan_loop(const Shape& shape, const std::vector<Shape>& strides) {
 
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   const char* name = binary_op_name(op);
-  check(a.defined() && b.defined(), "{}: an operand is an undefined tensor", name);
+  CONVGRAD_CHECK(a.defined() && b.defined(), "{}: an operand is an undefined tensor", name);
   reject_bfloat16(a, name, "first operand");
   reject_bfloat16(b, name, "second operand");
   Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
@@ -188,11 +198,12 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
 }
 
 void add_inplace(const Tensor& dst, const Tensor& src) {
-  check(dst.defined() && src.defined() && dst.dtype() == DType::Float32 && src.dtype() == DType::Float32 &&
-            dst.shape() == src.shape() && dst.is_contiguous(),
-        "add_inplace: needs two float32 tensors of one shape, the first contiguous; got {} {} and {} {}",
-        dst.defined() ? dtype_name(dst.dtype()) : "undefined", dst.defined() ? shape_str(dst.shape()) : "",
-        src.defined() ? dtype_name(src.dtype()) : "undefined", src.defined() ? shape_str(src.shape()) : "");
+  CONVGRAD_CHECK(
+      dst.defined() && src.defined() && dst.dtype() == DType::Float32 && src.dtype() == DType::Float32 &&
+          dst.shape() == src.shape() && dst.is_contiguous(),
+      "add_inplace: needs two float32 tensors of one shape, the first contiguous; got {} {} and {} {}",
+      dst.defined() ? dtype_name(dst.dtype()) : "undefined", dst.defined() ? shape_str(dst.shape()) : "",
+      src.defined() ? dtype_name(src.dtype()) : "undefined", src.defined() ? shape_str(src.shape()) : "");
   dst.bump_version("add_inplace");
   float* pd = dst.data<float>();
   const float* ps = src.data<float>();
@@ -217,7 +228,7 @@ Tensor scalar_like(const Tensor& like, double value) {
 Tensor scalar(float value) { return full({}, value, DType::Float32); }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
-  check(cond.defined() && a.defined() && b.defined(), "where: an operand is an undefined tensor");
+  CONVGRAD_CHECK(cond.defined() && a.defined() && b.defined(), "where: an operand is an undefined tensor");
   reject_bfloat16(cond, "where", "condition");
   reject_bfloat16(a, "where", "input");
   reject_bfloat16(b, "where", "other");
@@ -247,7 +258,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 }
 
 Tensor cast(const Tensor& x, DType dtype) {
-  check(x.defined(), "cast: the tensor is undefined");
+  CONVGRAD_CHECK(x.defined(), "cast: the tensor is undefined");
   const DType from = x.dtype();
   if (from == DType::Float32 && dtype == DType::Float32)
     return launch_unary_map<float, float>(x, dtype, [](float v) { return v; });
@@ -264,7 +275,8 @@ Tensor cast(const Tensor& x, DType dtype) {
     return launch_unary_map<BFloat16, int64_t>(x, dtype,
                                                [](int64_t v) { return to_bfloat16(static_cast<float>(v)); });
   if (from == DType::BFloat16 && dtype == DType::Int64)
-    return launch_unary_map<int64_t, BFloat16>(x, dtype, [](BFloat16 v) { return float_to_int64(to_float(v)); });
+    return launch_unary_map<int64_t, BFloat16>(x, dtype,
+                                               [](BFloat16 v) { return float_to_int64(to_float(v)); });
   if (dtype == DType::Float32)
     return launch_unary_map<float, int64_t>(x, dtype, [](int64_t v) { return static_cast<float>(v); });
   return launch_unary_map<int64_t, float>(x, dtype, float_to_int64);

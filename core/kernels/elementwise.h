@@ -5,12 +5,12 @@
 // float32; int64 mixed with float32 computes in float32; comparisons always give float32 0/1.
 #pragma once
 
+#include <omp.h>
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
 #include <vector>
-
-#include <omp.h>
 
 #include "core/tensor.h"
 #include "core/threading.h"

@@ -143,17 +143,28 @@ Tensor backward_f32(const Tensor& g, const Tensor& v, P p, bool in_place) {
 template <class Fn>
 auto dispatch_value(UnaryOp op, Fn&& fn) -> decltype(fn.template operator()<Neg>()) {
   switch (op) {
-    case UnaryOp::Neg: return fn.template operator()<Neg>();
-    case UnaryOp::Exp: return fn.template operator()<Exp>();
-    case UnaryOp::Log: return fn.template operator()<Log>();
-    case UnaryOp::Sqrt: return fn.template operator()<Sqrt>();
-    case UnaryOp::Pow: return fn.template operator()<Pow>();
-    case UnaryOp::Abs: return fn.template operator()<Abs>();
-    case UnaryOp::Relu: return fn.template operator()<Relu>();
-    case UnaryOp::LeakyRelu: return fn.template operator()<LeakyRelu>();
-    case UnaryOp::Sigmoid: return fn.template operator()<Sigmoid>();
-    case UnaryOp::Tanh: return fn.template operator()<Tanh>();
-    case UnaryOp::Clamp: return fn.template operator()<Clamp>();
+    case UnaryOp::Neg:
+      return fn.template operator()<Neg>();
+    case UnaryOp::Exp:
+      return fn.template operator()<Exp>();
+    case UnaryOp::Log:
+      return fn.template operator()<Log>();
+    case UnaryOp::Sqrt:
+      return fn.template operator()<Sqrt>();
+    case UnaryOp::Pow:
+      return fn.template operator()<Pow>();
+    case UnaryOp::Abs:
+      return fn.template operator()<Abs>();
+    case UnaryOp::Relu:
+      return fn.template operator()<Relu>();
+    case UnaryOp::LeakyRelu:
+      return fn.template operator()<LeakyRelu>();
+    case UnaryOp::Sigmoid:
+      return fn.template operator()<Sigmoid>();
+    case UnaryOp::Tanh:
+      return fn.template operator()<Tanh>();
+    case UnaryOp::Clamp:
+      return fn.template operator()<Clamp>();
   }
   fail("{}: unknown unary op", unary_op_name(op));
 }
@@ -177,13 +188,13 @@ Tensor unary_int64(UnaryOp op, const Tensor& x) {
 }  // namespace
 
 const char* unary_op_name(UnaryOp op) {
-  static const char* names[] = {"neg", "exp",  "log",     "sqrt", "pow",  "abs",
+  static const char* names[] = {"neg",  "exp",        "log",     "sqrt", "pow",  "abs",
                                 "relu", "leaky_relu", "sigmoid", "tanh", "clamp"};
   return names[static_cast<int>(op)];
 }
 
 Tensor unary(UnaryOp op, const Tensor& x, UnaryParams params) {
-  check(x.defined(), "{}: the tensor is undefined", unary_op_name(op));
+  CONVGRAD_CHECK(x.defined(), "{}: the tensor is undefined", unary_op_name(op));
   reject_bfloat16(x, unary_op_name(op), "input");
   if (x.dtype() == DType::Int64) {
     if (op == UnaryOp::Neg || op == UnaryOp::Abs || op == UnaryOp::Relu) return unary_int64(op, x);
@@ -200,10 +211,11 @@ Tensor unary_backward(UnaryOp op, const Tensor& grad, const Tensor& x, const Ten
                       bool overwrite_grad) {
   const bool from_output = unary_backward_reads(op) == UnarySaved::Output;
   const Tensor& v = from_output ? y : x;
-  check(grad.defined() && v.defined(), "{} backward: the gradient or the saved {} is undefined", unary_op_name(op),
-        from_output ? "output" : "input");
-  check(grad.shape() == v.shape(), "{} backward: gradient shape {} does not match the {} {}", unary_op_name(op),
-        shape_str(grad.shape()), from_output ? "output" : "input", shape_str(v.shape()));
+  CONVGRAD_CHECK(grad.defined() && v.defined(), "{} backward: the gradient or the saved {} is undefined",
+                 unary_op_name(op), from_output ? "output" : "input");
+  CONVGRAD_CHECK(grad.shape() == v.shape(), "{} backward: gradient shape {} does not match the {} {}",
+                 unary_op_name(op), shape_str(grad.shape()), from_output ? "output" : "input",
+                 shape_str(v.shape()));
   reject_bfloat16(grad, unary_op_name(op), "grad_output");
   reject_bfloat16(v, unary_op_name(op), from_output ? "saved output" : "saved input");
   Tensor g = grad.dtype() == DType::Float32 ? grad : cast(grad, DType::Float32);
@@ -219,9 +231,9 @@ Tensor extremum_backward(const Tensor& grad, const Tensor& a, const Tensor& b, b
   Tensor fa = a.dtype() == DType::Float32 ? a : cast(a, DType::Float32);
   Tensor fb = b.dtype() == DType::Float32 ? b : cast(b, DType::Float32);
   Tensor out = uninitialized(shape, DType::Float32);
-  LoopPlan plan = plan_loop(shape, {out.strides(), grad.strides(),
-                                    broadcast_strides(fa.shape(), fa.strides(), shape),
-                                    broadcast_strides(fb.shape(), fb.strides(), shape)});
+  LoopPlan plan =
+      plan_loop(shape, {out.strides(), grad.strides(), broadcast_strides(fa.shape(), fa.strides(), shape),
+                        broadcast_strides(fb.shape(), fb.strides(), shape)});
   float* po = out.data<float>();
   const float *pg = grad.data<float>(), *pa = fa.data<float>(), *pb = fb.data<float>();
   // Weight of this input: 0 where it loses, 1/2 on ties (PyTorch splits them), else 1 (NaNs included).

@@ -19,8 +19,8 @@ inline float exp_nonpositive(float x) {
   uint32_t nan_mask = 0u - static_cast<uint32_t>((u & 0x7FFFFFFFu) > 0x7F800000u);
   uint32_t zero_mask = (0u - static_cast<uint32_t>(u > 0xC2AE0000u)) & ~nan_mask;
   x = std::bit_cast<float>(std::min(u, 0xC2AE0000u) & ~nan_mask);  // NaN -> 0 here, restored at the end
-  float n = (x * 1.44269504f + 12582912.f) - 12582912.f;  // round to nearest via 1.5 * 2^23
-  float r = std::fma(n, -0.693145752f, x);                // ln2 split in two for an exact reduction
+  float n = (x * 1.44269504f + 12582912.f) - 12582912.f;           // round to nearest via 1.5 * 2^23
+  float r = std::fma(n, -0.693145752f, x);                         // ln2 split in two for an exact reduction
   r = std::fma(n, -1.42860677e-6f, r);
   float p = std::fma(1.f / 5040, r, 1.f / 720);
   p = std::fma(p, r, 1.f / 120);
@@ -30,7 +30,8 @@ inline float exp_nonpositive(float x) {
   p = std::fma(p, r, 1.f);
   p = std::fma(p, r, 1.f);
   float e = p * std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
-  return std::bit_cast<float>((std::bit_cast<uint32_t>(e) & ~zero_mask & ~nan_mask) | (0x7FC00000u & nan_mask));
+  return std::bit_cast<float>((std::bit_cast<uint32_t>(e) & ~zero_mask & ~nan_mask) |
+                              (0x7FC00000u & nan_mask));
 }
 
 /// log(x) for x >= FLT_MIN (positive normal floats); +inf and NaN pass through unchanged. x = 2^e f with

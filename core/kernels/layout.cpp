@@ -86,10 +86,10 @@ void fill_typed(T* dst, const CopyPlan& p, T value) {
 }  // namespace
 
 void copy_into(const Tensor& dst, const Tensor& src) {
-  check(dst.shape() == src.shape(), "copy_into: destination shape {} differs from source shape {}",
-        shape_str(dst.shape()), shape_str(src.shape()));
-  check(dst.dtype() == src.dtype(), "copy_into: destination is {}, source is {}", dtype_name(dst.dtype()),
-        dtype_name(src.dtype()));
+  CONVGRAD_CHECK(dst.shape() == src.shape(), "copy_into: destination shape {} differs from source shape {}",
+                 shape_str(dst.shape()), shape_str(src.shape()));
+  CONVGRAD_CHECK(dst.dtype() == src.dtype(), "copy_into: destination is {}, source is {}",
+                 dtype_name(dst.dtype()), dtype_name(src.dtype()));
   if (dst.numel() == 0) return;
   dst.bump_version("copy_into");
   CopyPlan p = plan_copy(dst.shape(), dst.strides(), src.strides());
@@ -128,21 +128,24 @@ Tensor narrow_view(const Tensor& x, int64_t dim, int64_t start, int64_t length) 
 }
 
 Tensor concat(const std::vector<Tensor>& tensors, int64_t dim) {
-  check(!tensors.empty(), "concat: expected at least one tensor, got an empty list");
+  CONVGRAD_CHECK(!tensors.empty(), "concat: expected at least one tensor, got an empty list");
   const Tensor& first = tensors[0];
-  check(first.dim() > 0, "concat: zero-dimensional tensors cannot be joined; unsqueeze them or use stack");
-  check(dim >= 0 && dim < first.dim(), "concat: dim {} is out of range for tensors of {} dims", dim,
-        first.dim());
+  CONVGRAD_CHECK(first.dim() > 0,
+                 "concat: zero-dimensional tensors cannot be joined; unsqueeze them or use stack");
+  CONVGRAD_CHECK(dim >= 0 && dim < first.dim(), "concat: dim {} is out of range for tensors of {} dims", dim,
+                 first.dim());
   int64_t total = 0;
   for (size_t i = 0; i < tensors.size(); ++i) {
     const Tensor& t = tensors[i];
-    check(t.dtype() == first.dtype(), "concat: tensor {} is {}, tensor 0 is {}; convert them to one dtype", i,
-          dtype_name(t.dtype()), dtype_name(first.dtype()));
+    CONVGRAD_CHECK(t.dtype() == first.dtype(),
+                   "concat: tensor {} is {}, tensor 0 is {}; convert them to one dtype", i,
+                   dtype_name(t.dtype()), dtype_name(first.dtype()));
     bool same = t.dim() == first.dim();
     for (int64_t d = 0; same && d < t.dim(); ++d) same = d == dim || t.shape()[d] == first.shape()[d];
-    check(same,
-          "concat: tensor {} has shape {}, tensor 0 has shape {}; all sizes must match except along dim {}", i,
-          shape_str(t.shape()), shape_str(first.shape()), dim);
+    CONVGRAD_CHECK(
+        same,
+        "concat: tensor {} has shape {}, tensor 0 has shape {}; all sizes must match except along dim {}", i,
+        shape_str(t.shape()), shape_str(first.shape()), dim);
     total += t.shape()[dim];
   }
   Shape out_shape = first.shape();
@@ -159,10 +162,11 @@ Tensor concat(const std::vector<Tensor>& tensors, int64_t dim) {
 
 Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value) {
   const int64_t nd = x.dim();
-  check(pads.size() % 2 == 0, "pad: pads must come in (low, high) pairs, got {} values", pads.size());
-  check(static_cast<int64_t>(pads.size()) <= 2 * nd,
-        "pad: {} pad values cover {} dims but the input has shape {} ({} dims)", pads.size(), pads.size() / 2,
-        shape_str(x.shape()), nd);
+  CONVGRAD_CHECK(pads.size() % 2 == 0, "pad: pads must come in (low, high) pairs, got {} values",
+                 pads.size());
+  CONVGRAD_CHECK(static_cast<int64_t>(pads.size()) <= 2 * nd,
+                 "pad: {} pad values cover {} dims but the input has shape {} ({} dims)", pads.size(),
+                 pads.size() / 2, shape_str(x.shape()), nd);
   Shape out_shape = x.shape();
   // Per dim: where the kept input range starts in the input and in the output, and its length.
   Shape src_start(nd, 0), dst_start(nd, 0), keep = x.shape();
@@ -170,13 +174,13 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, double value) {
     int64_t d = nd - 1 - static_cast<int64_t>(p);
     int64_t lo = pads[2 * p], hi = pads[2 * p + 1];
     // Overflow-checked: a pad near 2^63 must give an error, not a wrapped-around size.
-    check(!__builtin_add_overflow(x.shape()[d], lo, &out_shape[d]) &&
-              !__builtin_add_overflow(out_shape[d], hi, &out_shape[d]),
-          "pad: pads [{}, {}] on dim {} of size {} overflow int64 (input shape {})", lo, hi, d, x.shape()[d],
-          shape_str(x.shape()));
-    check(out_shape[d] >= 0,
-          "pad: pads [{}, {}] on dim {} of size {} would give a negative size {} (input shape {})", lo, hi, d,
-          x.shape()[d], out_shape[d], shape_str(x.shape()));
+    CONVGRAD_CHECK(!__builtin_add_overflow(x.shape()[d], lo, &out_shape[d]) &&
+                       !__builtin_add_overflow(out_shape[d], hi, &out_shape[d]),
+                   "pad: pads [{}, {}] on dim {} of size {} overflow int64 (input shape {})", lo, hi, d,
+                   x.shape()[d], shape_str(x.shape()));
+    CONVGRAD_CHECK(out_shape[d] >= 0,
+                   "pad: pads [{}, {}] on dim {} of size {} would give a negative size {} (input shape {})",
+                   lo, hi, d, x.shape()[d], out_shape[d], shape_str(x.shape()));
     src_start[d] = std::max<int64_t>(0, -lo);
     dst_start[d] = std::max<int64_t>(0, lo);
     keep[d] = std::max<int64_t>(0, x.shape()[d] - src_start[d] - std::max<int64_t>(0, -hi));

@@ -61,10 +61,18 @@ void gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_row, int64_
         const float* bj = b + j;
         float* cij = c + i * ldc + j;
         switch (rows) {
-          case 4: micro_tile<4>(nc, p0, p1, ai, a_row, a_col, bj, ldb, cij, ldc); break;
-          case 3: micro_tile<3>(nc, p0, p1, ai, a_row, a_col, bj, ldb, cij, ldc); break;
-          case 2: micro_tile<2>(nc, p0, p1, ai, a_row, a_col, bj, ldb, cij, ldc); break;
-          default: micro_tile<1>(nc, p0, p1, ai, a_row, a_col, bj, ldb, cij, ldc); break;
+          case 4:
+            micro_tile<4>(nc, p0, p1, ai, a_row, a_col, bj, ldb, cij, ldc);
+            break;
+          case 3:
+            micro_tile<3>(nc, p0, p1, ai, a_row, a_col, bj, ldb, cij, ldc);
+            break;
+          case 2:
+            micro_tile<2>(nc, p0, p1, ai, a_row, a_col, bj, ldb, cij, ldc);
+            break;
+          default:
+            micro_tile<1>(nc, p0, p1, ai, a_row, a_col, bj, ldb, cij, ldc);
+            break;
         }
       }
   }
@@ -84,29 +92,30 @@ Shape batch_strides(const Shape& batch, const Shape& sizes, const Shape& strides
 }  // namespace
 
 Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
-  check(a_in.dtype() == DType::Float32 && b_in.dtype() == DType::Float32,
-        "matmul: expected float32 operands, got {} {} and {} {}", dtype_name(a_in.dtype()),
-        shape_str(a_in.shape()), dtype_name(b_in.dtype()), shape_str(b_in.shape()));
-  check(a_in.dim() >= 1 && b_in.dim() >= 1,
-        "matmul: both operands need at least 1 dim, got shapes {} and {}; use mul for scalars",
-        shape_str(a_in.shape()), shape_str(b_in.shape()));
+  CONVGRAD_CHECK(a_in.dtype() == DType::Float32 && b_in.dtype() == DType::Float32,
+                 "matmul: expected float32 operands, got {} {} and {} {}", dtype_name(a_in.dtype()),
+                 shape_str(a_in.shape()), dtype_name(b_in.dtype()), shape_str(b_in.shape()));
+  CONVGRAD_CHECK(a_in.dim() >= 1 && b_in.dim() >= 1,
+                 "matmul: both operands need at least 1 dim, got shapes {} and {}; use mul for scalars",
+                 shape_str(a_in.shape()), shape_str(b_in.shape()));
   // A 1-D operand becomes a row (left) or a column (right) matrix; the unit dim is dropped at the end.
   const bool a_vec = a_in.dim() == 1, b_vec = b_in.dim() == 1;
   Tensor a = a_vec ? as_strided(a_in, {1, a_in.shape()[0]}, {0, a_in.strides()[0]}, a_in.offset()) : a_in;
   Tensor b = b_vec ? as_strided(b_in, {b_in.shape()[0], 1}, {b_in.strides()[0], 0}, b_in.offset()) : b_in;
   const int64_t m = a.shape()[a.dim() - 2], k = a.shape()[a.dim() - 1];
   const int64_t k2 = b.shape()[b.dim() - 2], n = b.shape()[b.dim() - 1];
-  check(k == k2,
-        "matmul: shapes {} and {} cannot be multiplied: the inner dims differ ({} vs {}); expected "
-        "(..., m, k) @ (..., k, n)",
-        shape_str(a_in.shape()), shape_str(b_in.shape()), k, k2);
+  CONVGRAD_CHECK(k == k2,
+                 "matmul: shapes {} and {} cannot be multiplied: the inner dims differ ({} vs {}); expected "
+                 "(..., m, k) @ (..., k, n)",
+                 shape_str(a_in.shape()), shape_str(b_in.shape()), k, k2);
   Shape a_batch(a.shape().begin(), a.shape().end() - 2), b_batch(b.shape().begin(), b.shape().end() - 2);
   for (size_t i = 1; i <= std::min(a_batch.size(), b_batch.size()); ++i) {
     int64_t sa = a_batch[a_batch.size() - i], sb = b_batch[b_batch.size() - i];
-    check(sa == sb || sa == 1 || sb == 1,
-          "matmul: the batch dims of shapes {} and {} cannot be broadcast ({} vs {}; each pair must be equal or "
-          "one of them 1)",
-          shape_str(a_in.shape()), shape_str(b_in.shape()), shape_str(a_batch), shape_str(b_batch));
+    CONVGRAD_CHECK(
+        sa == sb || sa == 1 || sb == 1,
+        "matmul: the batch dims of shapes {} and {} cannot be broadcast ({} vs {}; each pair must be equal or "
+        "one of them 1)",
+        shape_str(a_in.shape()), shape_str(b_in.shape()), shape_str(a_batch), shape_str(b_batch));
   }
   Shape batch = broadcast_shapes(a_batch, b_batch, "matmul");
 
@@ -139,7 +148,8 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
     return out;
   }
   // Many small products: spread whole matrices over threads instead of tiles of one.
-  const bool parallel = batches > 1 && m * n * k < (int64_t{1} << 18) && batches * m * n * k >= (int64_t{1} << 18);
+  const bool parallel =
+      batches > 1 && m * n * k < (int64_t{1} << 18) && batches * m * n * k >= (int64_t{1} << 18);
 #pragma omp parallel for num_threads(get_num_threads()) schedule(static) if (parallel)
   for (int64_t t = 0; t < batches; ++t) {
     int64_t rem = t, aoff = 0, boff = 0;

@@ -90,8 +90,8 @@ Tensor batch_norm_apply(const Tensor& x, const Tensor& mean, const Tensor& invst
 }
 
 BatchNormGrads batch_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& mean,
-                                   const Tensor& invstd, const Tensor& weight, bool batch_stats,
-                                   bool need_x, bool need_weight, bool need_bias) {
+                                   const Tensor& invstd, const Tensor& weight, bool batch_stats, bool need_x,
+                                   bool need_weight, bool need_bias) {
   Tensor gc = contiguous_data(grad_out), xc = contiguous_data(x);
   const Ncl d = ncl_of(x.shape());
   const std::vector<float> m = channel_values(mean, d.c, 0.f), is = channel_values(invstd, d.c, 1.f);

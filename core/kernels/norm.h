@@ -33,8 +33,8 @@ struct BatchNormGrads {
 /// Backward of batch norm. With `batch_stats` the mean and invstd are functions of x (training), so
 /// grad_x gets the full correction terms; otherwise they are constants (eval with running stats).
 BatchNormGrads batch_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& mean,
-                                   const Tensor& invstd, const Tensor& weight, bool batch_stats,
-                                   bool need_x, bool need_weight, bool need_bias);
+                                   const Tensor& invstd, const Tensor& weight, bool batch_stats, bool need_x,
+                                   bool need_weight, bool need_bias);
 
 /// In place, no autograd: running_mean = (1 - m) * running_mean + m * mean and
 /// running_var = (1 - m) * running_var + m * var * count / (count - 1) (the unbiased variance).

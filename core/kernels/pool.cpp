@@ -54,20 +54,19 @@ std::vector<Span> spans(int64_t count, int64_t stride, int64_t pad, int64_t k, i
 
 }  // namespace
 
-Pool2dGeometry pool2d_geometry(const char* op, const Shape& shape, Pair kernel,
-                               Pair stride, Pair padding,
+Pool2dGeometry pool2d_geometry(const char* op, const Shape& shape, Pair kernel, Pair stride, Pair padding,
                                bool ceil_mode) {
-  check(shape.size() == 3 || shape.size() == 4,
-        "{}: expected a (N, C, H, W) or (C, H, W) input, got shape {}", op, shape_str(shape));
+  CONVGRAD_CHECK(shape.size() == 3 || shape.size() == 4,
+                 "{}: expected a (N, C, H, W) or (C, H, W) input, got shape {}", op, shape_str(shape));
   for (int i = 0; i < 2; ++i) {
-    check(kernel[i] > 0, "{}: kernel size must be positive, got [{}, {}]", op, kernel[0], kernel[1]);
-    check(stride[i] >= 0, "{}: stride must be >= 0 (0 means the kernel size), got [{}, {}]", op,
-          stride[0], stride[1]);
-    check(padding[i] >= 0, "{}: padding must be >= 0, got [{}, {}]", op, padding[0], padding[1]);
-    check(padding[i] <= kernel[i] / 2,
-          "{}: padding should be at most half of the kernel size, got padding [{}, {}] for kernel "
-          "[{}, {}]; use a larger kernel or less padding",
-          op, padding[0], padding[1], kernel[0], kernel[1]);
+    CONVGRAD_CHECK(kernel[i] > 0, "{}: kernel size must be positive, got [{}, {}]", op, kernel[0], kernel[1]);
+    CONVGRAD_CHECK(stride[i] >= 0, "{}: stride must be >= 0 (0 means the kernel size), got [{}, {}]", op,
+                   stride[0], stride[1]);
+    CONVGRAD_CHECK(padding[i] >= 0, "{}: padding must be >= 0, got [{}, {}]", op, padding[0], padding[1]);
+    CONVGRAD_CHECK(padding[i] <= kernel[i] / 2,
+                   "{}: padding should be at most half of the kernel size, got padding [{}, {}] for kernel "
+                   "[{}, {}]; use a larger kernel or less padding",
+                   op, padding[0], padding[1], kernel[0], kernel[1]);
   }
   Pool2dGeometry g;
   size_t r = shape.size();
@@ -83,11 +82,12 @@ Pool2dGeometry pool2d_geometry(const char* op, const Shape& shape, Pair kernel,
   g.pw = padding[1];
   g.oh = pooled_size(g.h, g.kh, g.sh, g.ph, ceil_mode);
   g.ow = pooled_size(g.w, g.kw, g.sw, g.pw, ceil_mode);
-  check(g.oh >= 1 && g.ow >= 1,
-        "{}: kernel [{}, {}] with stride [{}, {}], padding [{}, {}] and ceil_mode={} gives an output "
-        "of [{}, {}] for input shape {}; the kernel is larger than the padded input: use a smaller "
-        "kernel, more padding or a larger input",
-        op, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, ceil_mode, g.oh, g.ow, shape_str(shape));
+  CONVGRAD_CHECK(
+      g.oh >= 1 && g.ow >= 1,
+      "{}: kernel [{}, {}] with stride [{}, {}], padding [{}, {}] and ceil_mode={} gives an output "
+      "of [{}, {}] for input shape {}; the kernel is larger than the padded input: use a smaller "
+      "kernel, more padding or a larger input",
+      op, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, ceil_mode, g.oh, g.ow, shape_str(shape));
   return g;
 }
 
@@ -197,7 +197,8 @@ Tensor avg_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, AvgPoolDivis
     for (int64_t y = sy.start; y < sy.end; ++y)
       for (int64_t xx = sx.start; xx < sx.end; ++xx) sum += in[y * g.w + xx];
     // An empty window (possible only with ceil_mode) averages to 0, as in PyTorch.
-    dst[(p * g.oh + oy) * g.ow + ox] = sy.start >= sy.end || sx.start >= sx.end ? 0.f : sum / divisor(sy, sx, div);
+    dst[(p * g.oh + oy) * g.ow + ox] =
+        sy.start >= sy.end || sx.start >= sx.end ? 0.f : sum / divisor(sy, sx, div);
   });
   return out;
 }

@@ -22,8 +22,7 @@ struct Pool2dGeometry {
 /// (C, H, W)) and computes the output size like PyTorch. With ceil_mode the size rounds up, but the
 /// last window must start inside the input or its left/top padding. Throws Error naming the op, the
 /// shape and the offending argument.
-Pool2dGeometry pool2d_geometry(const char* op, const Shape& shape, Pair kernel,
-                               Pair stride, Pair padding,
+Pool2dGeometry pool2d_geometry(const char* op, const Shape& shape, Pair kernel, Pair stride, Pair padding,
                                bool ceil_mode = false);
 
 /// The divisor of each average-pooling window, like PyTorch's avg_pool2d: divisor_override when

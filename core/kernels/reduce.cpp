@@ -17,16 +17,19 @@ namespace detail {
 DimLayout dim_layout(const Shape& shape, int64_t dim) {
   DimLayout l;
   for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
-    if (d < dim) l.outer *= shape[d];
-    else if (d == dim) l.n = shape[d];
-    else l.inner *= shape[d];
+    if (d < dim)
+      l.outer *= shape[d];
+    else if (d == dim)
+      l.n = shape[d];
+    else
+      l.inner *= shape[d];
   }
   return l;
 }
 
 Tensor float_input(const Tensor& x, const char* op) {
-  check(x.dtype() == DType::Float32, "{}: expected a float32 tensor, got {} (shape {})", op,
-        dtype_name(x.dtype()), shape_str(x.shape()));
+  CONVGRAD_CHECK(x.dtype() == DType::Float32, "{}: expected a float32 tensor, got {} (shape {})", op,
+                 dtype_name(x.dtype()), shape_str(x.shape()));
   Tensor c = as_contiguous(x);
   // A 0-d tensor reduces like a 1-element vector.
   return c.dim() == 0 ? as_strided(c, {1}, {1}, c.offset()) : c;
@@ -45,7 +48,8 @@ std::vector<int64_t> normalize_dims(const std::vector<int64_t>& dims, int64_t nd
   for (int64_t d : dims) out.push_back(normalize_dim(d, ndim, op));
   std::sort(out.begin(), out.end());
   for (size_t i = 1; i < out.size(); ++i)
-    check(out[i] != out[i - 1], "{}: dim {} appears more than once in the dims to reduce", op, out[i]);
+    CONVGRAD_CHECK(out[i] != out[i - 1], "{}: dim {} appears more than once in the dims to reduce", op,
+                   out[i]);
   if (ndim == 0) out.clear();  // a 0-d tensor has no dim to drop
   return out;
 }
@@ -54,8 +58,10 @@ Shape reduced_shape(const Shape& shape, const std::vector<int64_t>& dims, bool k
   Shape out;
   for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
     bool reduced = std::binary_search(dims.begin(), dims.end(), d);
-    if (!reduced) out.push_back(shape[d]);
-    else if (keepdim) out.push_back(1);
+    if (!reduced)
+      out.push_back(shape[d]);
+    else if (keepdim)
+      out.push_back(1);
   }
   return out;
 }
@@ -127,8 +133,8 @@ void sum_walk(const Tensor& x, const std::vector<int64_t>& dims, double* acc) {
 // Sums `x` over `dims`; with `mean`, divides by the number of summed elements.
 Tensor reduce_sum(const Tensor& x_in, const std::vector<int64_t>& raw_dims, bool keepdim, bool mean,
                   const char* op) {
-  check(x_in.dtype() == DType::Float32, "{}: expected a float32 tensor, got {} (shape {})", op,
-        dtype_name(x_in.dtype()), shape_str(x_in.shape()));
+  CONVGRAD_CHECK(x_in.dtype() == DType::Float32, "{}: expected a float32 tensor, got {} (shape {})", op,
+                 dtype_name(x_in.dtype()), shape_str(x_in.shape()));
   std::vector<int64_t> dims = normalize_dims(raw_dims, x_in.dim(), op);
   const int64_t nd = x_in.dim();
   Tensor out = empty(reduced_shape(x_in.shape(), dims, keepdim));
@@ -177,8 +183,9 @@ ValuesIndices extremum_dim(const Tensor& x, int64_t dim, bool keepdim, const cha
   int64_t d = normalize_dim(dim, orig_dim, op);
   Tensor c = detail::float_input(x, op);
   DimLayout l = detail::dim_layout(c.shape(), d);
-  check(l.n > 0, "{}: cannot take the extremum of dim {} of size 0 (input shape {}); the dim must be non-empty",
-        op, d, shape_str(x.shape()));
+  CONVGRAD_CHECK(
+      l.n > 0, "{}: cannot take the extremum of dim {} of size 0 (input shape {}); the dim must be non-empty",
+      op, d, shape_str(x.shape()));
   Shape out_shape = orig_dim == 0 ? Shape{} : reduced_shape(x.shape(), {d}, keepdim);
   ValuesIndices r{empty(out_shape), empty(out_shape, DType::Int64)};
   const float* p = c.data<float>();
@@ -232,9 +239,9 @@ Tensor scatter_along_dim(const Tensor& values, const Tensor& indices, const Shap
   }
   DimLayout l = detail::dim_layout(shape, dim);
   Tensor v = as_contiguous(values), ix = as_contiguous(indices);
-  check(v.numel() == l.outer * l.inner && ix.numel() == v.numel(),
-        "scatter_along_dim: values {} and indices {} do not match output shape {} at dim {}",
-        shape_str(values.shape()), shape_str(indices.shape()), shape_str(shape), dim);
+  CONVGRAD_CHECK(v.numel() == l.outer * l.inner && ix.numel() == v.numel(),
+                 "scatter_along_dim: values {} and indices {} do not match output shape {} at dim {}",
+                 shape_str(values.shape()), shape_str(indices.shape()), shape_str(shape), dim);
   const float* pv = v.data<float>();
   const int64_t* pi = ix.data<int64_t>();
   float* po = out.data<float>();
@@ -248,7 +255,8 @@ Tensor scatter_along_dim(const Tensor& values, const Tensor& indices, const Shap
 
 void channel_sum(const float* x, int64_t batch, int64_t channels, int64_t spatial, float* out) {
   // Threads only when the sum is long enough to pay for a parallel region.
-#pragma omp parallel for num_threads(get_num_threads()) schedule(static) if (batch * channels * spatial > kParallelThreshold)
+#pragma omp parallel for num_threads(get_num_threads()) \
+    schedule(static) if (batch * channels * spatial > kParallelThreshold)
   for (int64_t c = 0; c < channels; ++c) {
     double acc = 0.0;
     for (int64_t n = 0; n < batch; ++n) {

@@ -20,7 +20,6 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = fal
 /// Mean over `dims` (NaN for an empty reduction, like PyTorch).
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = false);
 
-
 /// Values and int64 indices of an extremum along one dim.
 struct ValuesIndices {
   Tensor values;   ///< float32

@@ -35,7 +35,8 @@ void for_each_block(const DimLayout& l, Body body) {
 // Per inner position: shift = max over the dim (0 when every value is -inf, so exp stays finite),
 // and sum = sum of exp(x - shift), accumulated in float64. With `exps`, also stores each exp(x - shift).
 // A NaN input is skipped by the max but turns the sum (and so every result) into NaN, like PyTorch.
-void max_and_expsum(const float* base, const DimLayout& l, double* shift, double* sum, float* exps = nullptr) {
+void max_and_expsum(const float* base, const DimLayout& l, double* shift, double* sum,
+                    float* exps = nullptr) {
   if (l.inner == 1) {  // the common last-dim case: plain scalar loops over one contiguous row
     float m = kNegInf;
     for (int64_t j = 0; j < l.n; ++j) m = base[j] > m ? base[j] : m;

@@ -61,8 +61,9 @@ void backward_word(const float* g, float* out, uint64_t bits, int64_t count) {
 }  // namespace
 
 ReluMasked relu_masked(const Tensor& x) {
-  check(x.defined() && x.dtype() == DType::Float32 && x.is_contiguous(),
-        "relu_masked: needs a contiguous float32 tensor, got {}", x.defined() ? shape_str(x.shape()) : "undefined");
+  CONVGRAD_CHECK(x.defined() && x.dtype() == DType::Float32 && x.is_contiguous(),
+                 "relu_masked: needs a contiguous float32 tensor, got {}",
+                 x.defined() ? shape_str(x.shape()) : "undefined");
   const int64_t n = x.numel();
   ReluMasked r{uninitialized(x.shape()), uninitialized({words_for(n)}, DType::Int64)};
   const float* px = x.data<float>();
@@ -81,11 +82,13 @@ ReluMasked relu_masked(const Tensor& x) {
 }
 
 Tensor relu_backward_masked(const Tensor& grad, const Tensor& mask, bool overwrite_grad) {
-  check(grad.defined() && grad.dtype() == DType::Float32 && grad.is_contiguous() && mask.defined() &&
-            mask.dtype() == DType::Int64 && mask.is_contiguous() && mask.numel() == words_for(grad.numel()),
-        "relu_backward_masked: needs a contiguous float32 gradient and its int64 mask of ceil(n / 64) words, got "
-        "gradient {} and mask {}", grad.defined() ? shape_str(grad.shape()) : "undefined",
-        mask.defined() ? shape_str(mask.shape()) : "undefined");
+  CONVGRAD_CHECK(
+      grad.defined() && grad.dtype() == DType::Float32 && grad.is_contiguous() && mask.defined() &&
+          mask.dtype() == DType::Int64 && mask.is_contiguous() && mask.numel() == words_for(grad.numel()),
+      "relu_backward_masked: needs a contiguous float32 gradient and its int64 mask of ceil(n / 64) words, got "
+      "gradient {} and mask {}",
+      grad.defined() ? shape_str(grad.shape()) : "undefined",
+      mask.defined() ? shape_str(mask.shape()) : "undefined");
   const int64_t n = grad.numel();
   Tensor out = overwrite_grad ? grad : uninitialized(grad.shape());
   const float* pg = grad.data<float>();

@@ -112,9 +112,9 @@ Tensor resample2d_backward(const Tensor& grad_out, const ResampleAxis& ay, const
   if (gc.numel() == 0) return zeros(input_shape);
   if (ax.identity && ay.identity) return clone_data(gc);
   // Reverse order of the forward: the adjoint of the H pass, then of the W pass.
-  Tensor mid = ay.identity ? gc
-                           : (ax.identity ? grad_in
-                                          : uninitialized({input_shape[0], input_shape[1], ay.in, ax.out}));
+  Tensor mid = ay.identity
+                   ? gc
+                   : (ax.identity ? grad_in : uninitialized({input_shape[0], input_shape[1], ay.in, ax.out}));
   if (!ay.identity) pass_h_adjoint(gc.data<float>(), mid.data<float>(), planes, ax.out, ay);
   if (!ax.identity) pass_w_adjoint(mid.data<float>(), grad_in.data<float>(), planes * ay.in, ax);
   return grad_in;

@@ -142,12 +142,15 @@ ResampleAxis antialias_axis(int64_t in, int64_t out, bool align_corners, double 
   std::vector<float> w;
   for (int64_t o = 0; o < out; ++o) {
     const float center = static_cast<float>(static_cast<double>(s) * (static_cast<double>(o) + 0.5));
-    const int64_t lo = std::max<int64_t>(static_cast<int64_t>(static_cast<double>(center - support) + 0.5), 0);
-    const int64_t hi = std::min<int64_t>(static_cast<int64_t>(static_cast<double>(center + support) + 0.5), in);
+    const int64_t lo =
+        std::max<int64_t>(static_cast<int64_t>(static_cast<double>(center - support) + 0.5), 0);
+    const int64_t hi =
+        std::min<int64_t>(static_cast<int64_t>(static_cast<double>(center + support) + 0.5), in);
     w.clear();
     float total = 0.f;
     for (int64_t i = lo; i < hi; ++i) {
-      const float x = static_cast<float>((static_cast<float>(i) - center + 0.5) * static_cast<double>(invscale));
+      const float x =
+          static_cast<float>((static_cast<float>(i) - center + 0.5) * static_cast<double>(invscale));
       w.push_back(filter(x));
       total += w.back();
     }

@@ -74,7 +74,8 @@ Tensor upsample_bilinear2d_forward(const Tensor& x, int64_t out_h, int64_t out_w
   Tensor xc = x.is_contiguous() ? x : clone_data(x);
   const Shape& s = x.shape();
   const int64_t planes = s[0] * s[1], h = s[2], w = s[3];
-  // Allocate (and so size-check) the output before the per-row tables, which are as long as the output is tall.
+  // Allocate (and so size-check) the output before the per-row tables, which are as long as the output is
+  // tall.
   Tensor out = empty({s[0], s[1], out_h, out_w});
   if (out.numel() == 0) return out;
   const AxisTaps ty = axis_taps(h, out_h), tx = axis_taps(w, out_w);
@@ -91,8 +92,8 @@ Tensor upsample_bilinear2d_forward(const Tensor& x, int64_t out_h, int64_t out_w
       const float a = ty.w0[oy], b = ty.w1[oy];
       for (int64_t ox = 0; ox < out_w; ++ox) {
         const int64_t x0 = tx.i0[ox], x1 = tx.i1[ox];
-        o[oy * out_w + ox] = a * (tx.w0[ox] * r0[x0] + tx.w1[ox] * r0[x1]) +
-                             b * (tx.w0[ox] * r1[x0] + tx.w1[ox] * r1[x1]);
+        o[oy * out_w + ox] =
+            a * (tx.w0[ox] * r0[x0] + tx.w1[ox] * r0[x1]) + b * (tx.w0[ox] * r1[x0] + tx.w1[ox] * r1[x1]);
       }
     }
   }

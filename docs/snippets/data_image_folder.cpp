@@ -1,6 +1,5 @@
 // docs/data.md: ImageFolder over a folder of PNG files, and the super-resolution pipeline.
 #include <convgrad/convgrad.h>
-
 #include <unistd.h>
 
 #include <filesystem>

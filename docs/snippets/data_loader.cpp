@@ -38,6 +38,7 @@ int main() {
   // [doc:custom_use]
   cd::DataLoader squares(std::make_shared<Squares>(), cd::DataLoaderOptions().batch_size(4).drop_last(true));
   for (cd::Batch& b : squares)
-    fmt::print("indices {} labels {}\n", fmt::join(b.indices, " "), fmt::join(b.label.to_vector<int64_t>(), " "));
+    fmt::print("indices {} labels {}\n", fmt::join(b.indices, " "),
+               fmt::join(b.label.to_vector<int64_t>(), " "));
   // [/doc]
 }

@@ -10,7 +10,7 @@ int main() {
 
   Tensor y = conv2d(x, w);  // (1, 1, 2, 2): the sum of each 3 x 3 window
   Tensor loss = sum(y);
-  loss.backward();          // fills x.grad() and w.grad()
+  loss.backward();  // fills x.grad() and w.grad()
 
   fmt::print("y = conv2d(x, w)\n{}\n", y);
   fmt::print("loss = {}\n", loss.item());

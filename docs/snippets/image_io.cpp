@@ -17,7 +17,7 @@ int main() {
       for (int64_t x = 0; x < 32; ++x) p[(c * 32 + y) * 32 + x] = ((x * (c + 1) + y * (3 - c)) % 32) / 31.0f;
 
   // [doc:io]
-  write_png(dir + "/card.png", card);         // 8-bit RGB, written atomically
+  write_png(dir + "/card.png", card);          // 8-bit RGB, written atomically
   Tensor rgb = read_image(dir + "/card.png");  // float32 (3, 32, 32) in [0, 1]
   Tensor grey = read_image(dir + "/card.png", ImageReadOptions().mode(ImageMode::Grey));  // (1, 32, 32)
   // [/doc]

@@ -1,9 +1,9 @@
 // Command-line checks shared by the examples (header-only: include after <CLI/CLI.hpp>).
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <string>
 
 namespace convgrad::example {

@@ -16,7 +16,7 @@ Rgb mix(Rgb a, Rgb b, double t) {
 }
 
 Image::Image(int width, int height, Rgb fill) : width_(width), height_(height) {
-  check(width >= 0 && height >= 0, "Image: negative size {}x{}", width, height);
+  CONVGRAD_CHECK(width >= 0 && height >= 0, "Image: negative size {}x{}", width, height);
   bytes_.resize(static_cast<size_t>(width) * height * 3);
   for (size_t i = 0; i < bytes_.size(); i += 3) {
     bytes_[i] = fill.r;
@@ -26,8 +26,8 @@ Image::Image(int width, int height, Rgb fill) : width_(width), height_(height) {
 }
 
 Rgb Image::get(int x, int y) const {
-  check(x >= 0 && y >= 0 && x < width_ && y < height_, "Image::get: ({}, {}) is outside the {}x{} image",
-        x, y, width_, height_);
+  CONVGRAD_CHECK(x >= 0 && y >= 0 && x < width_ && y < height_,
+                 "Image::get: ({}, {}) is outside the {}x{} image", x, y, width_, height_);
   const uint8_t* p = &bytes_[(static_cast<size_t>(y) * width_ + x) * 3];
   return {p[0], p[1], p[2]};
 }
@@ -74,7 +74,7 @@ void Image::paste(const Image& src, int x, int y) {
 }
 
 Image Image::scaled(int factor) const {
-  check(factor >= 1, "Image::scaled: factor must be >= 1, got {}", factor);
+  CONVGRAD_CHECK(factor >= 1, "Image::scaled: factor must be >= 1, got {}", factor);
   Image out(width_ * factor, height_ * factor);
   for (int y = 0; y < out.height(); ++y)
     for (int x = 0; x < out.width(); ++x) out.set(x, y, get(x / factor, y / factor));

@@ -7,8 +7,8 @@ namespace convgrad::example {
 
 // The raster's bytes b become b / 255 and back: write_png rounds v * 255 to the same byte.
 void write_png(const std::string& path, const Image& image) {
-  check(image.width() > 0 && image.height() > 0, "write_png: cannot write an empty {}x{} image to '{}'",
-        image.width(), image.height(), path);
+  CONVGRAD_CHECK(image.width() > 0 && image.height() > 0,
+                 "write_png: cannot write an empty {}x{} image to '{}'", image.width(), image.height(), path);
   convgrad::write_png(path, tensor_from_image(image));
 }
 

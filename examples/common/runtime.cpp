@@ -17,9 +17,10 @@ std::string busy_machine_hint(int threads) {
   if (!(in >> l1 >> l5 >> l15 >> running)) return "";
   int now = std::atoi(running.c_str()) - 1;
   if (now <= 0) return "";
-  return fmt::format("note: {} other process{} running; with --threads {} every step waits for its slowest "
-                     "thread, so on a busy machine --threads 1 may be faster",
-                     now, now == 1 ? " is" : "es are", threads);
+  return fmt::format(
+      "note: {} other process{} running; with --threads {} every step waits for its slowest "
+      "thread, so on a busy machine --threads 1 may be faster",
+      now, now == 1 ? " is" : "es are", threads);
 }
 
 }  // namespace convgrad::example

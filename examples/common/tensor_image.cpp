@@ -16,11 +16,12 @@ uint8_t to_byte(float v) {
 }  // namespace
 
 Image image_from_tensor(const Tensor& chw) {
-  check(chw.dtype() == DType::Float32 && (chw.dim() == 2 || chw.dim() == 3),
-        "image_from_tensor: expected a float32 (3, H, W), (1, H, W) or (H, W) tensor, got shape {}",
-        shape_str(chw.shape()));
+  CONVGRAD_CHECK(chw.dtype() == DType::Float32 && (chw.dim() == 2 || chw.dim() == 3),
+                 "image_from_tensor: expected a float32 (3, H, W), (1, H, W) or (H, W) tensor, got shape {}",
+                 shape_str(chw.shape()));
   int64_t c = chw.dim() == 3 ? chw.size(0) : 1;
-  check(c == 1 || c == 3, "image_from_tensor: expected 1 or 3 channels, got shape {}", shape_str(chw.shape()));
+  CONVGRAD_CHECK(c == 1 || c == 3, "image_from_tensor: expected 1 or 3 channels, got shape {}",
+                 shape_str(chw.shape()));
   int64_t h = chw.size(-2), w = chw.size(-1);
   std::vector<float> v = chw.to_vector<float>();
   Image image(static_cast<int>(w), static_cast<int>(h));
@@ -31,15 +32,17 @@ Image image_from_tensor(const Tensor& chw) {
       if (c == 1) {
         image.set(static_cast<int>(x), static_cast<int>(y), {r, r, r});
       } else {
-        image.set(static_cast<int>(x), static_cast<int>(y), {r, to_byte(v[h * w + i]), to_byte(v[2 * h * w + i])});
+        image.set(static_cast<int>(x), static_cast<int>(y),
+                  {r, to_byte(v[h * w + i]), to_byte(v[2 * h * w + i])});
       }
     }
   return image;
 }
 
 Image image_from_labels(const Tensor& labels, const std::vector<Rgb>& palette) {
-  check(labels.dtype() == DType::Int64 && labels.dim() == 2,
-        "image_from_labels: expected an int64 (H, W) label map, got shape {}", shape_str(labels.shape()));
+  CONVGRAD_CHECK(labels.dtype() == DType::Int64 && labels.dim() == 2,
+                 "image_from_labels: expected an int64 (H, W) label map, got shape {}",
+                 shape_str(labels.shape()));
   int64_t h = labels.size(0), w = labels.size(1);
   std::vector<int64_t> v = labels.to_vector<int64_t>();
   Image image(static_cast<int>(w), static_cast<int>(h));

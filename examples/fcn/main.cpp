@@ -1,8 +1,8 @@
 // fcn: trains TinyFCN to segment synthetic shapes, evaluates it on 512 held-out images and writes
 // pictures. `make demo` runs it with the defaults. Run with --help for the options.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <cmath>
 #include <filesystem>
 #include <memory>
@@ -25,28 +25,35 @@ void parse(CLI::App& app, FcnConfig& c) {
   app.add_option("--batch", c.batch, "images per step")->check(example::at_least(1))->capture_default_str();
   app.add_option("--lr", c.lr, "learning rate (default: adam 6e-3, sgd 0.05)")->check(example::positive());
   app.add_option("--optimizer", c.optimizer, "adam or sgd (momentum 0.9, weight decay 1e-4)")
-      ->check(CLI::IsMember({"adam", "sgd"}))->capture_default_str();
+      ->check(CLI::IsMember({"adam", "sgd"}))
+      ->capture_default_str();
   app.add_option("--schedule", c.schedule, "learning-rate schedule: cosine (to 0) or constant")
-      ->check(CLI::IsMember({"cosine", "constant"}))->capture_default_str();
+      ->check(CLI::IsMember({"cosine", "constant"}))
+      ->capture_default_str();
   app.add_option("--threads", c.threads, "threads for every kernel")
-      ->check(example::at_least(1))->capture_default_str();
+      ->check(example::at_least(1))
+      ->capture_default_str();
   app.add_flag("--skips,!--no-skips", c.skips,
                "FCN-8s-style skip fusion (on by default; --no-skips = one x8 transposed conv)");
   app.add_option("--seed", c.seed, "seed of the data and of the initial weights")->capture_default_str();
   app.add_option("--train-images", c.train_images, "training set size, cycled")
-      ->check(example::at_least(1))->capture_default_str();
+      ->check(example::at_least(1))
+      ->capture_default_str();
   app.add_option("--log-every", c.log_every, "steps between progress lines when not on a terminal")
-      ->check(example::at_least(1))->capture_default_str();
+      ->check(example::at_least(1))
+      ->capture_default_str();
   app.add_option("--out", c.out, "folder for the PNG pictures")->capture_default_str();
   app.add_option("--save", c.save, "write the trained weights to this .npz checkpoint");
   app.add_option("--load", c.load, "start from the weights in this .npz checkpoint");
   app.add_flag("--eval-only", c.eval_only, "skip training: evaluate (use with --load)");
   app.add_flag("--json", c.json, "print only one JSON line with the results");
-  app.add_flag("--bf16", c.bf16, "mixed precision: forward and loss under AutocastGuard (bfloat16 convolutions)");
+  app.add_flag("--bf16", c.bf16,
+               "mixed precision: forward and loss under AutocastGuard (bfloat16 convolutions)");
 }
 
 void print_report(const FcnConfig& c, const EvalResult& e, const TrainLog& log, int64_t steps) {
-  fmt::print("held-out ({} images): pixel accuracy {:.4f}, mean IoU {:.4f}\n", c.eval_images, e.pixel_acc, e.miou);
+  fmt::print("held-out ({} images): pixel accuracy {:.4f}, mean IoU {:.4f}\n", c.eval_images, e.pixel_acc,
+             e.miou);
   for (size_t k = 0; k < e.iou.size(); ++k)
     fmt::print("  IoU {:<10} {}\n", class_name(static_cast<int64_t>(k)),
                std::isnan(e.iou[k]) ? std::string("n/a") : fmt::format("{:.4f}", e.iou[k]));
@@ -73,11 +80,12 @@ int run(const FcnConfig& c) {
   const int64_t steps = c.eval_only ? 0 : c.steps;
   if (!c.json) {
     fmt::print("TinyFCN{} on synthetic shapes: {} steps x batch {}, {} lr {} ({}), {} threads\n",
-               c.skips ? " (FCN-8s skips)" : "", steps, c.batch, c.optimizer, c.lr > 0 ? c.lr : default_lr(c.optimizer),
-               c.schedule, c.threads);
+               c.skips ? " (FCN-8s skips)" : "", steps, c.batch, c.optimizer,
+               c.lr > 0 ? c.lr : default_lr(c.optimizer), c.schedule, c.threads);
     if (std::string hint = example::busy_machine_hint(c.threads); !hint.empty() && steps > 0)
       fmt::print("{}\n", hint);
-    if (c.eval_only && c.load.empty()) fmt::print("note: --eval-only without --load evaluates untrained weights\n");
+    if (c.eval_only && c.load.empty())
+      fmt::print("note: --eval-only without --load evaluates untrained weights\n");
   }
   FcnConfig tc = c;
   tc.steps = steps;

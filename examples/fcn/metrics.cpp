@@ -8,8 +8,9 @@
 namespace convgrad::fcn {
 
 Tensor predict_classes(const Tensor& logits) {
-  check(logits.dim() == 4 && logits.dtype() == DType::Float32,
-        "predict_classes: expected float32 logits (N, C, H, W), got shape {}", shape_str(logits.shape()));
+  CONVGRAD_CHECK(logits.dim() == 4 && logits.dtype() == DType::Float32,
+                 "predict_classes: expected float32 logits (N, C, H, W), got shape {}",
+                 shape_str(logits.shape()));
   const int64_t n = logits.size(0), c = logits.size(1), hw = logits.size(2) * logits.size(3);
   std::vector<float> v = logits.to_vector<float>();  // a row-major copy, whatever the strides
   Tensor out = empty({n, logits.size(2), logits.size(3)}, DType::Int64);
@@ -27,18 +28,18 @@ Tensor predict_classes(const Tensor& logits) {
 
 ConfusionMatrix::ConfusionMatrix(int64_t classes)
     : classes_(classes), counts_(static_cast<size_t>(classes * classes), 0) {
-  check(classes > 0, "ConfusionMatrix: classes must be positive, got {}", classes);
+  CONVGRAD_CHECK(classes > 0, "ConfusionMatrix: classes must be positive, got {}", classes);
 }
 
 void ConfusionMatrix::add(const Tensor& predictions, const Tensor& labels) {
-  check(predictions.dtype() == DType::Int64 && labels.dtype() == DType::Int64 &&
-            predictions.shape() == labels.shape(),
-        "ConfusionMatrix::add: expected int64 predictions and labels of one shape, got {} and {}",
-        shape_str(predictions.shape()), shape_str(labels.shape()));
+  CONVGRAD_CHECK(predictions.dtype() == DType::Int64 && labels.dtype() == DType::Int64 &&
+                     predictions.shape() == labels.shape(),
+                 "ConfusionMatrix::add: expected int64 predictions and labels of one shape, got {} and {}",
+                 shape_str(predictions.shape()), shape_str(labels.shape()));
   std::vector<int64_t> p = predictions.to_vector<int64_t>(), t = labels.to_vector<int64_t>();
   for (size_t i = 0; i < p.size(); ++i) {
-    check(t[i] >= 0 && t[i] < classes_ && p[i] >= 0 && p[i] < classes_,
-          "ConfusionMatrix::add: label {} / prediction {} outside [0, {})", t[i], p[i], classes_);
+    CONVGRAD_CHECK(t[i] >= 0 && t[i] < classes_ && p[i] >= 0 && p[i] < classes_,
+                   "ConfusionMatrix::add: label {} / prediction {} outside [0, {})", t[i], p[i], classes_);
     ++counts_[t[i] * classes_ + p[i]];
   }
 }

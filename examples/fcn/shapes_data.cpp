@@ -34,7 +34,7 @@ void add_noise_and_clip(Generator& gen, float* v, int64_t n, float sigma) {
 
 const char* class_name(int64_t cls) {
   static const char* names[kClasses] = {"background", "disk", "square", "triangle"};
-  check(cls >= 0 && cls < kClasses, "class_name: class {} is outside [0, {})", cls, kClasses);
+  CONVGRAD_CHECK(cls >= 0 && cls < kClasses, "class_name: class {} is outside [0, {})", cls, kClasses);
   return names[cls];
 }
 
@@ -89,7 +89,7 @@ void draw_shapes_image(Generator& gen, float* image, int64_t* labels) {
 
 ShapesDataset::ShapesDataset(uint64_t seed, uint64_t stream, int64_t size)
     : seed_(seed), stream_(stream), size_(size) {
-  check(size > 0, "ShapesDataset: size must be positive, got {}", size);
+  CONVGRAD_CHECK(size > 0, "ShapesDataset: size must be positive, got {}", size);
 }
 
 uint64_t ShapesDataset::image_seed(int64_t index) const {
@@ -97,7 +97,7 @@ uint64_t ShapesDataset::image_seed(int64_t index) const {
 }
 
 Batch ShapesDataset::batch(int64_t start, int64_t count) const {
-  check(count > 0, "ShapesDataset::batch: count must be positive, got {}", count);
+  CONVGRAD_CHECK(count > 0, "ShapesDataset::batch: count must be positive, got {}", count);
   constexpr int64_t P = kImageSize * kImageSize;
   Batch b{empty({count, 3, kImageSize, kImageSize}), empty({count, kImageSize, kImageSize}, DType::Int64)};
   float* images = b.images.data<float>();

@@ -11,11 +11,12 @@ namespace convgrad::fcn {
 // [doc:init_bilinear]
 void init_bilinear(ConvTranspose2d& layer) {
   const auto& o = layer.options();
-  check(o.kernel_size()[0] == o.kernel_size()[1], "init_bilinear: needs a square kernel, got {}x{}",
-        o.kernel_size()[0], o.kernel_size()[1]);
+  CONVGRAD_CHECK(o.kernel_size()[0] == o.kernel_size()[1], "init_bilinear: needs a square kernel, got {}x{}",
+                 o.kernel_size()[0], o.kernel_size()[1]);
   Tensor k = bilinear_kernel(o.in_channels(), o.out_channels(), o.kernel_size()[0]);
-  check(k.shape() == layer.weight.shape(), "init_bilinear: weight shape {} but bilinear kernel shape {}",
-        shape_str(layer.weight.shape()), shape_str(k.shape()));
+  CONVGRAD_CHECK(k.shape() == layer.weight.shape(),
+                 "init_bilinear: weight shape {} but bilinear kernel shape {}",
+                 shape_str(layer.weight.shape()), shape_str(k.shape()));
   // In place on the parameter's data: the optimizer and the module keep the same tensor.
   std::vector<float> v = k.to_vector<float>();
   std::copy(v.begin(), v.end(), layer.weight.data<float>());
@@ -42,17 +43,17 @@ TinyFCN::TinyFCN(bool skips, Generator& gen) : skips_(skips) {
     init_bilinear(*up2a);
     init_bilinear(*up2b);
   } else {
-    up = register_module<ConvTranspose2d>("up", 
-                                   ConvTranspose2dOptions(kClasses, kClasses, 16).stride(8).padding(4).bias(false),
-                                   gen);
+    up = register_module<ConvTranspose2d>(
+        "up", ConvTranspose2dOptions(kClasses, kClasses, 16).stride(8).padding(4).bias(false), gen);
   }
   init_bilinear(*up);
 }
 
 // [doc:forward]
 Tensor TinyFCN::forward(const Tensor& x) {
-  check(x.dim() == 4 && x.size(1) == 3 && x.size(2) % 8 == 0 && x.size(3) % 8 == 0,
-        "TinyFCN: expected images (N, 3, H, W) with H and W multiples of 8, got {}", shape_str(x.shape()));
+  CONVGRAD_CHECK(x.dim() == 4 && x.size(1) == 3 && x.size(2) % 8 == 0 && x.size(3) % 8 == 0,
+                 "TinyFCN: expected images (N, 3, H, W) with H and W multiples of 8, got {}",
+                 shape_str(x.shape()));
   Tensor h2 = relu(c2->forward(relu(c1->forward(x))));
   Tensor h3 = relu(c3->forward(h2));
   Tensor s = score->forward(relu(c4->forward(h3)));

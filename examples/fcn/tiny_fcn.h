@@ -31,8 +31,8 @@ class TinyFCN : public Module {
   bool skips() const { return skips_; }
 
   std::shared_ptr<Conv2d> c1, c2, c3, c4, score;
-  std::shared_ptr<Conv2d> score3, score2;            ///< skips only
-  std::shared_ptr<ConvTranspose2d> up2a, up2b, up;   ///< up2a, up2b: skips only
+  std::shared_ptr<Conv2d> score3, score2;           ///< skips only
+  std::shared_ptr<ConvTranspose2d> up2a, up2b, up;  ///< up2a, up2b: skips only
 
  private:
   bool skips_;

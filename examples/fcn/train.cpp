@@ -49,8 +49,8 @@ std::string step_metrics(const StepStats& st) {
 double default_lr(const std::string& optimizer) { return optimizer == "sgd" ? 0.05 : 6e-3; }
 
 TrainLog train(TinyFCN& model, const ShapesDataset& data, const FcnConfig& c) {
-  check(c.schedule == "cosine" || c.schedule == "constant",
-        "fcn: unknown schedule '{}' (expected cosine or constant)", c.schedule);
+  CONVGRAD_CHECK(c.schedule == "cosine" || c.schedule == "constant",
+                 "fcn: unknown schedule '{}' (expected cosine or constant)", c.schedule);
   TrainLog log;
   if (c.steps <= 0) return log;
   model.train();
@@ -79,7 +79,7 @@ TrainLog train(TinyFCN& model, const ShapesDataset& data, const FcnConfig& c) {
     if (schedule) schedule->step();
 
     double l = loss.item<float>(), acc = batch_accuracy(logits.detach(), b.labels);
-    check(std::isfinite(l), "fcn: the loss became {} at step {}; try a smaller --lr", l, step + 1);
+    CONVGRAD_CHECK(std::isfinite(l), "fcn: the loss became {} at step {}; try a smaller --lr", l, step + 1);
     log.loss.push_back(l);
     log.accuracy.push_back(acc);
     smooth_loss = step == 0 ? l : 0.9 * smooth_loss + 0.1 * l;
@@ -126,7 +126,8 @@ EvalResult evaluate(TinyFCN& model, const ShapesDataset& data, int64_t batch, in
 std::string result_json(const EvalResult& e, const TrainLog& log, int64_t steps) {
   std::string ious;
   for (size_t i = 0; i < e.iou.size(); ++i)
-    ious += fmt::format("{}{}", i ? ", " : "", std::isnan(e.iou[i]) ? "null" : fmt::format("{:.4f}", e.iou[i]));
+    ious +=
+        fmt::format("{}{}", i ? ", " : "", std::isnan(e.iou[i]) ? "null" : fmt::format("{:.4f}", e.iou[i]));
   return fmt::format(
       "{{\"pixel_acc\": {:.4f}, \"miou\": {:.4f}, \"per_class_iou\": [{}], \"steps\": {}, \"train_s\": {:.2f}, "
       "\"step_ms\": {:.2f}, \"images_per_s\": {:.1f}}}",

@@ -20,10 +20,11 @@ const std::vector<Rgb>& class_palette() {
 }
 
 Image prediction_grid(const Tensor& images, const Tensor& predictions, const Tensor& labels) {
-  check(images.dim() == 4 && predictions.dim() == 3 && labels.shape() == predictions.shape() &&
-            images.size(0) == labels.size(0),
-        "prediction_grid: expected images (N, 3, H, W) and labels/predictions (N, H, W), got {}, {}, {}",
-        shape_str(images.shape()), shape_str(predictions.shape()), shape_str(labels.shape()));
+  CONVGRAD_CHECK(
+      images.dim() == 4 && predictions.dim() == 3 && labels.shape() == predictions.shape() &&
+          images.size(0) == labels.size(0),
+      "prediction_grid: expected images (N, 3, H, W) and labels/predictions (N, H, W), got {}, {}, {}",
+      shape_str(images.shape()), shape_str(predictions.shape()), shape_str(labels.shape()));
   constexpr int kScale = 2, kGap = 4, kGroupGap = 16, kPerRow = 2, kMargin = 10;
   const int n = static_cast<int>(images.size(0));
   const int cell = static_cast<int>(images.size(3)) * kScale;
@@ -40,7 +41,8 @@ Image prediction_grid(const Tensor& images, const Tensor& predictions, const Ten
       example::draw_text(grid, x + (cell - example::text_width(titles[k])) / 2, kMargin, titles[k], text);
     }
   for (int i = 0; i < n; ++i) {
-    int x = kMargin + (i % kPerRow) * (group_w + kGroupGap), y = kMargin + header + (i / kPerRow) * (cell + kGap);
+    int x = kMargin + (i % kPerRow) * (group_w + kGroupGap),
+        y = kMargin + header + (i / kPerRow) * (cell + kGap);
     grid.paste(example::image_from_tensor(select(images, 0, i).detach()).scaled(kScale), x, y);
     grid.paste(example::image_from_labels(select(predictions, 0, i), class_palette()).scaled(kScale),
                x + cell + kGap, y);

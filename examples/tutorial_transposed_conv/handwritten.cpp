@@ -29,8 +29,7 @@ Tensor corr2d(const Tensor& X, const Tensor& K) {
   const int64_t oh = X.size(0) - h + 1, ow = X.size(1) - w + 1;
   std::vector<Tensor> values;
   for (int64_t i = 0; i < oh; ++i)
-    for (int64_t j = 0; j < ow; ++j)
-      values.push_back(sum(slice(slice(X, 0, i, i + h), 1, j, j + w) * K));
+    for (int64_t j = 0; j < ow; ++j) values.push_back(sum(slice(slice(X, 0, i, i + h), 1, j, j + w) * K));
   return reshape(stack(values, 0), {oh, ow});
 }
 
@@ -81,7 +80,7 @@ Tensor dilate_dim(const Tensor& x, int64_t d, int64_t s) {
 }  // namespace
 
 Tensor dilate2d(const Tensor& x, int64_t s) {
-  check(s >= 1, "dilate2d: the factor must be >= 1, got {}", s);
+  CONVGRAD_CHECK(s >= 1, "dilate2d: the factor must be >= 1, got {}", s);
   if (s == 1) return x;
   return dilate_dim(dilate_dim(x, x.dim() - 1, s), x.dim() - 2, s);
 }
@@ -114,8 +113,8 @@ Tensor torch_conv_transpose_as_correlation(const Tensor& x, const Tensor& w, int
                                            int64_t padding) {
   const int64_t kh = w.size(2), kw = w.size(3);
   // Negative padding crops, which is what a padding larger than k - 1 means here.
-  Tensor d = pad(dilate2d(x, stride),
-                 {kw - 1 - padding, kw - 1 - padding, kh - 1 - padding, kh - 1 - padding});
+  Tensor d =
+      pad(dilate2d(x, stride), {kw - 1 - padding, kw - 1 - padding, kh - 1 - padding, kh - 1 - padding});
   Tensor k = contiguous(flip2d(transpose(w, 0, 1)));
   return conv2d(d, k);
 }

@@ -4,9 +4,9 @@
 // correlate it with a kernel. PyTorch rotates the kernel by 180 degrees; Flax (by default) does not.
 #pragma once
 
-#include <cstdint>
-
 #include <convgrad/convgrad.h>
+
+#include <cstdint>
 
 namespace tutorial {
 
@@ -59,7 +59,6 @@ Tensor flax_conv_same(const Tensor& x, const Tensor& w, int64_t stride);
 /// PyTorch's conv_transpose2d written with the same recipe: dilate by `stride`, pad k - 1 - p on
 /// each side, correlate with the kernel rotated by 180 degrees and its in/out axes swapped.
 /// `w` is PyTorch's ConvTranspose2d weight (in, out, kh, kw).
-Tensor torch_conv_transpose_as_correlation(const Tensor& x, const Tensor& w, int64_t stride,
-                                           int64_t padding);
+Tensor torch_conv_transpose_as_correlation(const Tensor& x, const Tensor& w, int64_t stride, int64_t padding);
 
 }  // namespace tutorial

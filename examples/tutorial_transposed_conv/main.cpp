@@ -1,9 +1,9 @@
 // tutorial_transposed_conv: d2l section 14.10 "Transposed Convolution", step by step with convgrad.
 // Each step prints convgrad's result beside the book's value and checks it; the exit status is 0
 // only when every check holds.
-#include <exception>
-
 #include <fmt/format.h>
+
+#include <exception>
 
 #include "steps.h"
 

@@ -22,9 +22,9 @@ void check_pytorch_recipe(Report& report) {
   bool ok = true;
   for (int64_t s : {1, 2})
     for (int64_t p : {0, 1})
-      ok = ok && allclose(torch_conv_transpose_as_correlation(X, K, s, p),
-                          conv_transpose2d(X, K, Tensor(),
-                                           ConvTranspose2dFuncOptions().stride(s).padding(p)));
+      ok =
+          ok && allclose(torch_conv_transpose_as_correlation(X, K, s, p),
+                         conv_transpose2d(X, K, Tensor(), ConvTranspose2dFuncOptions().stride(s).padding(p)));
   Generator gen(7);
   Tensor x = randn({2, 4, 5, 5}, gen), w = randn({4, 3, 5, 5}, gen);  // (in, out, kh, kw)
   ok = ok && allclose(torch_conv_transpose_as_correlation(x, w, 3, 2),
@@ -59,8 +59,7 @@ void section_other_frameworks(Report& report) {
   report.text("padding=1 is explicit padding k - 1 - p = 0 there. Unflipped, the 1 x 1 output is the");
   report.text("centre of the correlation 0*0 + 1*1 + 2*2 + 3*3 = 14; PyTorch's flipped kernel gives 4.");
   report.compare("the unflipped recipe gives the seed's [[[[14.]]]]",
-                 flax_conv_transpose(X, K, 1, {0, 0}, {0, 0}), "flax recipe", full({1, 1, 1, 1}, 14),
-                 kSeed);
+                 flax_conv_transpose(X, K, 1, {0, 0}, {0, 0}), "flax recipe", full({1, 1, 1, 1}, 14), kSeed);
 
   report.subsection("Step 4 in Flax: stride 2, 'SAME'");
   report.text("'SAME' makes out = 2 * 2 = 4; the seed elides the middle rows.");
@@ -94,12 +93,11 @@ void section_other_frameworks(Report& report) {
   report.subsection("Flipped kernel: PyTorch's numbers");
   report.text("Flip the kernel (Flax's transpose_kernel=True) and pad k - 1 - p per side:");
   Tensor Kf = flip2d(K);
-  bool same_as_torch =
-      allclose(flax_conv_transpose(X, Kf, 1, {1, 1}, {1, 1}), conv_transpose2d(X, K)) &&
-      allclose(flax_conv_transpose(X, Kf, 1, {0, 0}, {0, 0}),
-               conv_transpose2d(X, K, Tensor(), ConvTranspose2dFuncOptions().padding(1))) &&
-      allclose(flax_conv_transpose(X, Kf, 2, {1, 1}, {1, 1}),
-               conv_transpose2d(X, K, Tensor(), ConvTranspose2dFuncOptions().stride(2)));
+  bool same_as_torch = allclose(flax_conv_transpose(X, Kf, 1, {1, 1}, {1, 1}), conv_transpose2d(X, K)) &&
+                       allclose(flax_conv_transpose(X, Kf, 1, {0, 0}, {0, 0}),
+                                conv_transpose2d(X, K, Tensor(), ConvTranspose2dFuncOptions().padding(1))) &&
+                       allclose(flax_conv_transpose(X, Kf, 2, {1, 1}, {1, 1}),
+                                conv_transpose2d(X, K, Tensor(), ConvTranspose2dFuncOptions().stride(2)));
   report.expect(same_as_torch, "flipped recipe = conv_transpose2d for steps 2, 3 and 4");
 
   report.subsection("Which convention is which");

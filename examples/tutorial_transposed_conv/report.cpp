@@ -12,7 +12,7 @@
 namespace tutorial {
 namespace {
 
-constexpr size_t kIndent = 4;      // prose and tensors sit under the section number
+constexpr size_t kIndent = 4;       // prose and tensors sit under the section number
 constexpr size_t kLabelWidth = 13;  // column where a shown value starts
 constexpr size_t kMaxWidth = 110;   // side by side only when both columns fit
 
@@ -52,8 +52,8 @@ void print_block(std::string_view label, const std::vector<std::string>& lines) 
   }
 }
 
-void bool_nested(const std::vector<float>& v, const convgrad::Shape& s, size_t d, size_t& pos,
-                 size_t width, std::string& out) {
+void bool_nested(const std::vector<float>& v, const convgrad::Shape& s, size_t d, size_t& pos, size_t width,
+                 std::string& out) {
   if (d == s.size()) {
     std::string word = v[pos++] != 0.f ? "True" : "False";
     out += std::string(width - word.size(), ' ') + word;
@@ -77,9 +77,7 @@ void bool_nested(const std::vector<float>& v, const convgrad::Shape& s, size_t d
 
 }  // namespace
 
-Report::Report() {
-  color_ = isatty(fileno(stdout)) && std::getenv("NO_COLOR") == nullptr;
-}
+Report::Report() { color_ = isatty(fileno(stdout)) && std::getenv("NO_COLOR") == nullptr; }
 
 std::string Report::paint(std::string_view code, std::string_view text) const {
   if (!color_) return std::string(text);
@@ -114,9 +112,7 @@ void Report::show(std::string_view label, const convgrad::Tensor& t) {
   print_block(label, split_lines(convgrad::to_string(t)));
 }
 
-void Report::show(std::string_view label, std::string_view value) {
-  print_block(label, split_lines(value));
-}
+void Report::show(std::string_view label, std::string_view value) { print_block(label, split_lines(value)); }
 
 bool Report::compare(std::string_view what, const convgrad::Tensor& got, std::string_view got_label,
                      const convgrad::Tensor& expected, std::string_view expected_label) {
@@ -138,10 +134,11 @@ bool Report::compare(std::string_view what, const convgrad::Tensor& got, std::st
     print_block(expected_label, right);
   }
   const bool ok = got.shape() == expected.shape() && convgrad::allclose(got, expected, 1e-5, 1e-5);
-  std::string detail = ok ? "" : got.shape() == expected.shape()
-                                     ? "  (values differ)"
-                                     : fmt::format("  (shape {} vs {})", convgrad::shape_str(got.shape()),
-                                                   convgrad::shape_str(expected.shape()));
+  std::string detail = ok ? ""
+                       : got.shape() == expected.shape()
+                           ? "  (values differ)"
+                           : fmt::format("  (shape {} vs {})", convgrad::shape_str(got.shape()),
+                                         convgrad::shape_str(expected.shape()));
   return expect(ok, fmt::format("{}{}", what, detail));
 }
 

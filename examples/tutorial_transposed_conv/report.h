@@ -1,11 +1,11 @@
 // Terminal report of the tutorial: section headers, tensors beside the book's values, ✓/✗ checks.
 #pragma once
 
+#include <convgrad/convgrad.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include <convgrad/convgrad.h>
 
 namespace tutorial {
 

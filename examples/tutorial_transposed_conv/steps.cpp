@@ -53,8 +53,7 @@ void step_padding(Report& report) {
   report.text("full output instead of adding zeros to the input: out = n + k - 1 - 2p.");
   Tensor X = as_nchw(book_X()), K = as_nchw(book_K());
   Tensor Y = conv_transpose2d(X, K, Tensor(), ConvTranspose2dFuncOptions().padding(1));
-  report.compare("padding=1 gives the book's [[[[4.]]]]", Y, "padding=1", full({1, 1, 1, 1}, 4),
-                 kBook);
+  report.compare("padding=1 gives the book's [[[[4.]]]]", Y, "padding=1", full({1, 1, 1, 1}, 4), kBook);
   Tensor full = conv_transpose2d(X, K);
   report.expect(allclose(Y, slice(slice(full, 2, 1, 2), 3, 1, 2)),
                 "it is the centre of the unpadded 3 x 3 output (one row/column cropped per side)");
@@ -112,9 +111,9 @@ void step_multi_channel(Report& report) {
   // transposed convolutions of Y[:, c] with the kernel tconv_w[c, o].
   Tensor channel0 = zeros({1, 1, 16, 16});
   for (int64_t c = 0; c < 20; ++c) {
-    channel0 = channel0 + conv_transpose2d(slice(Y, 1, c, c + 1),
-                                           slice(slice(tconv.weight, 0, c, c + 1), 1, 0, 1), Tensor(),
-                                           ConvTranspose2dFuncOptions().stride(s).padding(p));
+    channel0 =
+        channel0 + conv_transpose2d(slice(Y, 1, c, c + 1), slice(slice(tconv.weight, 0, c, c + 1), 1, 0, 1),
+                                    Tensor(), ConvTranspose2dFuncOptions().stride(s).padding(p));
   }
   Tensor got0 = slice(Z, 1, 0, 1) - select(tconv.bias, 0, 0);
   report.expect(allclose(got0, channel0, 1e-4, 1e-5),
@@ -137,8 +136,7 @@ void step_matrix(Report& report) {
   report.show("X", X);
   report.show("K", K);
   Tensor Y = corr2d(X, K);
-  report.compare("corr2d(X, K) equals the book", Y, "Y = corr2d(X, K)", tensor({{27, 37}, {57, 67}}),
-                 kBook);
+  report.compare("corr2d(X, K) equals the book", Y, "Y = corr2d(X, K)", tensor({{27, 37}, {57, 67}}), kBook);
   report.expect(allclose(as_nchw(Y), conv2d(as_nchw(X), as_nchw(K))),
                 "conv2d (the framework op) gives the same Y");
 

@@ -48,9 +48,11 @@ void print_tap_counts() {
   Tensor x = ones({1, 1, 4, 4});
   Tensor k3 = conv_transpose2d(x, ones({1, 1, 3, 3}), Tensor(),
                                ConvTranspose2dFuncOptions().stride(2).padding(1).output_padding(1));
-  Tensor k4 = conv_transpose2d(x, ones({1, 1, 4, 4}), Tensor(), ConvTranspose2dFuncOptions().stride(2).padding(1));
-  fmt::print("kernel 3, stride 2 (3 % 2 != 0): rows and columns alternate 1 and 2 taps -> 1, 2, 4 pattern\n{}\n\n",
-             select(select(k3, 0, 0), 0, 0));
+  Tensor k4 =
+      conv_transpose2d(x, ones({1, 1, 4, 4}), Tensor(), ConvTranspose2dFuncOptions().stride(2).padding(1));
+  fmt::print(
+      "kernel 3, stride 2 (3 % 2 != 0): rows and columns alternate 1 and 2 taps -> 1, 2, 4 pattern\n{}\n\n",
+      select(select(k3, 0, 0), 0, 0));
   fmt::print("kernel 4, stride 2 (4 % 2 == 0): every interior pixel gets 2 x 2 = 4 taps -> flat\n{}\n\n",
              select(select(k4, 0, 0), 0, 0));
   fmt::print(
@@ -104,7 +106,8 @@ int run_checkerboard(const RunConfig& c) {
   std::vector<Variant> variants;
   variants.push_back({"k4 s2, random init", {32, 4, false}, nullptr, 0, 0, 0, Tensor(), Tensor()});
   variants.push_back({"k3 s2, random init", {32, 3, false}, nullptr, 0, 0, 0, Tensor(), Tensor()});
-  variants.push_back({"k4 s2 + bilinear skip (default)", {32, 4, true}, nullptr, 0, 0, 0, Tensor(), Tensor()});
+  variants.push_back(
+      {"k4 s2 + bilinear skip (default)", {32, 4, true}, nullptr, 0, 0, 0, Tensor(), Tensor()});
   for (Variant& v : variants) {
     Generator gen(c.seed);
     v.model = std::make_unique<Upsampler>(v.options, gen);
@@ -117,7 +120,8 @@ int run_checkerboard(const RunConfig& c) {
     v.sample = select(slice(out, 0, 2, 3), 0, 0);  // image 2 is a stripes image
     v.flat = flat_response(*v.model);
   }
-  fmt::print("\n{:<34} {:>10} {:>16} {:>16}\n", "x2 upsampler", "PSNR (dB)", "ripple at init", "ripple trained");
+  fmt::print("\n{:<34} {:>10} {:>16} {:>16}\n", "x2 upsampler", "PSNR (dB)", "ripple at init",
+             "ripple trained");
   for (const Variant& v : variants)
     fmt::print("{:<34} {:>10.2f} {:>16.5f} {:>16.5f}\n", v.name, v.psnr, v.ripple_init, v.ripple);
   fmt::print(
@@ -139,8 +143,8 @@ int run_checkerboard(const RunConfig& c) {
     example::draw_text(img, kMargin + kCell + kGap, y, fmt::format("flat input, deviation x{:.0f}", gain),
                        {30, 30, 30});
     img.paste(example::image_from_tensor(variants[i].sample).scaled(3), kMargin, y + header);
-    img.paste(example::image_from_tensor(stretched(variants[i].flat, gain)).scaled(3),
-              kMargin + kCell + kGap, y + header);
+    img.paste(example::image_from_tensor(stretched(variants[i].flat, gain)).scaled(3), kMargin + kCell + kGap,
+              y + header);
   }
   std::string path = (std::filesystem::path(c.out) / "upsample_checkerboard.png").string();
   example::write_png(path, img);

@@ -20,10 +20,10 @@
 namespace convgrad::upsample {
 
 Tensor upscale_tiled(SrModel& model, const Tensor& x, const TileOptions& o) {
-  check(x.dim() == 3 && x.size(0) == model.config().channels,
-        "upscale_tiled: expected one image ({}, H, W) for a {}-channel model, got {}", model.config().channels,
-        model.config().channels, shape_str(x.shape()));
-  check(o.tile >= 1, "upscale_tiled: the tile size must be >= 1, got {}", o.tile);
+  CONVGRAD_CHECK(x.dim() == 3 && x.size(0) == model.config().channels,
+                 "upscale_tiled: expected one image ({}, H, W) for a {}-channel model, got {}",
+                 model.config().channels, model.config().channels, shape_str(x.shape()));
+  CONVGRAD_CHECK(o.tile >= 1, "upscale_tiled: the tile size must be >= 1, got {}", o.tile);
   const int64_t c = x.size(0), h = x.size(1), w = x.size(2), r = model.config().scale;
   const int64_t halo = o.overlap >= 0 ? o.overlap : model.halo();
   NoGradGuard no_grad;
@@ -40,8 +40,9 @@ Tensor upscale_tiled(SrModel& model, const Tensor& x, const TileOptions& o) {
       Tensor up = contiguous(model.forward(contiguous(patch)));
       const float* src = up.data<float>();
       const int64_t pw = (cx1 - cx0) * r, ph = (cy1 - cy0) * r;
-      check(up.size(2) == ph && up.size(3) == pw, "upscale_tiled: the model returned {} for a {} tile",
-            shape_str(up.shape()), shape_str(patch.shape()));
+      CONVGRAD_CHECK(up.size(2) == ph && up.size(3) == pw,
+                     "upscale_tiled: the model returned {} for a {} tile", shape_str(up.shape()),
+                     shape_str(patch.shape()));
       // Keep the centre: rows y0*r..y1*r and columns x0*r..x1*r of the full output.
       const int64_t oy = (y0 - cy0) * r, ox = (x0 - cx0) * r, rows = (y1 - y0) * r, cols = (x1 - x0) * r;
       for (int64_t ch = 0; ch < c; ++ch)
@@ -54,8 +55,9 @@ Tensor upscale_tiled(SrModel& model, const Tensor& x, const TileOptions& o) {
 }
 
 Tensor super_resolve(SrModel& model, const Tensor& image, const TileOptions& o) {
-  check(image.dim() == 3 && (image.size(0) == 1 || image.size(0) == 3),
-        "super_resolve: expected a grey (1, H, W) or RGB (3, H, W) image, got {}", shape_str(image.shape()));
+  CONVGRAD_CHECK(image.dim() == 3 && (image.size(0) == 1 || image.size(0) == 3),
+                 "super_resolve: expected a grey (1, H, W) or RGB (3, H, W) image, got {}",
+                 shape_str(image.shape()));
   NoGradGuard no_grad;
   // A grey image is upscaled as RGB with equal channels (what the model saw in training) and
   // returned as their mean.
@@ -64,7 +66,8 @@ Tensor super_resolve(SrModel& model, const Tensor& image, const TileOptions& o) 
   // Y model: the network upscales luma, bicubic the chroma.
   Tensor ycbcr = rgb_to_ycbcr(image);
   Tensor y = upscale_tiled(model, contiguous(slice(ycbcr, 0, 0, 1)), o);
-  Tensor cbcr = squeeze(bicubic_upscale(unsqueeze(contiguous(slice(ycbcr, 0, 1, 3)), 0), model.config().scale), 0);
+  Tensor cbcr =
+      squeeze(bicubic_upscale(unsqueeze(contiguous(slice(ycbcr, 0, 1, 3)), 0), model.config().scale), 0);
   return ycbcr_to_rgb(concat({y, cbcr}, 0));
 }
 
@@ -87,7 +90,8 @@ int run_apply(const ApplyConfig& c) {
   const int64_t r = model.config().scale;
   std::filesystem::create_directories(c.out);
   fmt::print("{} x{} ({} channel{}{}) from {}\n", model.name(), r, model.config().channels,
-             model.config().channels == 1 ? ", Y" : "s, RGB", model.config().residual ? ", residual" : "", c.load);
+             model.config().channels == 1 ? ", Y" : "s, RGB", model.config().residual ? ", residual" : "",
+             c.load);
   for (const std::string& path : c.inputs) {
     const auto t0 = std::chrono::steady_clock::now();
     Tensor img = colour_channels(read_image(path));
@@ -96,7 +100,8 @@ int run_apply(const ApplyConfig& c) {
     std::string dest = (std::filesystem::path(c.out) / name).string();
     write_png(dest, up);
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    fmt::print("{} ({}x{}) -> {} ({}x{})  {:.2f} s\n", path, img.size(2), img.size(1), dest, up.size(2), up.size(1), s);
+    fmt::print("{} ({}x{}) -> {} ({}x{})  {:.2f} s\n", path, img.size(2), img.size(1), dest, up.size(2),
+               up.size(1), s);
   }
   return 0;
 }

@@ -12,8 +12,8 @@ namespace convgrad::upsample {
 
 /// How an image is cut into tiles.
 struct TileOptions {
-  int64_t tile = 128;     ///< low-resolution pixels per tile side (before the overlap is added)
-  int64_t overlap = -1;   ///< context added on each side of a tile; -1 = the model's halo()
+  int64_t tile = 128;    ///< low-resolution pixels per tile side (before the overlap is added)
+  int64_t overlap = -1;  ///< context added on each side of a tile; -1 = the model's halo()
 };
 
 /// model(x) for one low-resolution image x (C, H, W), C = the model's channels, computed tile by

@@ -20,22 +20,28 @@ Tensor text_i64(const std::string& s) {
 // The metadata entry `key` as one integer; a missing entry or a wrong dtype / size is an error.
 int64_t meta_int(const std::map<std::string, Tensor>& meta, const std::string& key, const std::string& path) {
   auto it = meta.find(key);
-  check(it != meta.end(),
-        "upsample: '{}' has no '{}{}' entry: it is not an upsample checkpoint (save one with `upsample train "
-        "--save`)", path, kMetaPrefix, key);
+  CONVGRAD_CHECK(
+      it != meta.end(),
+      "upsample: '{}' has no '{}{}' entry: it is not an upsample checkpoint (save one with `upsample train "
+      "--save`)",
+      path, kMetaPrefix, key);
   const Tensor& t = it->second;
-  check(t.dtype() == DType::Int64 && t.numel() == 1, "upsample: '{}': '{}{}' must be one int64, got {} of shape {}",
-        path, kMetaPrefix, key, dtype_name(t.dtype()), shape_str(t.shape()));
+  CONVGRAD_CHECK(t.dtype() == DType::Int64 && t.numel() == 1,
+                 "upsample: '{}': '{}{}' must be one int64, got {} of shape {}", path, kMetaPrefix, key,
+                 dtype_name(t.dtype()), shape_str(t.shape()));
   return t.to_vector<int64_t>()[0];
 }
 
-std::string meta_text(const std::map<std::string, Tensor>& meta, const std::string& key, const std::string& path) {
+std::string meta_text(const std::map<std::string, Tensor>& meta, const std::string& key,
+                      const std::string& path) {
   auto it = meta.find(key);
-  check(it != meta.end() && it->second.dtype() == DType::Int64 && it->second.dim() == 1,
-        "upsample: '{}' has no int64 '{}{}' entry: it is not an upsample checkpoint", path, kMetaPrefix, key);
+  CONVGRAD_CHECK(it != meta.end() && it->second.dtype() == DType::Int64 && it->second.dim() == 1,
+                 "upsample: '{}' has no int64 '{}{}' entry: it is not an upsample checkpoint", path,
+                 kMetaPrefix, key);
   std::string s;
   for (int64_t c : it->second.to_vector<int64_t>()) {
-    check(c > 0 && c < 128, "upsample: '{}': '{}{}' holds a non-ASCII code {}", path, kMetaPrefix, key, c);
+    CONVGRAD_CHECK(c > 0 && c < 128, "upsample: '{}': '{}{}' holds a non-ASCII code {}", path, kMetaPrefix,
+                   key, c);
     s.push_back(static_cast<char>(c));
   }
   return s;
@@ -69,8 +75,9 @@ LoadedModel load_sr_checkpoint(const std::string& path) {
       state.emplace(name, t);
   }
   const int64_t format = meta_int(meta, "format", path);
-  check(format == kMetaFormat, "upsample: '{}' has metadata format {}; this upsample reads format {}", path, format,
-        kMetaFormat);
+  CONVGRAD_CHECK(format == kMetaFormat,
+                 "upsample: '{}' has metadata format {}; this upsample reads format {}", path, format,
+                 kMetaFormat);
   SrConfig c;
   c.arch = meta_text(meta, "arch", path);
   c.scale = meta_int(meta, "scale", path);

@@ -18,8 +18,9 @@
 namespace convgrad::upsample {
 
 Tensor to_channels(const Tensor& image, int64_t channels) {
-  check(image.dim() == 3 && image.size(0) >= 1 && image.size(0) <= 4,
-        "to_channels: expected an image (C, H, W) with 1 to 4 channels, got {}", shape_str(image.shape()));
+  CONVGRAD_CHECK(image.dim() == 3 && image.size(0) >= 1 && image.size(0) <= 4,
+                 "to_channels: expected an image (C, H, W) with 1 to 4 channels, got {}",
+                 shape_str(image.shape()));
   const int64_t c = image.size(0);
   Tensor rgb = c >= 3 ? contiguous(slice(image, 0, 0, 3)) : contiguous(slice(image, 0, 0, 1));
   if (rgb.size(0) == 1) rgb = concat({rgb, rgb, rgb}, 0);
@@ -36,10 +37,11 @@ void round_to_8_bits(Tensor& t) {
 
 // The pair of `image` in its own channels: cropped to a multiple of the scale, downscaled, rounded.
 SrPair degrade(const Tensor& image, int64_t scale, const std::string& path) {
-  check(image.dim() == 3, "make_pair: expected an image (C, H, W), got {}", shape_str(image.shape()));
+  CONVGRAD_CHECK(image.dim() == 3, "make_pair: expected an image (C, H, W), got {}",
+                 shape_str(image.shape()));
   const int64_t h = image.size(1) / scale * scale, w = image.size(2) / scale * scale;
-  check(h >= scale && w >= scale, "make_pair: '{}' ({}x{}) is smaller than the scale {}", path, image.size(2),
-        image.size(1), scale);
+  CONVGRAD_CHECK(h >= scale && w >= scale, "make_pair: '{}' ({}x{}) is smaller than the scale {}", path,
+                 image.size(2), image.size(1), scale);
   NoGradGuard no_grad;
   Tensor hr = contiguous(slice(slice(image, 1, 0, h), 2, 0, w));
   Tensor lr = contiguous(squeeze(bicubic_downscale(unsqueeze(hr, 0), scale), 0));
@@ -69,14 +71,15 @@ std::vector<SrPair> load_pairs(const std::string& dir, int64_t scale, int64_t ch
       continue;  // the folder printed the warning
     }
     if (ex.input.size(1) / scale < min_lr_side || ex.input.size(2) / scale < min_lr_side) {
-      fmt::print(stderr, "upsample: skipping '{}' ({}x{}): smaller than {} pixels a side at 1/{} size\n", ex.path,
-                 ex.input.size(2), ex.input.size(1), min_lr_side, scale);
+      fmt::print(stderr, "upsample: skipping '{}' ({}x{}): smaller than {} pixels a side at 1/{} size\n",
+                 ex.path, ex.input.size(2), ex.input.size(1), min_lr_side, scale);
       continue;
     }
     pairs.push_back(make_pair(ex.input, scale, channels, ex.path));
   }
-  check(!pairs.empty(), "upsample: no usable image in '{}' (PNG, JPEG or uint8 .npy, at least {}x{} pixels)", dir,
-        min_lr_side * scale, min_lr_side * scale);
+  CONVGRAD_CHECK(!pairs.empty(),
+                 "upsample: no usable image in '{}' (PNG, JPEG or uint8 .npy, at least {}x{} pixels)", dir,
+                 min_lr_side * scale, min_lr_side * scale);
   return pairs;
 }
 
@@ -85,7 +88,7 @@ std::vector<SrPair> add_downscaled(std::vector<SrPair> pairs, const std::vector<
   const size_t n = pairs.size();
   NoGradGuard no_grad;
   for (double f : factors) {
-    check(f > 0 && f < 1, "add_downscaled: factors must lie in (0, 1), got {}", f);
+    CONVGRAD_CHECK(f > 0 && f < 1, "add_downscaled: factors must lie in (0, 1), got {}", f);
     for (size_t i = 0; i < n; ++i) {
       const Tensor& hr = pairs[i].hr;
       const int64_t h = std::llround(static_cast<double>(hr.size(1)) * f),
@@ -105,10 +108,10 @@ std::vector<SrPair> add_downscaled(std::vector<SrPair> pairs, const std::vector<
 
 SrCrops::SrCrops(std::vector<SrPair> pairs, int64_t scale, int64_t crop, int64_t size, bool by_area)
     : pairs_(std::move(pairs)), scale_(scale), crop_(crop), size_(size) {
-  check(!pairs_.empty(), "SrCrops: no image pairs");
-  check(crop >= scale && crop % scale == 0, "SrCrops: the crop ({}) must be a positive multiple of the scale ({})",
-        crop, scale);
-  check(size >= 1, "SrCrops: size must be >= 1, got {}", size);
+  CONVGRAD_CHECK(!pairs_.empty(), "SrCrops: no image pairs");
+  CONVGRAD_CHECK(crop >= scale && crop % scale == 0,
+                 "SrCrops: the crop ({}) must be a positive multiple of the scale ({})", crop, scale);
+  CONVGRAD_CHECK(size >= 1, "SrCrops: size must be >= 1, got {}", size);
   transform_ = data::Compose({data::RandomCrop(crop / scale), data::RandomDihedral()});
   if (by_area) {
     const int64_t side = crop / scale;

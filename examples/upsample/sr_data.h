@@ -30,7 +30,8 @@ Tensor to_channels(const Tensor& image, int64_t channels);
 /// Every image under `dir` (recursive, sorted; PNG, JPEG, uint8 .npy) as a pair. Unreadable files and
 /// images whose low-resolution side would be smaller than `min_lr_side` are skipped with a warning on
 /// stderr naming them; finding no usable image is an Error.
-std::vector<SrPair> load_pairs(const std::string& dir, int64_t scale, int64_t channels, int64_t min_lr_side = 1);
+std::vector<SrPair> load_pairs(const std::string& dir, int64_t scale, int64_t channels,
+                               int64_t min_lr_side = 1);
 
 /// FSRCNN's data augmentation: `pairs` followed by, for every factor in (0, 1), a copy of each photo
 /// downscaled by it (antialiased bicubic, rounded to 8 bits) made into a pair again as make_pair does,

@@ -64,12 +64,12 @@ std::vector<Panel> comparison_row(SrModel& model, const SrPair& rgb, int64_t sid
   const int64_t t1 = std::min(h, top + ch + m), l1 = std::min(w, left + cw + m);
   Tensor lr = contiguous(slice(slice(rgb.lr, 1, t0, t1), 2, l0, l1));
   auto centre = [&](const Tensor& up) {
-    return contiguous(slice(slice(up, 1, (top - t0) * r, (top - t0 + ch) * r), 2, (left - l0) * r, (left - l0 + cw) * r));
+    return contiguous(
+        slice(slice(up, 1, (top - t0) * r, (top - t0 + ch) * r), 2, (left - l0) * r, (left - l0 + cw) * r));
   };
   auto up = [&](InterpolateMode mode) {
-    return squeeze(interpolate(unsqueeze(lr, 0), InterpolateOptions()
-                                                     .size(Pair{lr.size(1) * r, lr.size(2) * r})
-                                                     .mode(mode)),
+    return squeeze(interpolate(unsqueeze(lr, 0),
+                               InterpolateOptions().size(Pair{lr.size(1) * r, lr.size(2) * r}).mode(mode)),
                    0);
   };
   Tensor hr = contiguous(slice(slice(rgb.hr, 1, top * r, (top + ch) * r), 2, left * r, (left + cw) * r));
@@ -89,29 +89,33 @@ int run_eval(const EvalConfig& c) {
   const SrConfig& mc = model.config();
   std::vector<SrPair> rgb = load_pairs(c.images, mc.scale, 3, model.halo() + 1);
   std::vector<SrPair> pairs;
-  for (const SrPair& p : rgb) pairs.push_back({to_channels(p.lr, mc.channels), to_channels(p.hr, mc.channels), p.path});
+  for (const SrPair& p : rgb)
+    pairs.push_back({to_channels(p.lr, mc.channels), to_channels(p.hr, mc.channels), p.path});
   EvalResult res = evaluate(model, pairs, c.tile);
   if (c.json) {
-    fmt::print("{{\"images\": {}, \"psnr\": {:.4f}, \"ssim\": {:.5f}, \"psnr_bicubic\": {:.4f}, \"ssim_bicubic\": "
-               "{:.5f}, \"psnr_bilinear\": {:.4f}, \"ssim_bilinear\": {:.5f}}}\n",
-               res.images.size(), res.model.psnr, res.model.ssim, res.bicubic.psnr, res.bicubic.ssim,
-               res.bilinear.psnr, res.bilinear.ssim);
+    fmt::print(
+        "{{\"images\": {}, \"psnr\": {:.4f}, \"ssim\": {:.5f}, \"psnr_bicubic\": {:.4f}, \"ssim_bicubic\": "
+        "{:.5f}, \"psnr_bilinear\": {:.4f}, \"ssim_bilinear\": {:.5f}}}\n",
+        res.images.size(), res.model.psnr, res.model.ssim, res.bicubic.psnr, res.bicubic.ssim,
+        res.bilinear.psnr, res.bilinear.ssim);
   } else {
-    fmt::print("{} x{} ({}, trained {} steps) on {} image{} of {}: PSNR dB / SSIM on Y, border {}\n", model.name(),
-               mc.scale, mc.residual ? "residual" : "direct", loaded.steps, res.images.size(),
+    fmt::print("{} x{} ({}, trained {} steps) on {} image{} of {}: PSNR dB / SSIM on Y, border {}\n",
+               model.name(), mc.scale, mc.residual ? "residual" : "direct", loaded.steps, res.images.size(),
                res.images.size() == 1 ? "" : "s", c.images, mc.scale);
     fmt::print("{:<28} {:>9} {:>15} {:>15} {:>15}\n", "image", "size", model.name(), "bicubic", "bilinear");
     auto cell = [](const Scores& s) { return fmt::format("{:.2f} / {:.4f}", s.psnr, s.ssim); };
     for (const ImageResult& ir : res.images)
       fmt::print("{:<28} {:>9} {:>15} {:>15} {:>15}\n", std::filesystem::path(ir.path).filename().string(),
-                 fmt::format("{}x{}", ir.width, ir.height), cell(ir.model), cell(ir.bicubic), cell(ir.bilinear));
+                 fmt::format("{}x{}", ir.width, ir.height), cell(ir.model), cell(ir.bicubic),
+                 cell(ir.bilinear));
     fmt::print("{:<28} {:>9} {:>15} {:>15} {:>15}\n", "mean", "", cell(res.model), cell(res.bicubic),
                cell(res.bilinear));
     fmt::print("{} vs bicubic: {:+.2f} dB\n", model.name(), res.model.psnr - res.bicubic.psnr);
   }
   if (!c.compare.empty()) {
     std::vector<std::vector<Panel>> rows;
-    for (size_t i = 0; i < std::min<size_t>(rgb.size(), 4); ++i) rows.push_back(comparison_row(model, rgb[i], 48));
+    for (size_t i = 0; i < std::min<size_t>(rgb.size(), 4); ++i)
+      rows.push_back(comparison_row(model, rgb[i], 48));
     write_comparison(c.compare, rows, 8 / static_cast<int>(mc.scale) > 1 ? 2 : 1);
     if (!c.json) fmt::print("wrote {}\n", c.compare);
   }

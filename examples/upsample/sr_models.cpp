@@ -1,20 +1,22 @@
 #include "sr_models.h"
 
 #include "autograd/grad_mode.h"
-#include "autograd/ops_math.h"
 #include "autograd/ops_interpolate.h"
+#include "autograd/ops_math.h"
 #include "core/random.h"
 #include "layers/init.h"
 
 namespace convgrad::upsample {
 
 void validate(const SrConfig& c) {
-  check(c.arch == "fsrcnn" || c.arch == "espcn" || c.arch == "tconv",
-        "upsample: unknown model '{}'; expected fsrcnn, espcn or tconv", c.arch);
-  check(c.scale >= 2 && c.scale <= 4, "upsample: scale must be 2, 3 or 4, got {}", c.scale);
-  check(c.channels == 1 || c.channels == 3, "upsample: channels must be 1 (Y) or 3 (RGB), got {}", c.channels);
-  check(c.d >= 1 && c.s >= 1 && c.m >= 0,
-        "upsample: model widths must be positive (d={}, s={}) and the mapping depth m >= 0 (m={})", c.d, c.s, c.m);
+  CONVGRAD_CHECK(c.arch == "fsrcnn" || c.arch == "espcn" || c.arch == "tconv",
+                 "upsample: unknown model '{}'; expected fsrcnn, espcn or tconv", c.arch);
+  CONVGRAD_CHECK(c.scale >= 2 && c.scale <= 4, "upsample: scale must be 2, 3 or 4, got {}", c.scale);
+  CONVGRAD_CHECK(c.channels == 1 || c.channels == 3, "upsample: channels must be 1 (Y) or 3 (RGB), got {}",
+                 c.channels);
+  CONVGRAD_CHECK(c.d >= 1 && c.s >= 1 && c.m >= 0,
+                 "upsample: model widths must be positive (d={}, s={}) and the mapping depth m >= 0 (m={})",
+                 c.d, c.s, c.m);
 }
 
 SrConfig with_arch_defaults(SrConfig c) {
@@ -46,14 +48,15 @@ FSRCNN::FSRCNN(const SrConfig& c, Generator& gen) : SrModel(c) {
     features->push_back(std::make_shared<Conv2d>(Conv2dOptions(in, out, k).padding(k / 2), gen));
     features->push_back(std::make_shared<PReLU>(PReLUOptions().num_parameters(out)));
   };
-  add(c.channels, c.d, 5);  // feature extraction
-  add(c.d, c.s, 1);         // shrinking
+  add(c.channels, c.d, 5);                             // feature extraction
+  add(c.d, c.s, 1);                                    // shrinking
   for (int64_t i = 0; i < c.m; ++i) add(c.s, c.s, 3);  // mapping
-  add(c.s, c.d, 1);         // expanding
+  add(c.s, c.d, 1);                                    // expanding
   deconv = register_module(
-      "deconv", std::make_shared<ConvTranspose2d>(
-                    ConvTranspose2dOptions(c.d, c.channels, 9).stride(c.scale).padding(4).output_padding(c.scale - 1),
-                    gen));
+      "deconv",
+      std::make_shared<ConvTranspose2d>(
+          ConvTranspose2dOptions(c.d, c.channels, 9).stride(c.scale).padding(4).output_padding(c.scale - 1),
+          gen));
   // The paper's initialisation of the deconvolution, N(0, 0.001): small, but not zero, so the layers
   // below it get a gradient from the first step (a zero layer would keep the model at bicubic longer).
   if (c.residual) {
@@ -76,7 +79,8 @@ ESPCN::ESPCN(const SrConfig& c, Generator& gen) : SrModel(c) {
   conv1 = register_module<Conv2d>("conv1", Conv2dOptions(c.channels, c.d, 5).padding(2), gen);
   conv2 = register_module<Conv2d>("conv2", Conv2dOptions(c.d, c.s, 3).padding(1), gen);
   conv3 = register_module(
-      "conv3", std::make_shared<Conv2d>(Conv2dOptions(c.s, c.channels * c.scale * c.scale, 3).padding(1), gen));
+      "conv3",
+      std::make_shared<Conv2d>(Conv2dOptions(c.s, c.channels * c.scale * c.scale, 3).padding(1), gen));
   shuffle = register_module<PixelShuffle>("shuffle", c.scale);
   zero_if_residual(*conv3);
 }
@@ -92,15 +96,13 @@ TConvSR::TConvSR(const SrConfig& c, Generator& gen) : SrModel(c) {
   const int64_t r = c.scale, p = (r + 1) / 2;
   conv1 = register_module<Conv2d>("conv1", Conv2dOptions(c.channels, c.d, 3).padding(1), gen);
   conv2 = register_module<Conv2d>("conv2", Conv2dOptions(c.d, c.s, 3).padding(1), gen);
-  up = register_module<ConvTranspose2d>("up", 
-                                 ConvTranspose2dOptions(c.s, c.channels, 2 * r).stride(r).padding(p).output_padding(2 * p - r),
-                                 gen);
+  up = register_module<ConvTranspose2d>(
+      "up", ConvTranspose2dOptions(c.s, c.channels, 2 * r).stride(r).padding(p).output_padding(2 * p - r),
+      gen);
   zero_if_residual(*up);
 }
 
-Tensor TConvSR::body(const Tensor& x) {
-  return up->forward(relu(conv2->forward(relu(conv1->forward(x)))));
-}
+Tensor TConvSR::body(const Tensor& x) { return up->forward(relu(conv2->forward(relu(conv1->forward(x))))); }
 
 int64_t TConvSR::halo() const { return 1 + 1 + 2 + 1; }
 

@@ -28,7 +28,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 // Validation images are cut to their central kValSide x kValSide low-resolution pixels, so a
 // validation costs the same for any photo size (`upsample eval` measures whole images).
@@ -39,7 +41,8 @@ std::vector<SrPair> central_crops(std::vector<SrPair> pairs, int64_t scale) {
     const int64_t h = p.lr.size(1), w = p.lr.size(2), ch = std::min(h, kValSide), cw = std::min(w, kValSide);
     const int64_t top = (h - ch) / 2, left = (w - cw) / 2;
     p.lr = contiguous(slice(slice(p.lr, 1, top, top + ch), 2, left, left + cw));
-    p.hr = contiguous(slice(slice(p.hr, 1, top * scale, (top + ch) * scale), 2, left * scale, (left + cw) * scale));
+    p.hr = contiguous(
+        slice(slice(p.hr, 1, top * scale, (top + ch) * scale), 2, left * scale, (left + cw) * scale));
   }
   return pairs;
 }
@@ -69,9 +72,10 @@ std::string default_plot(const TrainConfig& c) {
 
 TrainResult train(const TrainConfig& c) {
   validate(c.model);
-  check(c.crop >= c.model.scale && c.crop % c.model.scale == 0,
-        "upsample train: --crop {} must be a multiple of --scale {}", c.crop, c.model.scale);
-  check(c.loss == "mse" || c.loss == "l1", "upsample train: --loss must be mse or l1, got '{}'", c.loss);
+  CONVGRAD_CHECK(c.crop >= c.model.scale && c.crop % c.model.scale == 0,
+                 "upsample train: --crop {} must be a multiple of --scale {}", c.crop, c.model.scale);
+  CONVGRAD_CHECK(c.loss == "mse" || c.loss == "l1", "upsample train: --loss must be mse or l1, got '{}'",
+                 c.loss);
   set_num_threads(c.threads);
   const int64_t r = c.model.scale;
   auto photos = load_pairs(c.images, r, c.model.channels, c.crop / r);
@@ -80,12 +84,10 @@ TrainResult train(const TrainConfig& c) {
   std::vector<SrPair> val;
   if (!c.val_images.empty()) val = central_crops(load_pairs(c.val_images, r, c.model.channels, 8), r);
   auto dataset = std::make_shared<SrCrops>(pairs, r, c.crop, c.steps * c.batch, c.by_area);
-  data::DataLoader loader(dataset, data::DataLoaderOptions()
-                                       .batch_size(c.batch)
-                                       .shuffle(true)
-                                       .drop_last(true)
-                                       .num_workers(c.workers)
-                                       .seed(c.seed));
+  data::DataLoader loader(
+      dataset,
+      data::DataLoaderOptions().batch_size(c.batch).shuffle(true).drop_last(true).num_workers(c.workers).seed(
+          c.seed));
   Generator gen(c.seed);
   std::shared_ptr<SrModel> model = make_sr_model(c.model, gen);
   Adam opt(model->parameters(), AdamOptions(c.lr));
@@ -166,7 +168,8 @@ TrainResult train(const TrainConfig& c) {
                res.images_per_s, res.first_loss, res.last_loss);
     if (!res.val.empty())
       fmt::print("held-out (central {}x{} crops, Y): model {:.2f} dB, bicubic {:.2f} dB ({:+.2f} dB)\n",
-                 kValSide * r, kValSide * r, res.val.back().psnr, res.val_bicubic, res.val.back().psnr - res.val_bicubic);
+                 kValSide * r, kValSide * r, res.val.back().psnr, res.val_bicubic,
+                 res.val.back().psnr - res.val_bicubic);
     fmt::print("wrote {} and {}\n", c.save, plot);
   }
   return res;
@@ -175,11 +178,12 @@ TrainResult train(const TrainConfig& c) {
 int run_train(const TrainConfig& c) {
   TrainResult res = train(c);
   if (c.json) {
-    fmt::print("{{\"model\": \"{}\", \"scale\": {}, \"steps\": {}, \"seconds\": {:.3f}, \"images_per_s\": {:.1f}, "
-               "\"first_loss\": {:.6g}, \"last_loss\": {:.6g}, \"val_psnr\": {}, \"val_psnr_bicubic\": {}}}\n",
-               c.model.arch, c.model.scale, res.steps, res.seconds, res.images_per_s, res.first_loss, res.last_loss,
-               res.val.empty() ? "null" : fmt::format("{:.4f}", res.val.back().psnr),
-               res.val.empty() ? "null" : fmt::format("{:.4f}", res.val_bicubic));
+    fmt::print(
+        "{{\"model\": \"{}\", \"scale\": {}, \"steps\": {}, \"seconds\": {:.3f}, \"images_per_s\": {:.1f}, "
+        "\"first_loss\": {:.6g}, \"last_loss\": {:.6g}, \"val_psnr\": {}, \"val_psnr_bicubic\": {}}}\n",
+        c.model.arch, c.model.scale, res.steps, res.seconds, res.images_per_s, res.first_loss, res.last_loss,
+        res.val.empty() ? "null" : fmt::format("{:.4f}", res.val.back().psnr),
+        res.val.empty() ? "null" : fmt::format("{:.4f}", res.val_bicubic));
   }
   return std::isfinite(res.last_loss) ? 0 : 1;
 }

@@ -21,7 +21,8 @@ void write_training_curve(const std::string& path, const TrainResult& res, const
   Image image(kW, kH);
   std::vector<example::Series> series;
   example::Series train;
-  for (const ValPoint& p : res.train_curve) train.x.push_back(static_cast<double>(p.step)), train.y.push_back(p.psnr);
+  for (const ValPoint& p : res.train_curve)
+    train.x.push_back(static_cast<double>(p.step)), train.y.push_back(p.psnr);
   train.color = Rgb{160, 160, 160};
   train.thickness = 1;
   train.label = "training crops (smoothed)";
@@ -47,14 +48,14 @@ void write_training_curve(const std::string& path, const TrainResult& res, const
 }
 
 void write_comparison(const std::string& path, const std::vector<std::vector<Panel>>& rows, int zoom) {
-  check(!rows.empty() && !rows[0].empty(), "write_comparison: nothing to draw");
+  CONVGRAD_CHECK(!rows.empty() && !rows[0].empty(), "write_comparison: nothing to draw");
   constexpr int kGap = 6, kMargin = 10;
   const int header = example::text_height() + 6;
   const int cols = static_cast<int>(rows[0].size());
   std::vector<int> heights;
   int cell_w = 0, total_h = 2 * kMargin;
   for (const auto& row : rows) {
-    check(static_cast<int>(row.size()) == cols, "write_comparison: every row needs {} panels", cols);
+    CONVGRAD_CHECK(static_cast<int>(row.size()) == cols, "write_comparison: every row needs {} panels", cols);
     const int h = static_cast<int>(row[0].image.size(-2)) * zoom;
     cell_w = std::max(cell_w, static_cast<int>(row[0].image.size(-1)) * zoom);
     heights.push_back(h);

@@ -85,23 +85,30 @@ void draw_stripes(Generator& gen, float* img, int64_t n) {
 
 const char* kind_name(ImageKind kind) {
   switch (kind) {
-    case ImageKind::Shapes: return "shapes";
-    case ImageKind::Gradient: return "gradient";
-    case ImageKind::Stripes: return "stripes";
+    case ImageKind::Shapes:
+      return "shapes";
+    case ImageKind::Gradient:
+      return "gradient";
+    case ImageKind::Stripes:
+      return "stripes";
   }
   return "?";
 }
 
 void draw_image(Generator& gen, ImageKind kind, float* chw, int64_t size) {
   switch (kind) {
-    case ImageKind::Shapes: return draw_shapes(gen, chw, size);
-    case ImageKind::Gradient: return draw_gradient(gen, chw, size);
-    case ImageKind::Stripes: return draw_stripes(gen, chw, size);
+    case ImageKind::Shapes:
+      return draw_shapes(gen, chw, size);
+    case ImageKind::Gradient:
+      return draw_gradient(gen, chw, size);
+    case ImageKind::Stripes:
+      return draw_stripes(gen, chw, size);
   }
 }
 
 Tensor make_images(uint64_t seed, uint64_t stream, int64_t start, int64_t count, int64_t size) {
-  check(count > 0 && size > 0, "make_images: count and size must be positive, got {} and {}", count, size);
+  CONVGRAD_CHECK(count > 0 && size > 0, "make_images: count and size must be positive, got {} and {}", count,
+                 size);
   Tensor out = empty({count, 3, size, size});
   float* p = out.data<float>();
 #pragma omp parallel for schedule(static)

@@ -29,7 +29,8 @@ Image comparison_strip(const Tensor& lr, const std::vector<std::pair<std::string
   constexpr int kCell = 128, kGap = 6, kMargin = 10, kLabel = 12;
   const int cols = static_cast<int>(columns.size()) + 2;
   const int header = example::text_height() + 6;
-  Image strip(2 * kMargin + cols * kCell + (cols - 1) * kGap, 2 * kMargin + header + rows * (kCell + kLabel + kGap));
+  Image strip(2 * kMargin + cols * kCell + (cols - 1) * kGap,
+              2 * kMargin + header + rows * (kCell + kLabel + kGap));
   const example::Rgb text{30, 30, 30};
   auto title = [&](int col, const std::string& s) {
     int x = kMargin + col * (kCell + kGap);
@@ -83,8 +84,8 @@ double train_upsampler(Upsampler& model, const RunConfig& c, const std::string& 
       int64_t n = (step + 1) % 100 == 0 ? 100 : (step + 1) % 100;
       double mse = recent / n;
       double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      fmt::print("  [{}] step {}/{}  mse {:.5f} ({:.2f} dB on training batches)  {:.1f} s\n", tag, step + 1, c.steps,
-                 mse, 10 * std::log10(1 / mse), s);
+      fmt::print("  [{}] step {}/{}  mse {:.5f} ({:.2f} dB on training batches)  {:.1f} s\n", tag, step + 1,
+                 c.steps, mse, 10 * std::log10(1 / mse), s);
       std::fflush(stdout);
       recent = 0;
     }
@@ -112,11 +113,13 @@ int run_super_resolution(const RunConfig& c) {
   double max_diff = 0;
   {
     std::vector<float> a = bilinear.to_vector<float>(), b = interp.to_vector<float>();
-    for (size_t i = 0; i < a.size(); ++i) max_diff = std::max(max_diff, static_cast<double>(std::abs(a[i] - b[i])));
+    for (size_t i = 0; i < a.size(); ++i)
+      max_diff = std::max(max_diff, static_cast<double>(std::abs(a[i] - b[i])));
   }
   fmt::print("bilinear transposed conv vs upsample_bilinear2d: max difference {:.2e} ({})\n", max_diff,
              max_diff < 1e-5 ? "equal" : "DIFFERENT");
-  check(max_diff < 1e-5, "upsample: the bilinear transposed conv differs from upsample_bilinear2d by {}", max_diff);
+  CONVGRAD_CHECK(max_diff < 1e-5,
+                 "upsample: the bilinear transposed conv differs from upsample_bilinear2d by {}", max_diff);
   fmt::print("untrained model = bilinear transposed conv: {:.2f} dB vs {:.2f} dB\n", psnr(before, hr),
              psnr(bilinear, hr));
   fmt::print("training {} steps x batch {} (Adam lr {}, cosine decay)\n", c.steps, c.batch, c.lr);
@@ -147,7 +150,8 @@ int run_super_resolution(const RunConfig& c) {
                kind(1), kind(2));
   }
   double gain = psnr(trained, hr) - psnr(bilinear, hr);
-  fmt::print("training took {:.1f} s; the trained model is {:+.2f} dB over bilinear upsampling\n", seconds, gain);
+  fmt::print("training took {:.1f} s; the trained model is {:+.2f} dB over bilinear upsampling\n", seconds,
+             gain);
   std::string path = (std::filesystem::path(c.out) / "upsample_comparison.png").string();
   int show = static_cast<int>(std::min<int64_t>(4, hr.size(0)));
   example::write_png(path, comparison_strip(slice(lr, 0, 0, show),

@@ -15,15 +15,16 @@ namespace {
 
 void copy_into(const Tensor& param, const Tensor& values) {
   std::vector<float> v = values.to_vector<float>();
-  check(static_cast<int64_t>(v.size()) == param.numel(), "copy_into: {} values for a parameter of shape {}",
-        v.size(), shape_str(param.shape()));
+  CONVGRAD_CHECK(static_cast<int64_t>(v.size()) == param.numel(),
+                 "copy_into: {} values for a parameter of shape {}", v.size(), shape_str(param.shape()));
   std::copy(v.begin(), v.end(), param.data<float>());
 }
 
 }  // namespace
 
 Upsampler::Upsampler(const UpsamplerOptions& o, Generator& gen) {
-  check(o.up_kernel == 3 || o.up_kernel == 4, "Upsampler: up_kernel must be 3 or 4, got {}", o.up_kernel);
+  CONVGRAD_CHECK(o.up_kernel == 3 || o.up_kernel == 4, "Upsampler: up_kernel must be 3 or 4, got {}",
+                 o.up_kernel);
   if (o.bilinear_skip) {
     auto options = ConvTranspose2dOptions(3, 3, 4).stride(2).padding(3).bias(false);  // used on edge-padded x
     bilinear = register_module<ConvTranspose2d>("bilinear", options, gen);
@@ -64,7 +65,8 @@ Tensor replicate_pad1(const Tensor& x) {
 Tensor upsample_bilinear_tconv_x2(const Tensor& x, bool replicate_edges) {
   const int64_t c = x.size(1);
   Tensor w = bilinear_kernel(c, c, 4);  // (c, c, 4, 4): channel i -> i, profile [1/4, 3/4, 3/4, 1/4]
-  if (!replicate_edges) return conv_transpose2d(x, w, Tensor(), ConvTranspose2dFuncOptions().stride(2).padding(1));
+  if (!replicate_edges)
+    return conv_transpose2d(x, w, Tensor(), ConvTranspose2dFuncOptions().stride(2).padding(1));
   // (H + 2 - 1) * 2 - 2 * 3 + 4 = 2H: the extra edge pixels only feed the outermost output rows.
   return conv_transpose2d(replicate_pad1(x), w, Tensor(), ConvTranspose2dFuncOptions().stride(2).padding(3));
 }
@@ -73,9 +75,9 @@ Tensor upsample_bilinear_tconv_x2(const Tensor& x, bool replicate_edges) {
 Tensor downsample_x2(const Tensor& x) { return avg_pool2d(x, {2, 2}); }
 
 std::vector<double> mse_per_image(const Tensor& output, const Tensor& reference) {
-  check(output.shape() == reference.shape() && output.dim() == 4,
-        "mse_per_image: expected two (N, C, H, W) tensors of one shape, got {} and {}",
-        shape_str(output.shape()), shape_str(reference.shape()));
+  CONVGRAD_CHECK(output.shape() == reference.shape() && output.dim() == 4,
+                 "mse_per_image: expected two (N, C, H, W) tensors of one shape, got {} and {}",
+                 shape_str(output.shape()), shape_str(reference.shape()));
   std::vector<float> a = output.to_vector<float>(), b = reference.to_vector<float>();
   const int64_t n = output.size(0), per = output.numel() / std::max<int64_t>(n, 1);
   std::vector<double> out;

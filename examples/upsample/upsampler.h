@@ -12,9 +12,10 @@ namespace convgrad::upsample {
 
 /// How the learned model is built.
 struct UpsamplerOptions {
-  int64_t features = 32;     ///< channels of the two 3x3 feature convs
-  int64_t up_kernel = 4;     ///< kernel of the learned x2 transposed conv: 4 (k % s == 0) or 3 (checkerboard)
-  bool bilinear_skip = true; ///< add a bilinear-initialised x2 transposed conv of the input (residual learning)
+  int64_t features = 32;  ///< channels of the two 3x3 feature convs
+  int64_t up_kernel = 4;  ///< kernel of the learned x2 transposed conv: 4 (k % s == 0) or 3 (checkerboard)
+  bool bilinear_skip =
+      true;  ///< add a bilinear-initialised x2 transposed conv of the input (residual learning)
 };
 
 /// y = bilinear(replicate_pad1(x)) + up(relu(f2(relu(f1(x))))) for low-resolution x (N, 3, H, W) ->

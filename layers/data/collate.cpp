@@ -30,16 +30,17 @@ Tensor stack_field(const std::vector<Example>& examples, const char* field, Pick
   char* dst = static_cast<char*>(out.storage()->data());
   for (size_t i = 0; i < examples.size(); ++i) {
     const Tensor& t = pick(examples[i]);
-    check(t.defined() && t.shape() == first.shape() && t.dtype() == first.dtype(),
-          "collate: {} has {} {} {} but {} has {} {}; samples stacked into one batch need one shape: add a "
-          "crop or resize transform",
-          name_of(examples[i], i), field, t.defined() ? dtype_name(t.dtype()) : "no",
-          t.defined() ? shape_str(t.shape()) : std::string(), name_of(examples[0], 0), dtype_name(first.dtype()),
-          shape_str(first.shape()));
+    CONVGRAD_CHECK(
+        t.defined() && t.shape() == first.shape() && t.dtype() == first.dtype(),
+        "collate: {} has {} {} {} but {} has {} {}; samples stacked into one batch need one shape: add a "
+        "crop or resize transform",
+        name_of(examples[i], i), field, t.defined() ? dtype_name(t.dtype()) : "no",
+        t.defined() ? shape_str(t.shape()) : std::string(), name_of(examples[0], 0),
+        dtype_name(first.dtype()), shape_str(first.shape()));
     const Tensor c = t.is_contiguous() ? t : clone_data(t);
     if (bytes > 0)
-      std::memcpy(dst + i * bytes, static_cast<const char*>(c.storage()->data()) + c.offset() * dtype_size(c.dtype()),
-                  bytes);
+      std::memcpy(dst + i * bytes,
+                  static_cast<const char*>(c.storage()->data()) + c.offset() * dtype_size(c.dtype()), bytes);
   }
   return out;
 }
@@ -53,15 +54,15 @@ uint64_t sample_seed(uint64_t seed, int64_t epoch, int64_t index) {
 }
 
 Batch collate(const std::vector<Example>& examples) {
-  check(!examples.empty(), "collate: no examples to stack");
+  CONVGRAD_CHECK(!examples.empty(), "collate: no examples to stack");
   Batch b;
   b.input = stack_field(examples, "input", [](const Example& e) -> const Tensor& { return e.input; });
   if (examples[0].target.defined())
     b.target = stack_field(examples, "target", [](const Example& e) -> const Tensor& { return e.target; });
   else
     for (size_t i = 0; i < examples.size(); ++i)
-      check(!examples[i].target.defined(), "collate: {} has a target but {} has none", name_of(examples[i], i),
-            name_of(examples[0], 0));
+      CONVGRAD_CHECK(!examples[i].target.defined(), "collate: {} has a target but {} has none",
+                     name_of(examples[i], i), name_of(examples[0], 0));
   std::vector<int64_t> labels;
   for (const auto& e : examples) {
     labels.push_back(e.label);

@@ -10,7 +10,7 @@
 namespace convgrad::data {
 
 Tensor apply(const Transform& transform, const Tensor& image, Generator& gen) {
-  check(static_cast<bool>(transform), "data::apply: the transform is empty");
+  CONVGRAD_CHECK(static_cast<bool>(transform), "data::apply: the transform is empty");
   Example ex;
   ex.input = image;
   return transform(std::move(ex), gen).input;
@@ -20,20 +20,21 @@ std::string Dataset::describe(int64_t index) const { return fmt::format("sample 
 
 TensorDataset::TensorDataset(Tensor inputs, Tensor targets, Transform transform)
     : inputs_(std::move(inputs)), targets_(std::move(targets)), transform_(std::move(transform)) {
-  check(inputs_.defined() && inputs_.dim() >= 1,
-        "TensorDataset: expected inputs with a sample dim first, (N, ...), got {}",
-        inputs_.defined() ? shape_str(inputs_.shape()) : std::string("an undefined tensor"));
+  CONVGRAD_CHECK(inputs_.defined() && inputs_.dim() >= 1,
+                 "TensorDataset: expected inputs with a sample dim first, (N, ...), got {}",
+                 inputs_.defined() ? shape_str(inputs_.shape()) : std::string("an undefined tensor"));
   if (!targets_.defined()) return;
-  check(targets_.dim() >= 1 && targets_.size(0) == inputs_.size(0),
-        "TensorDataset: targets {} must have as many samples (dim 0) as inputs {}",
-        shape_str(targets_.shape()), shape_str(inputs_.shape()));
-  check(targets_.dtype() == DType::Float32 || targets_.dim() == 1,
-        "TensorDataset: int64 targets are class labels and must be 1-D (N,), got {}",
-        shape_str(targets_.shape()));
+  CONVGRAD_CHECK(targets_.dim() >= 1 && targets_.size(0) == inputs_.size(0),
+                 "TensorDataset: targets {} must have as many samples (dim 0) as inputs {}",
+                 shape_str(targets_.shape()), shape_str(inputs_.shape()));
+  CONVGRAD_CHECK(targets_.dtype() == DType::Float32 || targets_.dim() == 1,
+                 "TensorDataset: int64 targets are class labels and must be 1-D (N,), got {}",
+                 shape_str(targets_.shape()));
 }
 
 Example TensorDataset::get(int64_t index, Generator& gen) const {
-  check(index >= 0 && index < size(), "TensorDataset::get: index {} out of range [0, {})", index, size());
+  CONVGRAD_CHECK(index >= 0 && index < size(), "TensorDataset::get: index {} out of range [0, {})", index,
+                 size());
   Example ex;
   // Copies, not views: a transform's result never aliases the dataset's tensors.
   ex.input = clone_data(select(inputs_, 0, index));

@@ -16,10 +16,10 @@ namespace convgrad::data {
 /// image-to-image tasks: `input` (low resolution) and `target` (high resolution). Transforms treat
 /// `input` and `target` as one pair: a crop or a flip moves both the same way (see transforms.h).
 struct Example {
-  Tensor input;            ///< the image fed to the model, usually (C, H, W) float32
-  Tensor target;           ///< the image the model should produce; undefined for classification
-  int64_t label = -1;      ///< class index; -1 when the sample has none
-  std::string path;        ///< the file it came from, empty for in-memory data (for messages)
+  Tensor input;        ///< the image fed to the model, usually (C, H, W) float32
+  Tensor target;       ///< the image the model should produce; undefined for classification
+  int64_t label = -1;  ///< class index; -1 when the sample has none
+  std::string path;    ///< the file it came from, empty for in-memory data (for messages)
 };
 
 /// A transform: maps an example to a new one, drawing every random choice from the generator.

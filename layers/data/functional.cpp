@@ -9,8 +9,9 @@ namespace convgrad::data {
 namespace {
 
 void check_image(const Tensor& image, const char* op) {
-  check(image.defined() && image.dim() >= 2, "{}: expected an image (..., H, W) with at least 2 dims, got {}", op,
-        image.defined() ? shape_str(image.shape()) : std::string("an undefined tensor"));
+  CONVGRAD_CHECK(image.defined() && image.dim() >= 2,
+                 "{}: expected an image (..., H, W) with at least 2 dims, got {}", op,
+                 image.defined() ? shape_str(image.shape()) : std::string("an undefined tensor"));
 }
 
 // out[plane][i][j] = in[plane][src(i, j)] for every plane of the leading dims, where `src` maps an
@@ -46,19 +47,19 @@ Tensor remap(const Tensor& image, int64_t out_h, int64_t out_w, Map src) {
 Tensor crop(const Tensor& image, int64_t top, int64_t left, int64_t height, int64_t width) {
   check_image(image, "crop");
   const int64_t h = image.size(-2), w = image.size(-1);
-  check(height >= 1 && width >= 1 && top >= 0 && left >= 0 && top + height <= h && left + width <= w,
-        "crop: the window rows [{}, {}), columns [{}, {}) does not lie inside the {}x{} image {}; "
-        "pick a smaller crop or a larger image",
-        top, top + height, left, left + width, h, w, shape_str(image.shape()));
+  CONVGRAD_CHECK(height >= 1 && width >= 1 && top >= 0 && left >= 0 && top + height <= h && left + width <= w,
+                 "crop: the window rows [{}, {}), columns [{}, {}) does not lie inside the {}x{} image {}; "
+                 "pick a smaller crop or a larger image",
+                 top, top + height, left, left + width, h, w, shape_str(image.shape()));
   return remap(image, height, width, [=](int64_t i, int64_t j) { return (top + i) * w + left + j; });
 }
 
 Tensor center_crop(const Tensor& image, int64_t height, int64_t width) {
   check_image(image, "center_crop");
   const int64_t h = image.size(-2), w = image.size(-1);
-  check(height >= 1 && width >= 1 && height <= h && width <= w,
-        "center_crop: the {}x{} crop is larger than the {}x{} image {}", height, width, h, w,
-        shape_str(image.shape()));
+  CONVGRAD_CHECK(height >= 1 && width >= 1 && height <= h && width <= w,
+                 "center_crop: the {}x{} crop is larger than the {}x{} image {}", height, width, h, w,
+                 shape_str(image.shape()));
   // torchvision: int(round((h - height) / 2.0)), Python's round halves to even, as nearbyint does.
   const auto top = static_cast<int64_t>(std::nearbyint((h - height) / 2.0));
   const auto left = static_cast<int64_t>(std::nearbyint((w - width) / 2.0));
@@ -93,12 +94,13 @@ Tensor rot90(const Tensor& image, int64_t k) {
 }
 
 Tensor dihedral(const Tensor& image, int64_t k) {
-  check(k >= 0 && k < 8, "dihedral: k must be in [0, 8) (4 rotations, then 4 mirrored ones), got {}", k);
+  CONVGRAD_CHECK(k >= 0 && k < 8, "dihedral: k must be in [0, 8) (4 rotations, then 4 mirrored ones), got {}",
+                 k);
   return k < 4 ? rot90(image, k) : rot90(hflip(image), k - 4);
 }
 
 Tensor dihedral_inverse(const Tensor& image, int64_t k) {
-  check(k >= 0 && k < 8, "dihedral_inverse: k must be in [0, 8), got {}", k);
+  CONVGRAD_CHECK(k >= 0 && k < 8, "dihedral_inverse: k must be in [0, 8), got {}", k);
   return k < 4 ? rot90(image, -k) : hflip(rot90(image, -(k - 4)));
 }
 

@@ -8,7 +8,6 @@
 #include <mutex>
 #include <new>
 
-
 namespace convgrad::data {
 namespace fs = std::filesystem;
 
@@ -21,15 +20,18 @@ struct ImageFolder::State {
 namespace {
 
 std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
 std::vector<std::string> normalized_extensions(const std::vector<std::string>& given) {
-  check(!given.empty(), "ImageFolder: the extensions list is empty; give at least one, e.g. {{\".png\"}}");
+  CONVGRAD_CHECK(!given.empty(),
+                 "ImageFolder: the extensions list is empty; give at least one, e.g. {{\".png\"}}");
   std::vector<std::string> out;
   for (const auto& e : given) {
-    check(!e.empty() && e != ".", "ImageFolder: an extension is empty; write them as \".png\" or \"png\"");
+    CONVGRAD_CHECK(!e.empty() && e != ".",
+                   "ImageFolder: an extension is empty; write them as \".png\" or \"png\"");
     out.push_back(lower(e[0] == '.' ? e : "." + e));
   }
   return out;
@@ -48,9 +50,9 @@ std::vector<std::string> scan(const fs::path& dir, const std::vector<std::string
   std::vector<std::pair<std::string, std::string>> found;
   std::error_code ec;
   fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
-  check(!ec, "ImageFolder: cannot list '{}': {}", dir.string(), ec.message());
+  CONVGRAD_CHECK(!ec, "ImageFolder: cannot list '{}': {}", dir.string(), ec.message());
   for (; it != end; it.increment(ec)) {
-    check(!ec, "ImageFolder: cannot list below '{}': {}", dir.string(), ec.message());
+    CONVGRAD_CHECK(!ec, "ImageFolder: cannot list below '{}': {}", dir.string(), ec.message());
     std::error_code type_ec;
     if (it->is_regular_file(type_ec) && has_extension(it->path(), extensions))
       found.emplace_back(it->path().parent_path().string(), it->path().filename().string());
@@ -73,8 +75,8 @@ ImageFolder::ImageFolder(std::string root, ImageFolderOptions options)
     : root_(std::move(root)), options_(std::move(options)), state_(std::make_unique<State>()) {
   const auto extensions = normalized_extensions(options_.extensions());
   std::error_code ec;
-  check(fs::is_directory(root_, ec), "ImageFolder: '{}' is not a folder{}", root_,
-        ec ? ": " + ec.message() : std::string());
+  CONVGRAD_CHECK(fs::is_directory(root_, ec), "ImageFolder: '{}' is not a folder{}", root_,
+                 ec ? ": " + ec.message() : std::string());
   std::vector<std::string> class_dirs;
   if (options_.class_folders()) {
     for (const auto& entry : fs::directory_iterator(root_, fs::directory_options::skip_permission_denied)) {
@@ -89,12 +91,15 @@ ImageFolder::ImageFolder(std::string root, ImageFolderOptions options)
     classes_ = class_dirs;
     for (size_t c = 0; c < classes_.size(); ++c) {
       auto paths = scan(fs::path(root_) / classes_[c], extensions);
-      check(!paths.empty(), "ImageFolder: class folder '{}' holds no file ending in {}; remove it, add images, or "
-            "use class_folders(false)", (fs::path(root_) / classes_[c]).string(), extension_list(extensions));
+      CONVGRAD_CHECK(!paths.empty(),
+                     "ImageFolder: class folder '{}' holds no file ending in {}; remove it, add images, or "
+                     "use class_folders(false)",
+                     (fs::path(root_) / classes_[c]).string(), extension_list(extensions));
       for (auto& p : paths) samples_.emplace_back(std::move(p), static_cast<int64_t>(c));
     }
   }
-  check(!samples_.empty(), "ImageFolder: no file ending in {} below '{}'", extension_list(extensions), root_);
+  CONVGRAD_CHECK(!samples_.empty(), "ImageFolder: no file ending in {} below '{}'",
+                 extension_list(extensions), root_);
   if (!options_.loader())
     options_.loader([mode = options_.mode()](const std::string& path) {
       return read_image(path, ImageReadOptions().mode(mode));
@@ -127,10 +132,10 @@ Tensor ImageFolder::decode(int64_t index) const {
     if (state_->cache[i].defined()) return state_->cache[i];
   }
   Tensor image = options_.loader()(samples_[i].first);
-  check(image.defined() && image.dtype() == DType::Float32 && image.dim() == 3 && image.numel() > 0,
-        "decoded to {}, expected a non-empty float32 (C, H, W) image",
-        image.defined() ? fmt::format("{} {}", dtype_name(image.dtype()), shape_str(image.shape()))
-                        : std::string("nothing"));
+  CONVGRAD_CHECK(image.defined() && image.dtype() == DType::Float32 && image.dim() == 3 && image.numel() > 0,
+                 "decoded to {}, expected a non-empty float32 (C, H, W) image",
+                 image.defined() ? fmt::format("{} {}", dtype_name(image.dtype()), shape_str(image.shape()))
+                                 : std::string("nothing"));
   if (options_.cache_in_memory()) {
     std::lock_guard<std::mutex> lock(state_->mutex);
     state_->cache[i] = image;
@@ -156,11 +161,13 @@ void ImageFolder::bad(int64_t index, const std::string& why) const {
 }
 
 Example ImageFolder::get(int64_t index, Generator& gen) const {
-  check(index >= 0 && index < size(), "ImageFolder::get: index {} out of range [0, {})", index, size());
+  CONVGRAD_CHECK(index >= 0 && index < size(), "ImageFolder::get: index {} out of range [0, {})", index,
+                 size());
   const auto& [path, label] = samples_[static_cast<size_t>(index)];
   if (options_.on_bad_file() == BadFile::Skip) {
     std::lock_guard<std::mutex> lock(state_->mutex);
-    if (state_->bad[static_cast<size_t>(index)]) throw SampleSkipped(fmt::format("ImageFolder: {} was skipped", path));
+    if (state_->bad[static_cast<size_t>(index)])
+      throw SampleSkipped(fmt::format("ImageFolder: {} was skipped", path));
   }
   try {
     Example ex;

@@ -30,7 +30,8 @@ std::vector<int64_t> epoch_order(int64_t n, const DataLoaderOptions& o, int64_t 
   std::iota(order.begin(), order.end(), 0);
   if (o.shuffle()) {
     Generator gen(sample_seed(o.seed(), epoch, -1));
-    for (int64_t i = n - 1; i > 0; --i) std::swap(order[static_cast<size_t>(i)], order[gen.randint(0, i + 1)]);
+    for (int64_t i = n - 1; i > 0; --i)
+      std::swap(order[static_cast<size_t>(i)], order[gen.randint(0, i + 1)]);
   }
   return order;
 }
@@ -88,8 +89,8 @@ struct DataLoader::Stream {
   int64_t first_epoch = 0, per_epoch = 1, window = 1;
   std::mutex mutex;
   std::condition_variable work_cv, ready_cv;
-  int64_t next_issue = 0, next_deliver = 0;                      // guarded by mutex
-  std::map<int64_t, Result> results;                              // guarded by mutex
+  int64_t next_issue = 0, next_deliver = 0;                         // guarded by mutex
+  std::map<int64_t, Result> results;                                // guarded by mutex
   std::map<int64_t, std::shared_ptr<std::vector<int64_t>>> orders;  // per epoch, guarded by mutex
   std::atomic<bool> stop{false};
   std::vector<std::thread> workers;
@@ -108,7 +109,8 @@ struct DataLoader::Stream {
         g = next_issue++;
         const int64_t epoch = first_epoch + g / per_epoch;
         auto& slot = orders[epoch];
-        if (!slot) slot = std::make_shared<std::vector<int64_t>>(epoch_order(dataset->size(), options, epoch));
+        if (!slot)
+          slot = std::make_shared<std::vector<int64_t>>(epoch_order(dataset->size(), options, epoch));
         order = slot;
         orders.erase(orders.begin(), orders.lower_bound(epoch - 1));
       }
@@ -125,11 +127,13 @@ struct DataLoader::Stream {
 
 DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions options)
     : dataset_(std::move(dataset)), options_(options) {
-  check(dataset_ != nullptr, "DataLoader: the dataset is null");
-  check(options_.batch_size() >= 1, "DataLoader: batch_size must be at least 1, got {}", options_.batch_size());
-  check(options_.num_workers() >= 0, "DataLoader: num_workers must be 0 or more, got {}", options_.num_workers());
-  check(options_.prefetch_factor() >= 1, "DataLoader: prefetch_factor must be at least 1, got {}",
-        options_.prefetch_factor());
+  CONVGRAD_CHECK(dataset_ != nullptr, "DataLoader: the dataset is null");
+  CONVGRAD_CHECK(options_.batch_size() >= 1, "DataLoader: batch_size must be at least 1, got {}",
+                 options_.batch_size());
+  CONVGRAD_CHECK(options_.num_workers() >= 0, "DataLoader: num_workers must be 0 or more, got {}",
+                 options_.num_workers());
+  CONVGRAD_CHECK(options_.prefetch_factor() >= 1, "DataLoader: prefetch_factor must be at least 1, got {}",
+                 options_.prefetch_factor());
 }
 
 DataLoader::~DataLoader() { stop_stream(); }
@@ -140,7 +144,7 @@ int64_t DataLoader::size() const {
 }
 
 void DataLoader::set_epoch(int64_t epoch) {
-  check(epoch >= 0, "DataLoader::set_epoch: expected an epoch >= 0, got {}", epoch);
+  CONVGRAD_CHECK(epoch >= 0, "DataLoader::set_epoch: expected an epoch >= 0, got {}", epoch);
   next_epoch_ = epoch;
 }
 
@@ -176,7 +180,8 @@ void DataLoader::start_epoch() {
   stream_->first_epoch = epoch_;
   stream_->per_epoch = per_epoch;
   stream_->window = options_.num_workers() * options_.prefetch_factor();
-  for (int64_t w = 0; w < options_.num_workers(); ++w) stream_->workers.emplace_back([s = stream_.get()] { s->run(); });
+  for (int64_t w = 0; w < options_.num_workers(); ++w)
+    stream_->workers.emplace_back([s = stream_.get()] { s->run(); });
 }
 
 std::optional<Batch> DataLoader::next() {
@@ -213,8 +218,9 @@ std::optional<Batch> DataLoader::next() {
   }
   if (active_) {
     active_ = false;
-    check(!(delivered_ == 0 && skipped_ > 0),
-          "DataLoader: every sample of epoch {} was skipped as a bad file; see the warnings above", epoch_);
+    CONVGRAD_CHECK(!(delivered_ == 0 && skipped_ > 0),
+                   "DataLoader: every sample of epoch {} was skipped as a bad file; see the warnings above",
+                   epoch_);
   }
   return std::nullopt;
 }

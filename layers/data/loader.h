@@ -60,10 +60,10 @@ Batch collate(const std::vector<Example>& examples);
 /// loaded with Generator(sample_seed(seed, e, i)), so the same seed gives the same batches, in the
 /// same order, whatever num_workers is. Workers run on into the following epoch, so an epoch's first
 /// batches are ready when it starts (a dataset smaller than a few batches never stalls the step);
-/// a new epoch that does not follow the last one read to its end (set_epoch, a break) restarts them. A sample the dataset skips (SampleSkipped) leaves its batch
-/// one smaller, and a batch left empty is not produced. Any other exception from a worker stops the
-/// epoch and is thrown from the iteration as convgrad::Error naming the sample. Destroying the loader,
-/// or starting a new epoch, stops the workers and joins them.
+/// a new epoch that does not follow the last one read to its end (set_epoch, a break) restarts them. A sample
+/// the dataset skips (SampleSkipped) leaves its batch one smaller, and a batch left empty is not produced.
+/// Any other exception from a worker stops the epoch and is thrown from the iteration as convgrad::Error
+/// naming the sample. Destroying the loader, or starting a new epoch, stops the workers and joins them.
 class DataLoader {
  public:
   DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions options = {});
@@ -109,7 +109,7 @@ class DataLoader {
   const Dataset& dataset() const { return *dataset_; }
   const DataLoaderOptions& options() const { return options_; }
 
- /// The workers' state: batches numbered across epochs, results waiting for the consumer; defined in
+  /// The workers' state: batches numbered across epochs, results waiting for the consumer; defined in
   /// loader.cpp.
   struct Stream;
 

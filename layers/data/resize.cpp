@@ -12,16 +12,16 @@ namespace convgrad::data {
 
 Tensor resize(const Tensor& image, int64_t height, int64_t width, InterpolateMode mode, bool antialias,
               bool align_corners) {
-  check(image.defined() && image.dim() >= 2, "resize: expected an image (..., H, W), got {}",
-        image.defined() ? shape_str(image.shape()) : std::string("an undefined tensor"));
-  check(height >= 1 && width >= 1, "resize: the size must be positive, got {}x{}", height, width);
+  CONVGRAD_CHECK(image.defined() && image.dim() >= 2, "resize: expected an image (..., H, W), got {}",
+                 image.defined() ? shape_str(image.shape()) : std::string("an undefined tensor"));
+  CONVGRAD_CHECK(height >= 1 && width >= 1, "resize: the size must be positive, got {}x{}", height, width);
   const bool smooth = mode == InterpolateMode::Bilinear || mode == InterpolateMode::Bicubic;
   const Shape shape = image.shape();
   const int64_t h = shape[shape.size() - 2], w = shape[shape.size() - 1];
   if (image.dtype() == DType::Int64) {
-    check(mode == InterpolateMode::Nearest || mode == InterpolateMode::NearestExact,
-          "resize: an int64 map {} can only be resized with a nearest mode, not {}", shape_str(shape),
-          interpolate_mode_name(mode));
+    CONVGRAD_CHECK(mode == InterpolateMode::Nearest || mode == InterpolateMode::NearestExact,
+                   "resize: an int64 map {} can only be resized with a nearest mode, not {}",
+                   shape_str(shape), interpolate_mode_name(mode));
     // Nearest only copies values: resize the index grid as float32 and gather with it.
     Tensor where = reshape(arange(static_cast<double>(h * w)), {1, 1, h, w});
     Tensor idx = interpolate(where, InterpolateOptions().size({height, width}).mode(mode));
@@ -35,7 +35,8 @@ Tensor resize(const Tensor& image, int64_t height, int64_t width, InterpolateMod
     int64_t* d = out.data<int64_t>();
     const int64_t planes = h * w == 0 ? 0 : src.numel() / (h * w);
     for (int64_t p = 0; p < planes; ++p)
-      for (int64_t k = 0; k < height * width; ++k) d[p * height * width + k] = s[p * h * w + static_cast<int64_t>(ix[k])];
+      for (int64_t k = 0; k < height * width; ++k)
+        d[p * height * width + k] = s[p * h * w + static_cast<int64_t>(ix[k])];
     return out;
   }
   InterpolateOptions o = InterpolateOptions().size({height, width}).mode(mode);
@@ -49,11 +50,11 @@ Tensor resize(const Tensor& image, int64_t height, int64_t width, InterpolateMod
 }
 
 Resize::Resize(int64_t size) : size_(size) {
-  check(size >= 1, "Resize: the size must be positive, got {}", size);
+  CONVGRAD_CHECK(size >= 1, "Resize: the size must be positive, got {}", size);
 }
 
 Resize::Resize(int64_t height, int64_t width) : height_(height), width_(width) {
-  check(height >= 1 && width >= 1, "Resize: the size must be positive, got {}x{}", height, width);
+  CONVGRAD_CHECK(height >= 1 && width >= 1, "Resize: the size must be positive, got {}x{}", height, width);
 }
 
 Example Resize::operator()(Example ex, Generator&) const {
@@ -76,16 +77,17 @@ Example Resize::operator()(Example ex, Generator&) const {
 }
 
 MakeLowResPair::MakeLowResPair(int64_t scale) : scale_(scale) {
-  check(scale >= 1, "MakeLowResPair: the scale must be at least 1, got {}", scale);
+  CONVGRAD_CHECK(scale >= 1, "MakeLowResPair: the scale must be at least 1, got {}", scale);
 }
 
 Example MakeLowResPair::operator()(Example ex, Generator&) const {
-  check(!ex.target.defined(), "MakeLowResPair: {} already has a target; it makes the pair from the input alone",
-        example_name(ex));
+  CONVGRAD_CHECK(!ex.target.defined(),
+                 "MakeLowResPair: {} already has a target; it makes the pair from the input alone",
+                 example_name(ex));
   pair_scale(ex, "MakeLowResPair");
   const int64_t h = ex.input.size(-2) / scale_ * scale_, w = ex.input.size(-1) / scale_ * scale_;
-  check(h >= scale_ && w >= scale_, "MakeLowResPair: {} is {}x{}, smaller than the scale {}", example_name(ex),
-        ex.input.size(-2), ex.input.size(-1), scale_);
+  CONVGRAD_CHECK(h >= scale_ && w >= scale_, "MakeLowResPair: {} is {}x{}, smaller than the scale {}",
+                 example_name(ex), ex.input.size(-2), ex.input.size(-1), scale_);
   ex.target = h == ex.input.size(-2) && w == ex.input.size(-1) ? ex.input : crop(ex.input, 0, 0, h, w);
   ex.input = resize(ex.target, h / scale_, w / scale_, mode_, antialias_);
   if (clamp_) {

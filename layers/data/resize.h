@@ -12,8 +12,9 @@ namespace convgrad::data {
 
 /// `image` (..., H, W) resized to height x width by interpolate: float32 any mode; int64 maps
 /// (segmentation targets) nearest only. `antialias` applies to bilinear and bicubic downscaling.
-Tensor resize(const Tensor& image, int64_t height, int64_t width, InterpolateMode mode = InterpolateMode::Bilinear,
-              bool antialias = true, bool align_corners = false);
+Tensor resize(const Tensor& image, int64_t height, int64_t width,
+              InterpolateMode mode = InterpolateMode::Bilinear, bool antialias = true,
+              bool align_corners = false);
 
 /// Resizes the input: Resize(size) matches the smaller edge to `size` keeping the aspect ratio (the
 /// longer edge truncated, as torchvision computes it), Resize(h, w) gives exactly h x w. A target
@@ -23,11 +24,20 @@ class Resize {
   explicit Resize(int64_t size);
   Resize(int64_t height, int64_t width);
   /// Nearest, NearestExact, Bilinear (default), Bicubic or Area.
-  Resize& mode(InterpolateMode m) { mode_ = m; return *this; }
+  Resize& mode(InterpolateMode m) {
+    mode_ = m;
+    return *this;
+  }
   /// Widen the bilinear / bicubic filter when downscaling (default true, as PIL and torchvision v2).
-  Resize& antialias(bool a) { antialias_ = a; return *this; }
+  Resize& antialias(bool a) {
+    antialias_ = a;
+    return *this;
+  }
   /// Bilinear and bicubic: map corner pixel centres onto each other (default false).
-  Resize& align_corners(bool a) { align_corners_ = a; return *this; }
+  Resize& align_corners(bool a) {
+    align_corners_ = a;
+    return *this;
+  }
   Example operator()(Example ex, Generator& gen) const;
 
  private:
@@ -45,11 +55,20 @@ class MakeLowResPair {
  public:
   explicit MakeLowResPair(int64_t scale);
   /// Downscaling mode: Bicubic (default), Bilinear, Area, ...
-  MakeLowResPair& mode(InterpolateMode m) { mode_ = m; return *this; }
+  MakeLowResPair& mode(InterpolateMode m) {
+    mode_ = m;
+    return *this;
+  }
   /// Antialiased bilinear / bicubic downscaling (default true, like MATLAB's imresize).
-  MakeLowResPair& antialias(bool a) { antialias_ = a; return *this; }
+  MakeLowResPair& antialias(bool a) {
+    antialias_ = a;
+    return *this;
+  }
   /// Clamp the input to [0, 1] (default true).
-  MakeLowResPair& clamp(bool c) { clamp_ = c; return *this; }
+  MakeLowResPair& clamp(bool c) {
+    clamp_ = c;
+    return *this;
+  }
   Example operator()(Example ex, Generator& gen) const;
 
  private:

@@ -12,13 +12,14 @@ int main() {
   Tensor w = ones({1, 1, 2, 2}).set_requires_grad();
   Tensor y = conv2d(x, w);
   sum(y).backward();
-  // d sum(y) / d w[a][b] = the sum of the 3x3 block of x starting at (a, b); d / dx = how many windows hold x.
+  // d sum(y) / d w[a][b] = the sum of the 3x3 block of x starting at (a, b); d / dx = how many windows hold
+  // x.
   const float y00 = y.at({0, 0, 0, 0}), y22 = y.at({0, 0, 2, 2});
   const float dw00 = w.grad().at({0, 0, 0, 0}), dw11 = w.grad().at({0, 0, 1, 1});
   const float dx_corner = x.grad().at({0, 0, 0, 0}), dx_centre = x.grad().at({0, 0, 1, 1});
-  std::printf("y[0][0] = %g, y[2][2] = %g, dw[0][0] = %g, dw[1][1] = %g, dx corner %g, centre %g\n", y00, y22, dw00,
-              dw11, dx_corner, dx_centre);
-  const bool ok = y.shape() == Shape{1, 1, 3, 3} && y00 == 10.f && y22 == 50.f && dw00 == 45.f && dw11 == 90.f &&
-                  dx_corner == 1.f && dx_centre == 4.f;
+  std::printf("y[0][0] = %g, y[2][2] = %g, dw[0][0] = %g, dw[1][1] = %g, dx corner %g, centre %g\n", y00, y22,
+              dw00, dw11, dx_corner, dx_centre);
+  const bool ok = y.shape() == Shape{1, 1, 3, 3} && y00 == 10.f && y22 == 50.f && dw00 == 45.f &&
+                  dw11 == 90.f && dx_corner == 1.f && dx_centre == 4.f;
   return ok ? 0 : 1;
 }

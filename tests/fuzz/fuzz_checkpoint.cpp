@@ -6,12 +6,12 @@
 //
 // CONVGRAD_FUZZ_WRITE_SEEDS=<dir> writes valid checkpoints of this model to <dir> and exits: that is how
 // tests/fuzz/corpus/checkpoint was made.
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <map>
-
-#include <fmt/format.h>
 #include <memory>
 #include <string>
 #include <utility>
@@ -20,6 +20,7 @@
 #include "autograd/ops.h"
 #include "core/factory.h"
 #include "core/npy.h"
+#include "fuzz_util.h"
 #include "layers/batchnorm.h"
 #include "layers/checkpoint.h"
 #include "layers/conv.h"
@@ -27,7 +28,6 @@
 #include "layers/lr_scheduler.h"
 #include "layers/optim.h"
 #include "layers/sequential.h"
-#include "fuzz_util.h"
 
 using namespace convgrad;
 
@@ -35,9 +35,10 @@ namespace {
 
 struct Target {
   Generator gen{1};
-  std::shared_ptr<Sequential> model = std::make_shared<Sequential>(
-      std::make_shared<Conv2d>(Conv2dOptions(2, 3, 3), gen), std::make_shared<BatchNorm2d>(BatchNorm2dOptions(3)),
-      std::make_shared<Linear>(LinearOptions(4, 2), gen));
+  std::shared_ptr<Sequential> model =
+      std::make_shared<Sequential>(std::make_shared<Conv2d>(Conv2dOptions(2, 3, 3), gen),
+                                   std::make_shared<BatchNorm2d>(BatchNorm2dOptions(3)),
+                                   std::make_shared<Linear>(LinearOptions(4, 2), gen));
   SGD sgd{model->parameters(), SGDOptions(0.1).momentum(0.9)};
   Adam adam{model->parameters(), AdamOptions(0.01).amsgrad(true)};
   AdamW adamw{model->parameters(), AdamWOptions(0.01)};
@@ -79,7 +80,8 @@ Target& target() {
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   fuzz::write_seeds_if_asked([] {
     Target& t = target();
-    std::vector<std::pair<std::string, std::string>> seeds{{"module_only.npz", npz_bytes(t.model->state_dict())}};
+    std::vector<std::pair<std::string, std::string>> seeds{
+        {"module_only.npz", npz_bytes(t.model->state_dict())}};
     const char* names[] = {"module_and_sgd.npz", "module_and_adam.npz", "module_and_adamw.npz"};
     for (size_t k = 0; k < 3; ++k) {
       Optimizer& o = *t.optimizers()[k];

@@ -38,6 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t loaded = static_cast<size_t>(t.numel()) * dtype_size(t.dtype());
   if (loaded > 8 * size) std::abort();
   Tensor again = parse_npy(npy_bytes(t), "round trip");
-  if (again.shape() != t.shape() || again.dtype() != t.dtype() || npy_bytes(again) != npy_bytes(t)) std::abort();
+  if (again.shape() != t.shape() || again.dtype() != t.dtype() || npy_bytes(again) != npy_bytes(t))
+    std::abort();
   return 0;
 }

@@ -16,7 +16,8 @@ namespace convgrad::fuzz {
 
 inline uint32_t get_le(const std::string& b, size_t pos, size_t n) {
   uint32_t v = 0;
-  for (size_t k = 0; k < n; ++k) v |= static_cast<uint32_t>(static_cast<unsigned char>(b[pos + k])) << (8 * k);
+  for (size_t k = 0; k < n; ++k)
+    v |= static_cast<uint32_t>(static_cast<unsigned char>(b[pos + k])) << (8 * k);
   return v;
 }
 
@@ -37,7 +38,8 @@ inline std::string repair_zip_crcs(std::string b) {
       break;
     }
   if (end == std::string::npos) return b;
-  uint32_t count = get_le(b, end + 10, 2), cd_size = get_le(b, end + 12, 4), cd_offset = get_le(b, end + 16, 4);
+  uint32_t count = get_le(b, end + 10, 2), cd_size = get_le(b, end + 12, 4),
+           cd_offset = get_le(b, end + 16, 4);
   if (uint64_t{cd_offset} + cd_size > end) return b;
   size_t p = cd_offset, cd_end = size_t{cd_offset} + cd_size;
   for (uint32_t i = 0; i < count && p + 46 <= cd_end; ++i) {

@@ -12,8 +12,8 @@ class OnednnBackend final : public Backend {
   const char* name() const override { return "onednn"; }
 
  private:
-  void run_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,
-                   const ConvParams& p, const ConvCaches& caches) override {
+  void run_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p,
+                   const ConvCaches& caches) override {
     onednn::conv_forward(x, w, bias, y, p, caches);
   }
 

@@ -126,15 +126,17 @@ Plan& find_plan(Runtime& rt, ConvKind kind, const Key& key, const Tensor (&t)[3]
   Plan* plan = rt.cache.find(key);
   if (cached) *cached = plan != nullptr;
   if (plan) return *plan;
-  return rt.cache.insert(key, new_plan(rt, kind, key, ConvShapes{t[kSrc].shape(), t[kWei].shape(), t[kDst].shape(), p},
-                                       t, vec.defined()));
+  return rt.cache.insert(
+      key, new_plan(rt, kind, key, ConvShapes{t[kSrc].shape(), t[kWei].shape(), t[kDst].shape(), p}, t,
+                    vec.defined()));
 }
 
 // Whether a bfloat16 call runs on oneDNN's bfloat16 primitive: only where a float32 call would run
 // oneDNN's primitive too (elsewhere convgrad's float32 kernels are the faster path, and they compute the
 // same products of the bfloat16 values) and where oneDNN has a bfloat16 jit kernel for it (not its
 // im2col GEMM). Called with rt.mutex held.
-bool bf16_primitive_runs(Runtime& rt, ConvKind kind, const Tensor (&t)[3], const Tensor& vec, const ConvParams& p) {
+bool bf16_primitive_runs(Runtime& rt, ConvKind kind, const Tensor (&t)[3], const Tensor& vec,
+                         const ConvParams& p) {
   ConvParams f32 = p;
   f32.compute = DType::Float32;
   if (find_plan(rt, kind, make_key(kind, t, vec, f32), t, vec, f32).algo != ConvAlgo::Primitive) return false;
@@ -197,7 +199,9 @@ bool bf16_kernels_available() {
 
 void set_bf16_kernels(int mode) { bf16_mode().store(mode == 0 ? 0 : -1); }
 int bf16_kernels() { return bf16_mode().load(); }
-bool bf16_kernels_active() { return bf16_mode().load(std::memory_order_relaxed) != 0 && bf16_kernels_available(); }
+bool bf16_kernels_active() {
+  return bf16_mode().load(std::memory_order_relaxed) != 0 && bf16_kernels_available();
+}
 
 OperandCacheStats operand_cache_stats() {
   Runtime& rt = runtime(ConvKind::Forward, [] { return ConvShapes(); });

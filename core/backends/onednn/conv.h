@@ -16,11 +16,11 @@ namespace convgrad::onednn {
 void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p,
                   const ConvCaches& caches = {});
 /// dx = conv^T(dy, w) + bias per dx channel (bias may be undefined; added after the primitive).
-void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx, const ConvParams& p,
-                        const ConvCaches& caches = {});
+void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx,
+                        const ConvParams& p, const ConvCaches& caches = {});
 /// dw = gradient wrt the weight; db = sum of dy over N, H, W (db may be undefined).
-void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db, const ConvParams& p,
-                           const ConvCaches& caches = {});
+void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
+                           const ConvParams& p, const ConvCaches& caches = {});
 
 /// Counts of operand-cache use since start-up (for tests and diagnostics): converted copies made into
 /// a ConvOperandCache, and calls that read a copy made by an earlier call instead of reordering again.

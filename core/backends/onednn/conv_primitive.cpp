@@ -1,10 +1,10 @@
 #include "core/backends/onednn/conv_primitive.h"
 
-#include <atomic>
-
 #include <dnnl_debug.h>
 #include <fmt/format.h>
 #include <omp.h>
+
+#include <atomic>
 
 #include "core/backends/onednn/conv_split.h"
 #include "core/error.h"
@@ -130,9 +130,10 @@ Plan make_plan(ConvKind kind, const ConvShapes& s, bool has_vec, const dnnl::eng
     plan.chosen[kDst] = fwd.dst_desc();
     pd = &fwd;
   } else if (kind == ConvKind::BackwardData) {
-    data_pd = BwdData::primitive_desc(BwdData::desc(alg, any(shapes[kSrc], dt(kSrc)), any(shapes[kWei], dt(kWei)),
-                                                    any(shapes[kDst], dt(kDst)), strides, dilates, pad_l, pad_r),
-                                      attr, eng, fwd);
+    data_pd =
+        BwdData::primitive_desc(BwdData::desc(alg, any(shapes[kSrc], dt(kSrc)), any(shapes[kWei], dt(kWei)),
+                                              any(shapes[kDst], dt(kDst)), strides, dilates, pad_l, pad_r),
+                                attr, eng, fwd);
     plan.prim = BwdData(data_pd);
     plan.chosen[kSrc] = data_pd.diff_src_desc(), plan.chosen[kWei] = data_pd.weights_desc();
     plan.chosen[kDst] = data_pd.diff_dst_desc();

@@ -97,7 +97,7 @@ void run_split(const SplitKernel& k, const Plan& full, Plan& sp, const Tensor (&
   const int64_t wei_n = int64_t(sp.chosen_bytes[kWei] / 4), bias_n = vec.defined() ? vec.numel() : 0;
   float* partial_w[64] = {};
   float* partial_b[64] = {};
-  check(lanes <= 64, "onednn batch split: {} threads, at most 64 supported", lanes);
+  CONVGRAD_CHECK(lanes <= 64, "onednn batch split: {} threads, at most 64 supported", lanes);
   for (int i = 0; i < lanes; ++i) {
     Lane* lane = sp.lanes[i].get();
     lane->user_mem[kWei].set_data_handle(base[kWei]);

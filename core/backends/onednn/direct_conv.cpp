@@ -39,8 +39,8 @@ inline void row_products(__m256 (&acc)[OB][OWB], const float* xr, int64_t sw, co
 #pragma GCC unroll 8
   for (int j = 0; j < OWB; ++j)
     xv[j] = masked ? _mm256_maskload_ps(xr + j * sw + 8 * v, mask) : _mm256_loadu_ps(xr + j * sw + 8 * v);
-  // Each vector is loaded once into a register: otherwise the compiler folds its load into each of
-  // the FMAs that use it (docs/performance.md#the-phase-decomposition-kernel--2-x-stride).
+    // Each vector is loaded once into a register: otherwise the compiler folds its load into each of
+    // the FMAs that use it (docs/performance.md#the-phase-decomposition-kernel--2-x-stride).
 #pragma GCC unroll 8
   for (int j = 0; j < OWB; ++j) __asm__("" : "+x"(xv[j]));
 #pragma GCC unroll 8
@@ -56,7 +56,8 @@ inline void row_products(__m256 (&acc)[OB][OWB], const float* xr, int64_t sw, co
 // [kh0, kh1) only, wp at the packed rows of the first channel. NV > 0: a kernel row of exactly NV
 // vectors (no tail), known at compile time; NV = 0: g.nfull, then g.tail lanes.
 template <int OB, int OWB, int NV>
-void block(const Geo& g, const Src& x, int64_t ow0, const float* wp, int64_t kh0, int64_t kh1, float (&out)[OB][8]) {
+void block(const Geo& g, const Src& x, int64_t ow0, const float* wp, int64_t kh0, int64_t kh1,
+           float (&out)[OB][8]) {
   __m256 acc[OB][OWB];
 #pragma GCC unroll 8
   for (int o = 0; o < OB; ++o)
@@ -72,7 +73,8 @@ void block(const Geo& g, const Src& x, int64_t ow0, const float* wp, int64_t kh0
 #pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) row_products<OB, OWB>(acc, xr, sw, wr, kwp, v, false, __m256i());
       } else {
-        for (int64_t v = 0; v < g.nfull; ++v) row_products<OB, OWB>(acc, xr, sw, wr, kwp, v, false, __m256i());
+        for (int64_t v = 0; v < g.nfull; ++v)
+          row_products<OB, OWB>(acc, xr, sw, wr, kwp, v, false, __m256i());
         // Lanes past kw are masked: the src there is another column of the row, or past the tensor.
         if (g.tail) row_products<OB, OWB>(acc, xr, sw, wr, kwp, g.nfull, true, lane_mask(0, g.tail));
       }
@@ -124,7 +126,8 @@ void columns(const Geo& g, const Src& x, const float* wp, int64_t kh0, int64_t k
 
 // One output row of OB channels from rows [kh0, kh1) of x (none: the bias alone).
 template <int OB>
-void output_row(const Geo& g, const Src& x, const float* wp, int64_t kh0, int64_t kh1, float* yrow, const float* bias) {
+void output_row(const Geo& g, const Src& x, const float* wp, int64_t kh0, int64_t kh1, float* yrow,
+                const float* bias) {
   if (kh1 == kh0) {
     for (int o = 0; o < OB; ++o) std::fill_n(yrow + o * g.OH * g.OW, g.OW, bias ? bias[o] : 0.f);
     return;
@@ -151,13 +154,15 @@ const float* pack_weights(const Geo& g, const float* w) {
 
 bool direct_conv_supported(const ConvShapes& s) { return shape_ok(s); }
 
-void direct_conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p) {
+void direct_conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,
+                         const ConvParams& p) {
   const Shape &xs = x.shape(), &ws = w.shape(), &ys = y.shape();
   // Formats its message only on failure: this runs once per call.
-  if (!(shape_ok({xs, ws, ys, p}) && xs[1] == ws[1] && ys[1] == ws[0] && xs[0] == ys[0]))
-    fail("onednn direct convolution: src {}, weights {}, dst {}, {}: expected one group, dilation 1, matching "
-        "channels and no zero-size tensor; use the oneDNN primitive for this call",
-        shape_str(xs), shape_str(ws), shape_str(ys), params_str(p));
+  CONVGRAD_CHECK(
+      shape_ok({xs, ws, ys, p}) && xs[1] == ws[1] && ys[1] == ws[0] && xs[0] == ys[0],
+      "onednn direct convolution: src {}, weights {}, dst {}, {}: expected one group, dilation 1, matching "
+      "channels and no zero-size tensor; use the oneDNN primitive for this call",
+      shape_str(xs), shape_str(ws), shape_str(ys), params_str(p));
   const Geo g(xs, ws, ys, p);
   const float* wp = pack_weights(g, w.data<float>());
   const float* bp = bias.defined() ? bias.data<float>() : nullptr;
@@ -169,10 +174,18 @@ void direct_conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, c
                                   const float* wpo = wp + o0 * g.KWP;
                                   const float* bo = bp ? bp + o0 : nullptr;
                                   switch (std::min<int64_t>(4, g.O - o0)) {
-                                    case 4: output_row<4>(g, src, wpo, kh0, kh1, yrow, bo); break;
-                                    case 3: output_row<3>(g, src, wpo, kh0, kh1, yrow, bo); break;
-                                    case 2: output_row<2>(g, src, wpo, kh0, kh1, yrow, bo); break;
-                                    default: output_row<1>(g, src, wpo, kh0, kh1, yrow, bo); break;
+                                    case 4:
+                                      output_row<4>(g, src, wpo, kh0, kh1, yrow, bo);
+                                      break;
+                                    case 3:
+                                      output_row<3>(g, src, wpo, kh0, kh1, yrow, bo);
+                                      break;
+                                    case 2:
+                                      output_row<2>(g, src, wpo, kh0, kh1, yrow, bo);
+                                      break;
+                                    default:
+                                      output_row<1>(g, src, wpo, kh0, kh1, yrow, bo);
+                                      break;
                                   }
                                 }
                               });

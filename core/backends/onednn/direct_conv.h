@@ -31,7 +31,8 @@ bool direct_conv_preferred(const ConvShapes& s);
 
 /// y = conv(x, w) + bias (bias per output channel, may be undefined); every element of y is written.
 /// Requires direct_conv_supported.
-void direct_conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p);
+void direct_conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,
+                         const ConvParams& p);
 
 /// dw = the gradient of conv(x, w) wrt w given dy (vectorised along kw, a partial gradient per thread);
 /// db = the sum of dy over N, H, W (may be undefined). Every element of dw and db is written. Requires

@@ -25,14 +25,17 @@ int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1)
 bool direct_conv_data_supported(const ConvShapes& s) {
 #if CONVGRAD_DIRECT_CONV
   const ConvParams& p = s.params;
-  return direct::shape_ok(s) && p.stride[1] % 8 == 0 && s.wei[3] % p.stride[1] == 0 && s.wei[2] % p.stride[0] == 0;
+  return direct::shape_ok(s) && p.stride[1] % 8 == 0 && s.wei[3] % p.stride[1] == 0 &&
+         s.wei[2] % p.stride[0] == 0;
 #else
   (void)s;
   return false;
 #endif
 }
 
-bool direct_conv_data_preferred(const ConvShapes& s) { return direct_conv_data_supported(s) && s.wei[0] <= 8; }
+bool direct_conv_data_preferred(const ConvShapes& s) {
+  return direct_conv_data_supported(s) && s.wei[0] <= 8;
+}
 
 #if CONVGRAD_DIRECT_CONV
 
@@ -47,9 +50,11 @@ constexpr int vectors_per_block(int cb) { return 8 / cb; }
 struct DataGeo {
   int64_t N, C, H, W, O, OH, OW, KH, KW, sh, sw, ph, pw, jh, jw;
   int64_t qh0 = 0, qh1 = 0, qw0 = 0, qw1 = 0;  // grid rows / columns [q0, q1] of the dx rows / columns
-  int64_t PT = 0, PL = 0, PH = 0, PW = 0;  // the padded dy: row qh - a + PT, column qw - b + PL, PH x PW a plane
-  int64_t terms = 0;                       // O x jh x jw
-  const int64_t *p_off = nullptr, *w_off = nullptr;  // per term (o, a, b): offsets in the padded dy, the weight
+  int64_t PT = 0, PL = 0, PH = 0,
+          PW = 0;     // the padded dy: row qh - a + PT, column qw - b + PL, PH x PW a plane
+  int64_t terms = 0;  // O x jh x jw
+  const int64_t *p_off = nullptr,
+                *w_off = nullptr;  // per term (o, a, b): offsets in the padded dy, the weight
 };
 
 // The padded dy of image n: P[o][r][col] = dy[o, r - PT, col - PL], zero outside dy.
@@ -114,7 +119,8 @@ void block(const DataGeo& g, const float* P, const float* wc, int64_t qh, int64_
       } else {
         alignas(32) float t[8];
         _mm256_store_ps(t, v);
-        for (int64_t l = std::max<int64_t>(0, -iw0); l < std::min<int64_t>(8, g.W - iw0); ++l) row[iw0 + l] = t[l];
+        for (int64_t l = std::max<int64_t>(0, -iw0); l < std::min<int64_t>(8, g.W - iw0); ++l)
+          row[iw0 + l] = t[l];
       }
     }
   }
@@ -147,13 +153,27 @@ float* scratch(int64_t floats) {
 void direct_conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx,
                                const ConvParams& p) {
   const Shape &xs = dx.shape(), &ws = w.shape(), &ys = dy.shape();
-  if (!(direct_conv_data_supported({xs, ws, ys, p}) && xs[1] == ws[1] && ys[1] == ws[0] && xs[0] == ys[0]))
-    fail("onednn direct convolution (input gradient): dx {}, weights {}, dy {}, {}: expected one group, "
-         "dilation 1, a width stride that is a multiple of 8, strides dividing the kernel and no zero-size "
-         "tensor; use the phase kernels or the oneDNN primitive for this call",
-         shape_str(xs), shape_str(ws), shape_str(ys), params_str(p));
-  DataGeo g{xs[0], xs[1], xs[2], xs[3], ys[1], ys[2], ys[3], ws[2], ws[3], p.stride[0], p.stride[1],
-            p.pad_begin[0], p.pad_begin[1], ws[2] / p.stride[0], ws[3] / p.stride[1]};
+  CONVGRAD_CHECK(
+      direct_conv_data_supported({xs, ws, ys, p}) && xs[1] == ws[1] && ys[1] == ws[0] && xs[0] == ys[0],
+      "onednn direct convolution (input gradient): dx {}, weights {}, dy {}, {}: expected one group, "
+      "dilation 1, a width stride that is a multiple of 8, strides dividing the kernel and no zero-size "
+      "tensor; use the phase kernels or the oneDNN primitive for this call",
+      shape_str(xs), shape_str(ws), shape_str(ys), params_str(p));
+  DataGeo g{xs[0],
+            xs[1],
+            xs[2],
+            xs[3],
+            ys[1],
+            ys[2],
+            ys[3],
+            ws[2],
+            ws[3],
+            p.stride[0],
+            p.stride[1],
+            p.pad_begin[0],
+            p.pad_begin[1],
+            ws[2] / p.stride[0],
+            ws[3] / p.stride[1]};
   g.qh0 = floor_div(g.ph, g.sh), g.qh1 = floor_div(g.H - 1 + g.ph, g.sh);
   g.qw0 = floor_div(g.pw, g.sw), g.qw1 = floor_div(g.W - 1 + g.pw, g.sw);
   // Rows qh - a for qh in [qh0, qh1], a < jh; columns q + j - b for q in [qw0, qw1], j < QB, b < jw.
@@ -170,7 +190,8 @@ void direct_conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& 
   const int nthr = get_num_threads();
   const int64_t pad_floats = g.O * g.PH * g.PW;
   float* pads = scratch(nthr * pad_floats);
-  const float *dyp = dy.data<float>(), *wp = w.data<float>(), *bp = bias.defined() ? bias.data<float>() : nullptr;
+  const float *dyp = dy.data<float>(), *wp = w.data<float>(),
+              *bp = bias.defined() ? bias.data<float>() : nullptr;
   float* dxp = dx.data<float>();
 #pragma omp parallel num_threads(nthr)
   {
@@ -186,10 +207,18 @@ void direct_conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& 
       const float* bc = bp ? bp + c : nullptr;
       float* dxc = dxp + (n * g.C + c) * g.H * g.W;
       switch (std::min<int64_t>(4, g.C - c)) {
-        case 4: channel_block<4>(g, P, wc, bc, dxc); break;
-        case 3: channel_block<3>(g, P, wc, bc, dxc); break;
-        case 2: channel_block<2>(g, P, wc, bc, dxc); break;
-        default: channel_block<1>(g, P, wc, bc, dxc); break;
+        case 4:
+          channel_block<4>(g, P, wc, bc, dxc);
+          break;
+        case 3:
+          channel_block<3>(g, P, wc, bc, dxc);
+          break;
+        case 2:
+          channel_block<2>(g, P, wc, bc, dxc);
+          break;
+        default:
+          channel_block<1>(g, P, wc, bc, dxc);
+          break;
       }
     }
   }
@@ -197,7 +226,8 @@ void direct_conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& 
 
 #else
 
-void direct_conv_backward_data(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const ConvParams&) {
+void direct_conv_backward_data(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                               const ConvParams&) {
   fail("onednn direct convolution (input gradient): this build has no AVX2/FMA; use the oneDNN primitive");
 }
 

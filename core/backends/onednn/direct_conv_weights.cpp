@@ -9,8 +9,8 @@
 #include "core/backends/onednn/direct_conv.h"
 #include "core/backends/onednn/direct_rows.h"
 #include "core/error.h"
-#include "core/threading.h"
 #include "core/kernels/reduce.h"
+#include "core/threading.h"
 
 namespace convgrad::onednn {
 
@@ -82,10 +82,11 @@ float* scratch(int64_t floats) {
 void direct_conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
                                   const ConvParams& p) {
   const Shape &xs = x.shape(), &ws = dw.shape(), &ys = dy.shape();
-  if (!(direct::shape_ok({xs, ws, ys, p}) && xs[1] == ws[1] && ys[1] == ws[0] && xs[0] == ys[0]))
-    fail("onednn direct convolution (weight gradient): src {}, weights {}, dst {}, {}: expected one group, "
-         "dilation 1, matching channels and no zero-size tensor; use the oneDNN primitive for this call",
-         shape_str(xs), shape_str(ws), shape_str(ys), params_str(p));
+  CONVGRAD_CHECK(
+      direct::shape_ok({xs, ws, ys, p}) && xs[1] == ws[1] && ys[1] == ws[0] && xs[0] == ys[0],
+      "onednn direct convolution (weight gradient): src {}, weights {}, dst {}, {}: expected one group, "
+      "dilation 1, matching channels and no zero-size tensor; use the oneDNN primitive for this call",
+      shape_str(xs), shape_str(ws), shape_str(ys), params_str(p));
   const Geo g(xs, ws, ys, p);
   const int nthr = get_num_threads();
   const int64_t size = g.C * g.KH * g.O * g.KWP;
@@ -93,15 +94,24 @@ void direct_conv_backward_weights(const Tensor& x, const Tensor& dy, const Tenso
   std::fill_n(parts, nthr * size, 0.f);
   const float* dyp = dy.data<float>();
   direct::for_each_output_row(
-      g, x.data<float>(), nthr, [&](int thread, int64_t n, int64_t oh, int64_t kh0, int64_t kh1, const Src& src) {
+      g, x.data<float>(), nthr,
+      [&](int thread, int64_t n, int64_t oh, int64_t kh0, int64_t kh1, const Src& src) {
         for (int64_t o0 = 0; o0 < g.O; o0 += 4) {
           const float* dyrow = dyp + ((n * g.O + o0) * g.OH + oh) * g.OW;
           float* part = parts + thread * size + o0 * g.KWP;
           switch (std::min<int64_t>(4, g.O - o0)) {
-            case 4: output_row<4>(g, src, dyrow, kh0, kh1, part); break;
-            case 3: output_row<3>(g, src, dyrow, kh0, kh1, part); break;
-            case 2: output_row<2>(g, src, dyrow, kh0, kh1, part); break;
-            default: output_row<1>(g, src, dyrow, kh0, kh1, part); break;
+            case 4:
+              output_row<4>(g, src, dyrow, kh0, kh1, part);
+              break;
+            case 3:
+              output_row<3>(g, src, dyrow, kh0, kh1, part);
+              break;
+            case 2:
+              output_row<2>(g, src, dyrow, kh0, kh1, part);
+              break;
+            default:
+              output_row<1>(g, src, dyrow, kh0, kh1, part);
+              break;
           }
         }
       });
@@ -125,7 +135,8 @@ void direct_conv_backward_weights(const Tensor& x, const Tensor& dy, const Tenso
 
 #else  // no AVX2: nothing is supported (direct_conv_supported is false)
 
-void direct_conv_backward_weights(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const ConvParams&) {
+void direct_conv_backward_weights(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                                  const ConvParams&) {
   fail("onednn direct convolution (weight gradient): this build has no AVX2/FMA; use the oneDNN primitive");
 }
 

@@ -3,11 +3,11 @@
 // the parallel loop over output rows. Everything vectorised needs AVX2 + FMA (CONVGRAD_DIRECT_CONV).
 #pragma once
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <vector>
-
-#include <omp.h>
 
 #include "core/conv_geometry.h"
 
@@ -40,8 +40,22 @@ struct Geo {
   int64_t N, C, H, W, O, OH, OW, KH, KW, KWP, sh, sw, ph, pw;
   int64_t nfull, tail;  ///< full vectors of a kernel row, lanes of its last partial vector
   Geo(const Shape& x, const Shape& w, const Shape& y, const ConvParams& p)
-      : N(x[0]), C(x[1]), H(x[2]), W(x[3]), O(y[1]), OH(y[2]), OW(y[3]), KH(w[2]), KW(w[3]), KWP(round_up8(w[3])),
-        sh(p.stride[0]), sw(p.stride[1]), ph(p.pad_begin[0]), pw(p.pad_begin[1]), nfull(w[3] / 8), tail(w[3] % 8) {}
+      : N(x[0]),
+        C(x[1]),
+        H(x[2]),
+        W(x[3]),
+        O(y[1]),
+        OH(y[2]),
+        OW(y[3]),
+        KH(w[2]),
+        KW(w[3]),
+        KWP(round_up8(w[3])),
+        sh(p.stride[0]),
+        sw(p.stride[1]),
+        ph(p.pad_begin[0]),
+        pw(p.pad_begin[1]),
+        nfull(w[3] / 8),
+        tail(w[3] % 8) {}
 };
 
 /// The lanes l with lo <= l < hi set.

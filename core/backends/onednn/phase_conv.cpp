@@ -10,8 +10,8 @@
 
 #include "core/backends/onednn/phase_layout.h"
 #include "core/error.h"
-#include "core/threading.h"
 #include "core/kernels/reduce.h"
+#include "core/threading.h"
 
 namespace convgrad::onednn {
 
@@ -43,10 +43,11 @@ void gemm(GemmFailure& failed, char ta, char tb, int64_t M, int64_t N, int64_t K
 }
 
 void throw_if_failed(const GemmFailure& f, const char* kernel) {
-  check(f.status == dnnl_success,
-        "onednn phase convolution ({}): dnnl_sgemm({}, {}, M {}, N {}, K {}) failed with status {}; the reference "
-        "backend (set_backend(\"reference\")) or CONVGRAD_PHASE_CONV=0 avoids this path",
-        kernel, f.ta, f.tb, f.M, f.N, f.K, int(f.status));
+  CONVGRAD_CHECK(
+      f.status == dnnl_success,
+      "onednn phase convolution ({}): dnnl_sgemm({}, {}, M {}, N {}, K {}) failed with status {}; the reference "
+      "backend (set_backend(\"reference\")) or CONVGRAD_PHASE_CONV=0 avoids this path",
+      kernel, f.ta, f.tb, f.M, f.N, f.K, int(f.status));
 }
 
 // The work split: the units u = c * sh + rh (sw rows of the unshuffled src each) in blocks of `per`,
@@ -106,8 +107,8 @@ class Workspace {
       std::free(buf.ptr);
       buf.ptr = static_cast<float*>(std::aligned_alloc(64, used_ * sizeof(float)));
       buf.size = buf.ptr ? used_ : 0;
-      check(buf.ptr != nullptr, "onednn phase convolution: could not allocate {} bytes of workspace",
-            used_ * sizeof(float));
+      CONVGRAD_CHECK(buf.ptr != nullptr, "onednn phase convolution: could not allocate {} bytes of workspace",
+                     used_ * sizeof(float));
     }
     return buf.ptr;
   }
@@ -160,11 +161,12 @@ void phase_conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& b
     const int64_t width = (u1 - u0) * g.sw;
     const auto [qa, qb] = sp.grid_rows(g, b);
     if (qa == 0 && qb == g.QH) {
-      gemm(failed, 'T', 'N', (n1 - n0) * Q, width, taps, col + n0 * Q, NQ, w2 + u0 * g.sw, rows, 0.f, buf, width);
+      gemm(failed, 'T', 'N', (n1 - n0) * Q, width, taps, col + n0 * Q, NQ, w2 + u0 * g.sw, rows, 0.f, buf,
+           width);
     } else if (qb > qa) {
       for (int64_t n = n0; n < n1; ++n)
-        gemm(failed, 'T', 'N', (qb - qa) * g.QW, width, taps, col + n * Q + qa * g.QW, NQ, w2 + u0 * g.sw, rows, 0.f,
-             buf + ((n - n0) * Q + qa * g.QW) * width, width);
+        gemm(failed, 'T', 'N', (qb - qa) * g.QW, width, taps, col + n * Q + qa * g.QW, NQ, w2 + u0 * g.sw,
+             rows, 0.f, buf + ((n - n0) * Q + qa * g.QW) * width, width);
     }
     for (int64_t n = n0; n < n1; ++n)
       phase::shuffle(g, buf + (n - n0) * Q * width, width, u0, u1, bp, dxp + n * g.C * g.H * g.W);
@@ -172,7 +174,8 @@ void phase_conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& b
   throw_if_failed(failed, "conv_backward_data");
 }
 
-void phase_conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p) {
+void phase_conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,
+                        const ConvParams& p) {
   const Geom g(x.shape(), w.shape(), y.shape(), p);
   const int nthr = get_num_threads();
   const Split sp = make_split(g, 1);
@@ -198,17 +201,17 @@ void phase_conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, co
       const int64_t u0 = sp.u0(b), u1 = sp.u1(g, b), width = (u1 - u0) * g.sw;
       for (int64_t n = n0; n < n1; ++n)
         phase::unshuffle(g, xp + n * g.C * g.H * g.W, u0, u1, buf + (n - n0) * Q * width, width);
-      // Z[(o, jh, jw), (n, q)] += sum over the block's (u, rw) of W2[(o, jh, jw), (u, rw)] * xp[(n, q), (u, rw)],
-      // for the whole group, or image by image over the grid rows where the block is not zero. Z has the
-      // taps as rows, the short side (docs/performance.md#the-phase-decomposition-kernel--2-x-stride).
+      // Z[(o, jh, jw), (n, q)] += sum over the block's (u, rw) of W2[(o, jh, jw), (u, rw)] * xp[(n, q), (u,
+      // rw)], for the whole group, or image by image over the grid rows where the block is not zero. Z has
+      // the taps as rows, the short side (docs/performance.md#the-phase-decomposition-kernel--2-x-stride).
       const auto [qa, qb] = sp.grid_rows(g, b);
       if (qa == 0 && qb == g.QH) {
         gemm(failed, 'N', 'T', taps, (n1 - n0) * Q, width, w2 + u0 * g.sw, rows, buf, width, 1.f, zt, NQ);
       } else if (qb > qa) {
         for (int64_t n = n0; n < n1; ++n) {
           const int64_t at = (n - n0) * Q + qa * g.QW;
-          gemm(failed, 'N', 'T', taps, (qb - qa) * g.QW, width, w2 + u0 * g.sw, rows, buf + at * width, width, 1.f,
-               zt + at, NQ);
+          gemm(failed, 'N', 'T', taps, (qb - qa) * g.QW, width, w2 + u0 * g.sw, rows, buf + at * width, width,
+               1.f, zt + at, NQ);
         }
       }
     }
@@ -230,7 +233,8 @@ void phase_conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor
   const Split sp = make_split(g, 1);
   // With fewer than 4 blocks per thread, the image groups are split in `parts`, each summing into its
   // own partial dW2, added up by scatter_weights.
-  const int64_t parts = sp.blocks >= 4 * nthr ? 1 : std::min<int64_t>(sp.groups, ceil_div(4 * nthr, sp.blocks));
+  const int64_t parts =
+      sp.blocks >= 4 * nthr ? 1 : std::min<int64_t>(sp.groups, ceil_div(4 * nthr, sp.blocks));
   const int64_t rows = g.rows(), taps = g.taps(), Q = g.Q(), NQ = g.N * Q, blk = sp.block_floats(g);
   Workspace ws;
   GemmFailure failed;
@@ -252,8 +256,8 @@ void phase_conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor
       const int64_t n0 = sp.n0(grp), n1 = sp.n1(g, grp);
       for (int64_t n = n0; n < n1; ++n)
         phase::unshuffle(g, xp + n * g.C * g.H * g.W, u0, u1, buf + (n - n0) * Q * width, width);
-      // dW2[(o, jh, jw), (u, rw)] += sum over (n, q) of col[(o, jh, jw), (n, q)] * xp[(n, q), (u, rw)], for the
-      // whole group, or image by image over the grid rows where the block is not zero.
+      // dW2[(o, jh, jw), (u, rw)] += sum over (n, q) of col[(o, jh, jw), (n, q)] * xp[(n, q), (u, rw)], for
+      // the whole group, or image by image over the grid rows where the block is not zero.
       if (qa == 0 && qb == g.QH) {
         gemm(failed, 'N', 'N', taps, width, (n1 - n0) * Q, col + n0 * Q, NQ, buf, width, beta, dst, rows);
         beta = 1.f;

@@ -25,7 +25,8 @@ bool phase_conv_supported(const ConvShapes& s);
 
 /// y = conv(x, w) + bias (bias per output channel, may be undefined); y is overwritten:
 /// Z = W2 x unshuffle(x), then a shift-add. Requires phase_conv_supported.
-void phase_conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p);
+void phase_conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,
+                        const ConvParams& p);
 
 /// dx = conv^T(dy, w) + bias (bias per dx channel, may be undefined); dx is overwritten:
 /// G = W2^T x im2col(dy), then a pixel shuffle. Requires phase_conv_supported.

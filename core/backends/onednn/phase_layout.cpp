@@ -28,8 +28,19 @@ Range valid(int64_t r, int64_t s, int64_t pad, int64_t q0, int64_t n, int64_t si
 }  // namespace
 
 Geom::Geom(const Shape& src, const Shape& wei, const Shape& dst, const ConvParams& p)
-    : N(src[0]), C(src[1]), H(src[2]), W(src[3]), O(dst[1]), OH(dst[2]), OW(dst[3]), sh(p.stride[0]),
-      sw(p.stride[1]), ph(p.pad_begin[0]), pw(p.pad_begin[1]), jh(wei[2] / p.stride[0]), jw(wei[3] / p.stride[1]) {
+    : N(src[0]),
+      C(src[1]),
+      H(src[2]),
+      W(src[3]),
+      O(dst[1]),
+      OH(dst[2]),
+      OW(dst[3]),
+      sh(p.stride[0]),
+      sw(p.stride[1]),
+      ph(p.pad_begin[0]),
+      pw(p.pad_begin[1]),
+      jh(wei[2] / p.stride[0]),
+      jw(wei[3] / p.stride[1]) {
   qh0 = floor_div(ph, sh);
   qw0 = floor_div(pw, sw);
   QH = floor_div(H - 1 + ph, sh) - qh0 + 1;
@@ -93,7 +104,8 @@ void gather_columns(const Geom& g, const float* dy, float* col, int64_t ld) {
       for (int64_t b = 0; b < g.jw; ++b) {
         float* row = col + ((o * g.jh + a) * g.jw + b) * ld;
         // ow = qw0 + qw - b must lie in [0, OW).
-        const int64_t lo = std::clamp<int64_t>(b - g.qw0, 0, QW), hi = std::clamp<int64_t>(g.OW + b - g.qw0, lo, QW);
+        const int64_t lo = std::clamp<int64_t>(b - g.qw0, 0, QW),
+                      hi = std::clamp<int64_t>(g.OW + b - g.qw0, lo, QW);
         for (int64_t qh = 0; qh < g.QH; ++qh) {
           float* d = row + qh * QW;
           const int64_t oh = g.qh0 + qh - a;
@@ -172,7 +184,8 @@ struct FullRuns {
 };
 FullRuns full_runs(const Geom& g, int64_t first) {
   const int64_t lo = std::clamp<int64_t>((-first + g.sw - 1) / g.sw, 0, g.QW);  // first + sw * qw >= 0
-  const int64_t hi = g.W - g.sw - first < 0 ? lo : std::clamp<int64_t>((g.W - g.sw - first) / g.sw + 1, lo, g.QW);
+  const int64_t hi =
+      g.W - g.sw - first < 0 ? lo : std::clamp<int64_t>((g.W - g.sw - first) / g.sw + 1, lo, g.QW);
   return {first >= 0 ? 0 : lo, hi};
 }
 
@@ -208,7 +221,8 @@ void unshuffle_rows(const Geom& g, const float* src, int64_t u0, int64_t u1, flo
 }
 
 template <int SW>
-void shuffle_rows(const Geom& g, const float* G, int64_t ld, int64_t u0, int64_t u1, const float* bias, float* src) {
+void shuffle_rows(const Geom& g, const float* G, int64_t ld, int64_t u0, int64_t u1, const float* bias,
+                  float* src) {
   const int64_t sw = SW > 0 ? SW : g.sw, first = sw * g.qw0 - g.pw;
   for_each_row(g, u0, u1, [&](int64_t c, int64_t ih, int64_t col, int64_t q0) {
     if (ih < 0) return;
@@ -237,27 +251,40 @@ void shuffle_rows(const Geom& g, const float* G, int64_t ld, int64_t u0, int64_t
 
 void unshuffle(const Geom& g, const float* src, int64_t u0, int64_t u1, float* xp, int64_t ld) {
   switch (g.sw) {
-    case 8: return unshuffle_rows<8>(g, src, u0, u1, xp, ld);
-    case 16: return unshuffle_rows<16>(g, src, u0, u1, xp, ld);
-    case 32: return unshuffle_rows<32>(g, src, u0, u1, xp, ld);
-    default: return unshuffle_rows<0>(g, src, u0, u1, xp, ld);
+    case 8:
+      return unshuffle_rows<8>(g, src, u0, u1, xp, ld);
+    case 16:
+      return unshuffle_rows<16>(g, src, u0, u1, xp, ld);
+    case 32:
+      return unshuffle_rows<32>(g, src, u0, u1, xp, ld);
+    default:
+      return unshuffle_rows<0>(g, src, u0, u1, xp, ld);
   }
 }
 
-void shuffle(const Geom& g, const float* G, int64_t ld, int64_t u0, int64_t u1, const float* bias, float* src) {
+void shuffle(const Geom& g, const float* G, int64_t ld, int64_t u0, int64_t u1, const float* bias,
+             float* src) {
   switch (g.sw) {
-    case 8: shuffle_rows<8>(g, G, ld, u0, u1, bias, src); break;
-    case 16: shuffle_rows<16>(g, G, ld, u0, u1, bias, src); break;
-    case 32: shuffle_rows<32>(g, G, ld, u0, u1, bias, src); break;
-    default: shuffle_rows<0>(g, G, ld, u0, u1, bias, src); break;
+    case 8:
+      shuffle_rows<8>(g, G, ld, u0, u1, bias, src);
+      break;
+    case 16:
+      shuffle_rows<16>(g, G, ld, u0, u1, bias, src);
+      break;
+    case 32:
+      shuffle_rows<32>(g, G, ld, u0, u1, bias, src);
+      break;
+    default:
+      shuffle_rows<0>(g, G, ld, u0, u1, bias, src);
+      break;
   }
 #if defined(__AVX2__)
   _mm_sfence();  // streaming stores are weakly ordered: make them visible before the task ends
 #endif
 }
 
-void shift_add(const Geom& g, const float* z, int64_t ld, int64_t parts, int64_t stride, int64_t o, float bias,
-               float* dst) {
+void shift_add(const Geom& g, const float* z, int64_t ld, int64_t parts, int64_t stride, int64_t o,
+               float bias, float* dst) {
   std::fill(dst, dst + g.OH * g.OW, bias);
   const int64_t QW = g.QW;
   for (int64_t part = 0; part < parts; ++part)
@@ -265,7 +292,8 @@ void shift_add(const Geom& g, const float* z, int64_t ld, int64_t parts, int64_t
       for (int64_t b = 0; b < g.jw; ++b) {
         const float* zr = z + part * stride + ((o * g.jh + a) * g.jw + b) * ld;
         // Grid column gw = ow + b - qw0 must lie in [0, QW).
-        const int64_t lo = std::clamp<int64_t>(g.qw0 - b, 0, g.OW), hi = std::clamp<int64_t>(QW + g.qw0 - b, lo, g.OW);
+        const int64_t lo = std::clamp<int64_t>(g.qw0 - b, 0, g.OW),
+                      hi = std::clamp<int64_t>(QW + g.qw0 - b, lo, g.OW);
         for (int64_t oh = 0; oh < g.OH; ++oh) {
           const int64_t gh = oh + a - g.qh0;
           if (gh < 0 || gh >= g.QH) continue;

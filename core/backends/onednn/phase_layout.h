@@ -49,11 +49,12 @@ void unshuffle(const Geom& g, const float* src, int64_t u0, int64_t u1, float* x
 
 /// The inverse of unshuffle, plus bias[c] (when not null): writes the src rows of units [u0, u1) of
 /// one image from G[(qh, qw) * ld + (u - u0, rw)].
-void shuffle(const Geom& g, const float* G, int64_t ld, int64_t u0, int64_t u1, const float* bias, float* src);
+void shuffle(const Geom& g, const float* G, int64_t ld, int64_t u0, int64_t u1, const float* bias,
+             float* src);
 
 /// dst[o, oh, ow] of one image = bias + the sum over `parts` partial Z (`stride` floats apart) and the
 /// taps (jh, jw) of Z[(o, jh, jw) * ld + (oh + jh - qh0, ow + jw - qw0)] (terms off the grid are 0).
-void shift_add(const Geom& g, const float* z, int64_t ld, int64_t parts, int64_t stride, int64_t o, float bias,
-               float* dst);
+void shift_add(const Geom& g, const float* z, int64_t ld, int64_t parts, int64_t stride, int64_t o,
+               float bias, float* dst);
 
 }  // namespace convgrad::onednn::phase

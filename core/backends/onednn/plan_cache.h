@@ -52,7 +52,7 @@ class Buffer {
       const size_t rounded = (bytes + 63) / 64 * 64;
       ptr_ = std::aligned_alloc(64, rounded);
       size_ = ptr_ ? rounded : 0;
-      check(ptr_ != nullptr, "onednn: could not allocate {} bytes of workspace", rounded);
+      CONVGRAD_CHECK(ptr_ != nullptr, "onednn: could not allocate {} bytes of workspace", rounded);
     }
     return ptr_;
   }
@@ -100,8 +100,8 @@ struct Plan {
   int split_fits = 0;
 };
 
-/// What identifies a plan: kind, shapes, parameters (with the compute dtype), bias and thread count (hashed, no formatting). A
-/// batch-split plan has batch 1 in its dims and minus the number of threads in `threads`.
+/// What identifies a plan: kind, shapes, parameters (with the compute dtype), bias and thread count (hashed,
+/// no formatting). A batch-split plan has batch 1 in its dims and minus the number of threads in `threads`.
 struct Key {
   int kind;
   int64_t dims[12];
@@ -119,7 +119,8 @@ struct KeyHash {
     mix(k.kind), mix(k.vec), mix(k.threads), mix(k.params.groups), mix(int64_t(k.params.compute));
     for (int64_t d : k.dims) mix(d);
     for (int i = 0; i < 2; ++i)
-      mix(k.params.stride[i]), mix(k.params.dilation[i]), mix(k.params.pad_begin[i]), mix(k.params.pad_end[i]);
+      mix(k.params.stride[i]), mix(k.params.dilation[i]), mix(k.params.pad_begin[i]),
+          mix(k.params.pad_end[i]);
     return size_t(h);
   }
 };

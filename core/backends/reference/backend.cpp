@@ -12,8 +12,8 @@ class ReferenceBackend final : public Backend {
   const char* name() const override { return "reference"; }
 
  private:
-  void run_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,
-                   const ConvParams& p, const ConvCaches&) override {
+  void run_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p,
+                   const ConvCaches&) override {
     reference::conv_forward(x, w, bias, y, p);
   }
 

@@ -16,8 +16,18 @@ int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1)
 struct Dims {
   int64_t N, C, H, W, O, OH, OW, KH, KW, g, Cg, Og;
   Dims(const Shape& src, const Shape& wei, const Shape& dst, int64_t groups)
-      : N(src[0]), C(src[1]), H(src[2]), W(src[3]), O(dst[1]), OH(dst[2]), OW(dst[3]), KH(wei[2]), KW(wei[3]),
-        g(groups), Cg(wei[1]), Og(dst[1] / groups) {}
+      : N(src[0]),
+        C(src[1]),
+        H(src[2]),
+        W(src[3]),
+        O(dst[1]),
+        OH(dst[2]),
+        OW(dst[3]),
+        KH(wei[2]),
+        KW(wei[3]),
+        g(groups),
+        Cg(wei[1]),
+        Og(dst[1] / groups) {}
 };
 
 // Output positions [lo, hi) whose tap `k` lands inside the input along one dimension:
@@ -49,7 +59,8 @@ void for_each_pixel_pair(const Dims& D, const ConvParams& p, int64_t kh, int64_t
 
 }  // namespace
 
-void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p) {
+void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,
+                  const ConvParams& p) {
   Dims D(x.shape(), w.shape(), y.shape(), p.groups);
   const float* xp = x.data<float>();
   const float* wp = w.data<float>();

@@ -11,8 +11,10 @@ namespace convgrad::reference {
 /// y = conv(x, w) + bias (bias may be undefined).
 void conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y, const ConvParams& p);
 /// dx = conv^T(dy, w) + bias per dx channel (bias may be undefined).
-void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx, const ConvParams& p);
+void conv_backward_data(const Tensor& dy, const Tensor& w, const Tensor& bias, const Tensor& dx,
+                        const ConvParams& p);
 /// dw = gradient wrt the weight; db = sum of dy over N, H, W (db may be undefined).
-void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db, const ConvParams& p);
+void conv_backward_weights(const Tensor& x, const Tensor& dy, const Tensor& dw, const Tensor& db,
+                           const ConvParams& p);
 
 }  // namespace convgrad::reference
