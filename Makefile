@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 CCACHE := $(shell command -v ccache 2>/dev/null)
 LAUNCHER := $(if $(CCACHE),-DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE))
 
-.PHONY: deps configure build demo test test-reference test-sanitize test-tsan fuzz clean sr-photos sr-demo
+.PHONY: deps configure build demo test test-reference test-sanitize test-tsan fuzz format format-check clean sr-photos sr-demo
 
 deps:
 	@tools/setup_deps.sh
@@ -47,6 +47,16 @@ test-tsan:
 fuzz:
 	@tools/setup_deps.sh --checks
 	JOBS=$(JOBS) tools/fuzz.sh
+
+# Every tracked C++ file formatted by .clang-format (Google style, 110 columns, messages never split):
+# `format` rewrites them, `format-check` (run by CI) fails on any difference.
+CXX_FILES = $(shell git ls-files '*.cpp' '*.h')
+format:
+	clang-format -i $(CXX_FILES)
+
+format-check:
+	@tools/setup_deps.sh --checks
+	clang-format --dry-run --Werror $(CXX_FILES)
 
 # The super-resolution example on real photographs (docs/super-resolution.md): the photos, then
 # train FSRCNN with its defaults, evaluate on the held-out photos and upscale one of them.

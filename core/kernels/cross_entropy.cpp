@@ -23,7 +23,8 @@ CrossEntropySums cross_entropy_weights(const CrossEntropyGeometry& g, const int6
   const int64_t n = g.N * g.S, C = g.C, ignore = g.ignore_index;
   double weight_sum = 0.0;
   int64_t bad = std::numeric_limits<int64_t>::max();
-#pragma omp parallel for num_threads(get_num_threads()) schedule(static) reduction(+ : weight_sum) reduction(min : bad) if (n > kParallelLogits)
+#pragma omp parallel for num_threads(get_num_threads()) schedule(static) reduction(+ : weight_sum) \
+    reduction(min : bad) if (n > kParallelLogits)
   for (int64_t i = 0; i < n; ++i) {
     const int64_t cls = target[i];
     if (cls == ignore) continue;
