@@ -56,7 +56,7 @@ format:
 
 format-check:
 	@tools/setup_deps.sh --checks
-	clang-format --dry-run --Werror $(CXX_FILES)
+	@clang-format --dry-run --Werror $(CXX_FILES) && echo "format-check: every C++ file is as clang-format writes it"
 
 # The super-resolution example on real photographs (docs/super-resolution.md): the photos, then
 # train FSRCNN with its defaults, evaluate on the held-out photos and upscale one of them.
