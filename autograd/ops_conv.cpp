@@ -95,7 +95,9 @@ Tensor conv2d_in(const Tensor& x, const Tensor& w, const Tensor& bias, const Con
   s.params.compute = compute;
   Tensor x4 = plain(x, s.src), w4 = plain(w, s.wei);
   Tensor b = bias.defined() ? plain(bias, bias.shape()) : Tensor();
-  const auto [need_x, need_w, need_b] = needs(x, w, bias);
+  // Plain bools, not a structured binding: closures capture them (clang 14 cannot capture a binding).
+  const auto n = needs(x, w, bias);
+  const bool need_x = n[0], need_w = n[1], need_b = n[2];
   // The forward converts x (the src), backward-weights reads it again.
   const std::shared_ptr<ConvOperandCache> xc = input_cache(need_w);
   Tensor y = uninitialized(s.dst);
@@ -150,7 +152,9 @@ Tensor conv_transpose2d_in(const Tensor& x, const Tensor& w, const Tensor& bias,
   s.params.compute = compute;
   Tensor x4 = plain(x, s.dst), w4 = plain(w, s.wei);
   Tensor b = bias.defined() ? plain(bias, bias.shape()) : Tensor();
-  const auto [need_x, need_w, need_b] = needs(x, w, bias);
+  // Plain bools, not a structured binding: closures capture them (clang 14 cannot capture a binding).
+  const auto n = needs(x, w, bias);
+  const bool need_x = n[0], need_w = n[1], need_b = n[2];
   // In the conv view x is the dst: converted by the forward, read again by backward-weights.
   const std::shared_ptr<ConvOperandCache> xc = input_cache(need_w);
   Tensor y = uninitialized(s.src);

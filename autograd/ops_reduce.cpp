@@ -214,7 +214,9 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   }
   Tensor out = kernels::matmul(a, b);
   SavedTensor as = save(a), bs = save(b);
-  const auto [need_a, need_b] = needs(a, b);
+  // Plain bools, not a structured binding: the closure captures them (clang 14 cannot capture a binding).
+  const auto n = needs(a, b);
+  const bool need_a = n[0], need_b = n[1];
   return make_result(
       out, {a, b}, "matmul",
       [as, bs, need_a, need_b](const Tensor& g) {
