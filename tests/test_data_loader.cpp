@@ -44,7 +44,9 @@ Epochs run(std::shared_ptr<const Dataset> ds, DataLoaderOptions o, int epochs) {
 // A dataset whose get() throws on chosen indices, skips others, sleeps, and records its threads.
 class Probe : public Dataset {
  public:
-  int64_t n = 20, fail_at = -1;
+  int64_t n = 20;
+  // Atomic: a test changes it while the loader of the next epoch already has workers loading ahead.
+  std::atomic<int64_t> fail_at{-1};
   std::set<int64_t> skip;
   int sleep_ms = 0;
   mutable std::atomic<int64_t> calls{0};
