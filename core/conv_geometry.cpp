@@ -19,9 +19,6 @@ constexpr const char* kTransposedFormula = "transposed out = (in-1)s - 2p + d(k-
 using Wide = __int128;
 bool fits(Wide v) { return v >= Wide(INT64_MIN) && v <= Wide(INT64_MAX); }
 
-// Floor division for a positive divisor (C++ '/' truncates toward zero).
-Wide floor_div(Wide a, Wide b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-
 // Checks shared by both ops: ranks, positive stride/dilation/groups, non-negative padding, kernel taps.
 // `ctx` is "input shape [..], weight shape [..]", appended to every message.
 void check_common(const char* op, const Shape& input, const Shape& weight, const Pair& stride,
@@ -106,7 +103,7 @@ int64_t conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t dilation, i
       "conv_out_size: {} overflows 64-bit integers for in={}, padding {}/{}, dilation={}, k={}; use "
       "smaller values",
       kConvFormula, in, pad_begin, pad_end, dilation, k);
-  return static_cast<int64_t>(floor_div(span - extent, stride) + 1);
+  return static_cast<int64_t>(floor_div(span - extent, Wide(stride)) + 1);
 }
 
 int64_t conv_transpose_out_size(int64_t in, int64_t k, int64_t stride, int64_t dilation, int64_t padding,

@@ -17,6 +17,13 @@
 
 namespace convgrad {
 
+/// Floor division for a positive divisor (C++ '/' truncates toward zero), for int64_t and wider types:
+/// the output-size formulas and every kernel's window bounds use it.
+template <class Int>
+constexpr Int floor_div(Int a, Int b) {
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
 /// Parameters of a convolution in the conv view. Padding may be asymmetric; pad_end may be negative
 /// (a transposed convolution with output_padding > padding).
 struct ConvParams {

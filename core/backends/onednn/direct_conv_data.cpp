@@ -16,12 +16,6 @@
 
 namespace convgrad::onednn {
 
-namespace {
-
-int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-
-}  // namespace
-
 bool direct_conv_data_supported(const ConvShapes& s) {
 #if CONVGRAD_DIRECT_CONV
   const ConvParams& p = s.params;

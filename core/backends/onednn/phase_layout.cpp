@@ -13,8 +13,6 @@ namespace convgrad::onednn::phase {
 
 namespace {
 
-int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-
 // Grid indices q in [lo, hi) of [0, n) whose src index s * (q0 + q) + r - pad lies in [0, size).
 struct Range {
   int64_t lo, hi;

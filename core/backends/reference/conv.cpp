@@ -10,8 +10,6 @@ namespace convgrad::reference {
 
 namespace {
 
-int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-
 // Sizes of one call, read once from the shapes (src = conv input, dst = conv output).
 struct Dims {
   int64_t N, C, H, W, O, OH, OW, KH, KW, g, Cg, Og;
