@@ -153,6 +153,14 @@ Tensor contiguous(const Tensor& x) {
       DoubleBackward::Supported);
 }
 
+Tensor contiguous(const Tensor& x, MemoryFormat format) {
+  if (format == MemoryFormat::Preserve) format = x.suggest_memory_format();
+  if (x.is_contiguous(format)) return x;
+  return make_result(
+      clone_data(x, format), {x}, "contiguous", [](const Tensor& g) { return Grads{g}; },
+      DoubleBackward::Supported);
+}
+
 Tensor flatten(const Tensor& x, int64_t start_dim, int64_t end_dim) {
   if (x.dim() == 0) return reshape(x, {1});
   int64_t s = normalize_dim(start_dim, x.dim(), "flatten"), e = normalize_dim(end_dim, x.dim(), "flatten");

@@ -17,6 +17,10 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& dims);
 Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1);
 /// A row-major copy if `x` is not contiguous, else `x` itself.
 Tensor contiguous(const Tensor& x);
+/// `x` itself when its strides are already dense in `format`, else a copy stored in `format`
+/// (like x.contiguous(memory_format=...)); the gradient flows through unchanged. Preserve keeps
+/// x.suggest_memory_format(). ChannelsLast needs a 4-D tensor (core/memory_format.h).
+Tensor contiguous(const Tensor& x, MemoryFormat format);
 /// Dims start..end merged into one.
 Tensor flatten(const Tensor& x, int64_t start_dim = 0, int64_t end_dim = -1);
 /// A size-1 dim inserted at `dim`.

@@ -3,10 +3,13 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/kernels/layout.h"
+
 namespace convgrad {
 
 namespace {
-Tensor allocate(const Shape& shape, DType dtype, StorageInit init, const char* op) {
+Tensor allocate(const Shape& shape, DType dtype, StorageInit init, const char* op,
+                MemoryFormat format = MemoryFormat::Contiguous) {
   int64_t n = shape_numel(shape);
   // Refuse byte counts that overflow size_t before asking the allocator.
   if (n > static_cast<int64_t>(SIZE_MAX / 2 / dtype_size(dtype)))
@@ -14,7 +17,7 @@ Tensor allocate(const Shape& shape, DType dtype, StorageInit init, const char* o
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::make_shared<Storage>(static_cast<size_t>(n) * dtype_size(dtype), init);
   impl->shape = shape;
-  impl->strides = contiguous_strides(shape);
+  impl->strides = strides_for(shape, format);
   impl->dtype = dtype;
   return Tensor(impl);
 }
@@ -27,6 +30,27 @@ Tensor uninitialized(const Shape& shape, DType dtype) {
 }
 
 Tensor zeros(const Shape& shape, DType dtype) { return empty(shape, dtype); }
+
+Tensor zeros(const Shape& shape, MemoryFormat format, DType dtype) {
+  return allocate(shape, dtype, StorageInit::Zeros, "zeros", format);
+}
+
+Tensor uninitialized(const Shape& shape, MemoryFormat format, DType dtype) {
+  return allocate(shape, dtype, StorageInit::Uninitialized, "uninitialized", format);
+}
+
+Tensor clone_data(const Tensor& t, MemoryFormat format) {
+  if (format == MemoryFormat::Preserve) format = t.suggest_memory_format();
+  if (format == MemoryFormat::Contiguous) return clone_data(t);
+  Tensor out = uninitialized(t.shape(), format, t.dtype());
+  kernels::copy_into(out, t);
+  return out;
+}
+
+Tensor contiguous_data(const Tensor& t, MemoryFormat format) {
+  if (format == MemoryFormat::Preserve) format = t.suggest_memory_format();
+  return t.is_contiguous(format) ? t : clone_data(t, format);
+}
 
 // full, arange, from_vector and clone_data write every element: no zero-fill first.
 Tensor full(const Shape& shape, double value, DType dtype) {

@@ -15,6 +15,11 @@ Tensor empty(const Shape& shape, DType dtype = DType::Float32);
 Tensor uninitialized(const Shape& shape, DType dtype = DType::Float32);
 /// Zeros of `shape`.
 Tensor zeros(const Shape& shape, DType dtype = DType::Float32);
+/// Zeros of `shape` stored in `format` (Contiguous or ChannelsLast; core/memory_format.h).
+Tensor zeros(const Shape& shape, MemoryFormat format, DType dtype = DType::Float32);
+/// uninitialized() stored in `format` (Contiguous or ChannelsLast): outputs of kernels that write
+/// every element through the strides.
+Tensor uninitialized(const Shape& shape, MemoryFormat format, DType dtype = DType::Float32);
 /// Ones of `shape`.
 Tensor ones(const Shape& shape, DType dtype = DType::Float32);
 /// `shape` filled with `value`.
@@ -37,7 +42,11 @@ Tensor tensor(std::initializer_list<float> values);
 Tensor tensor(std::initializer_list<std::initializer_list<float>> rows);
 /// A contiguous copy of `t` (no autograd).
 Tensor clone_data(const Tensor& t);
+/// A copy of `t` stored in `format` (no autograd); Preserve keeps t's suggest_memory_format().
+Tensor clone_data(const Tensor& t, MemoryFormat format);
 /// `t` itself when contiguous, else clone_data(t): for kernels that index raw data row-major.
 inline Tensor contiguous_data(const Tensor& t) { return t.is_contiguous() ? t : clone_data(t); }
+/// `t` itself when already dense in `format`, else clone_data(t, format).
+Tensor contiguous_data(const Tensor& t, MemoryFormat format);
 
 }  // namespace convgrad

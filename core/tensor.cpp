@@ -45,17 +45,14 @@ const std::shared_ptr<Storage>& Tensor::storage() const { return checked().stora
 
 int64_t Tensor::size(int64_t d) const { return shape()[normalize_dim(d, dim(), "Tensor::size")]; }
 
-bool Tensor::is_contiguous() const {
-  const auto& s = shape();
-  const auto& st = strides();
-  int64_t expected = 1;
-  for (int64_t i = dim() - 1; i >= 0; --i) {
-    if (s[i] == 1) continue;
-    if (st[i] != expected) return false;
-    expected *= s[i];
-  }
-  return true;
+bool Tensor::is_contiguous() const { return strides_match(shape(), strides(), MemoryFormat::Contiguous); }
+
+bool Tensor::is_contiguous(MemoryFormat format) const {
+  if (format == MemoryFormat::Preserve) format = suggest_memory_format();
+  return strides_match(shape(), strides(), format);
 }
+
+MemoryFormat Tensor::suggest_memory_format() const { return format_of_strides(shape(), strides()); }
 
 template <class T>
 T* Tensor::data() const {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/memory_format.h"
 #include "core/shape.h"
 #include "core/storage.h"
 
@@ -61,6 +62,12 @@ class Tensor {
   DType dtype() const;
   /// True when the strides are row-major for the shape (size-1 dims ignored).
   bool is_contiguous() const;
+  /// True when the strides are the dense strides of `format` (size-1 dims ignored): is_contiguous(
+  /// MemoryFormat::ChannelsLast) holds for a 4-D tensor stored N, H, W, C (core/memory_format.h).
+  bool is_contiguous(MemoryFormat format) const;
+  /// The format the strides suggest, PyTorch's rule: ChannelsLast for a 4-D tensor whose strides order
+  /// C innermost, then W, H, N; Contiguous otherwise (and in ambiguous cases).
+  MemoryFormat suggest_memory_format() const;
   /// Pointer to the first element; throws if T does not match dtype().
   template <class T>
   T* data() const;
