@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/kernels/layout.h"
+#include "core/layout_stats.h"
 
 namespace convgrad {
 
@@ -31,6 +32,13 @@ Tensor uninitialized(const Shape& shape, DType dtype) {
 
 Tensor zeros(const Shape& shape, DType dtype) { return empty(shape, dtype); }
 
+void note_format_copy(const char* op, const Tensor& t, MemoryFormat format) {
+  MemoryFormat from = t.suggest_memory_format();
+  if (t.dim() != 4 || from == format) return;
+  count_layout(LayoutEvent::FormatCopy, fmt::format("{} {} {} -> {}", op, shape_str(t.shape()),
+                                                    memory_format_name(from), memory_format_name(format)));
+}
+
 Tensor zeros(const Shape& shape, MemoryFormat format, DType dtype) {
   return allocate(shape, dtype, StorageInit::Zeros, "zeros", format);
 }
@@ -42,6 +50,7 @@ Tensor uninitialized(const Shape& shape, MemoryFormat format, DType dtype) {
 Tensor clone_data(const Tensor& t, MemoryFormat format) {
   if (format == MemoryFormat::Preserve) format = t.suggest_memory_format();
   if (format == MemoryFormat::Contiguous) return clone_data(t);
+  note_format_copy("clone_data", t, format);
   Tensor out = uninitialized(t.shape(), format, t.dtype());
   kernels::copy_into(out, t);
   return out;
@@ -130,6 +139,7 @@ Tensor tensor(std::initializer_list<std::initializer_list<float>> rows) {
 }
 
 Tensor clone_data(const Tensor& t) {
+  note_format_copy("clone_data", t, MemoryFormat::Contiguous);
   Tensor out = uninitialized(t.shape(), t.dtype());
   size_t nbytes = static_cast<size_t>(t.numel()) * dtype_size(t.dtype());
   if (nbytes == 0) return out;

@@ -46,6 +46,9 @@ Tensor clone_data(const Tensor& t);
 Tensor clone_data(const Tensor& t, MemoryFormat format);
 /// `t` itself when contiguous, else clone_data(t): for kernels that index raw data row-major.
 inline Tensor contiguous_data(const Tensor& t) { return t.is_contiguous() ? t : clone_data(t); }
+/// Counts a copy of `t` into `format` (core/layout_stats.h) when it changes a 4-D tensor's format;
+/// every copying function calls it, so hidden conversions show up in layout_stats().
+void note_format_copy(const char* op, const Tensor& t, MemoryFormat format);
 /// `t` itself when already dense in `format`, else clone_data(t, format).
 Tensor contiguous_data(const Tensor& t, MemoryFormat format);
 

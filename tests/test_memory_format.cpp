@@ -8,6 +8,7 @@
 
 #include "autograd/ops.h"
 #include "core/factory.h"
+#include "core/layout_stats.h"
 #include "core/random.h"
 #include "test_util.h"
 
@@ -76,4 +77,30 @@ TEST_CASE("contiguous(x, format) keeps every value, and the gradient passes thro
   CHECK(parse_memory_format("channels_last") == MemoryFormat::ChannelsLast);
   CHECK(parse_memory_format("nchw") == MemoryFormat::Contiguous);
   CHECK_THROWS_WITH_AS(parse_memory_format("nwhc"), doctest::Contains("channels_last"), Error);
+}
+
+TEST_CASE("a copy into another memory format counts as a format copy; a no-op does not") {
+  Generator gen(5);
+  Tensor x = randn({2, 3, 4, 5}, gen);
+  reset_layout_stats();
+  Tensor y = contiguous(x, MemoryFormat::ChannelsLast);
+  CHECK(layout_stats().format_copies == 1);
+  Tensor z = contiguous(y, MemoryFormat::ChannelsLast);
+  CHECK(z.is_same(y));
+  CHECK(layout_stats().format_copies == 1);
+  contiguous(y, MemoryFormat::Contiguous);
+  CHECK(layout_stats().format_copies == 2);
+  reset_layout_stats();
+  CHECK(layout_stats().format_copies == 0);
+}
+
+TEST_CASE("an op's hidden contiguous copy of a channels_last tensor counts too") {
+  Generator gen(6);
+  Tensor y = contiguous(randn({2, 3, 4, 5}, gen), MemoryFormat::ChannelsLast);
+  reset_layout_stats();
+  Tensor c = contiguous(y);
+  CHECK(c.is_contiguous());
+  CHECK(layout_stats().format_copies == 1);
+  clone_data(randn({2, 3, 4, 5}, gen));  // already contiguous: a copy, but no format change
+  CHECK(layout_stats().format_copies == 1);
 }

@@ -102,6 +102,7 @@ void copy_into(const Tensor& dst, const Tensor& src) {
 }
 
 Tensor contiguous_copy(const Tensor& x) {
+  note_format_copy("contiguous", x, MemoryFormat::Contiguous);
   Tensor out = empty(x.shape(), x.dtype());
   copy_into(out, x);
   return out;
